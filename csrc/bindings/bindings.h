@@ -1,0 +1,33 @@
+// Shared declarations of the binding files. Bindings convert between Python and C++ and
+// hold no logic: every rule lives in csrc/core and csrc/ops.
+#pragma once
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "core/scalar.h"
+#include "core/tensor.h"
+
+namespace aimass::bindings {
+
+namespace py = pybind11;
+
+void bind_errors(py::module_& m);
+void bind_tensor(py::module_& m);
+void bind_ops(py::module_& m);
+void bind_creation(py::module_& m);
+void bind_interop(py::module_& m);
+void bind_runtime(py::module_& m);
+
+// Python value -> C++ value conversions used across the binding files.
+DType to_dtype_arg(const py::object& dtype);                 // am.float32, "float32", np.float32, np.dtype
+Device to_device_arg(const py::object& device);              // "cuda:0", am.Device, None -> cpu
+Shape to_shape_arg(const py::object& shape);                 // int or sequence of ints
+bool is_python_scalar(const py::handle& obj);                // bool, int or float (NumPy scalars included)
+Scalar to_scalar(const py::handle& obj);
+Tensor from_numpy(py::array array);                          // zero-copy where the layout allows
+Tensor to_tensor(const py::handle& obj, const Tensor* like); // Tensor, scalar, array or nested list
+py::object to_numpy(const Tensor& x);                        // zero-copy view of a CPU tensor
+py::object scalar_to_python(const Scalar& s);
+
+}  // namespace aimass::bindings

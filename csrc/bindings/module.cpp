@@ -1,0 +1,12 @@
+#include "bindings/bindings.h"
+
+PYBIND11_MODULE(_core, m) {
+  using namespace aimass::bindings;
+  m.doc() = "aimass native core (private: use the aimass package)";
+  bind_errors(m);
+  bind_tensor(m);
+  bind_interop(m);
+  bind_ops(m);
+  bind_creation(m);
+  bind_runtime(m);
+}

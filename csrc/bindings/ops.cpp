@@ -1,0 +1,106 @@
+// Module-level functions: aimass.exp(x), aimass.add(a, b), aimass.sum(x, axis), ...
+#include "bindings/bindings.h"
+#include "bindings/ops_api.h"
+#include "ops/convert.h"
+#include "ops/elementwise.h"
+#include "ops/linalg.h"
+#include "ops/reduce.h"
+#include "ops/shape.h"
+
+namespace aimass::bindings {
+
+namespace {
+
+Tensor as_tensor(const py::object& x) { return to_tensor(x, nullptr); }
+
+std::vector<Tensor> as_tensors(const py::object& xs) {
+  std::vector<Tensor> out;
+  for (py::handle x : xs) out.push_back(to_tensor(x, out.empty() ? nullptr : &out[0]));
+  return out;
+}
+
+}  // namespace
+
+void bind_ops(py::module_& m) {
+  for (int i = 0; i <= int(UnaryOp::LogicalNot); ++i) {
+    UnaryOp op = UnaryOp(i);
+    m.def(unary_name(op), [op](const py::object& x) { return unary(op, as_tensor(x)); }, py::arg("x"));
+  }
+  m.attr("negative") = m.attr("neg");
+  for (int i = 0; i <= int(BinaryOp::LogicalOr); ++i) {
+    BinaryOp op = BinaryOp(i);
+    m.def(binary_name(op), [op](const py::object& a, const py::object& b) -> py::object {
+      if (py::isinstance<Tensor>(a) || !is_python_scalar(a)) return binary_py(op, as_tensor(a), b, false);
+      return binary_py(op, as_tensor(b), a, true);
+    }, py::arg("a"), py::arg("b"));
+  }
+  m.attr("pow") = m.attr("power");
+  m.def("where", [](const py::object& c, const py::object& a, const py::object& b) {
+    Tensor cond = as_tensor(c);
+    Tensor ta = is_python_scalar(a) && !is_python_scalar(b) ? Tensor() : to_tensor(a, &cond);
+    Tensor tb = is_python_scalar(b) ? Tensor() : to_tensor(b, &cond);
+    // Scalars take the other operand's dtype (weak typing), or their own when both are scalars.
+    if (!ta.defined()) ta = scalar_tensor(to_scalar(a), result_type(tb.dtype(), to_scalar(a)), cond.device());
+    if (!tb.defined()) tb = scalar_tensor(to_scalar(b), result_type(ta.dtype(), to_scalar(b)), cond.device());
+    return where(cond, ta, tb);
+  }, py::arg("condition"), py::arg("x"), py::arg("y"));
+  m.def("clamp", [](const py::object& x, const py::object& lo, const py::object& hi) {
+    return clamp(as_tensor(x), lo.is_none() ? Scalar::from_float(-INFINITY) : to_scalar(lo),
+                 hi.is_none() ? Scalar::from_float(INFINITY) : to_scalar(hi));
+  }, py::arg("x"), py::arg("min") = py::none(), py::arg("max") = py::none());
+  m.attr("clip") = m.attr("clamp");
+  m.def("matmul", [](const py::object& a, const py::object& b) {
+    Tensor ta = as_tensor(a);
+    return matmul(ta, to_tensor(b, &ta));
+  }, py::arg("a"), py::arg("b"));
+
+  auto reduction = [&](const char* name, ReduceOp op) {
+    m.def(name, [op](const py::object& x, const py::object& axis, bool keepdims) {
+      return reduce_py(op, as_tensor(x), axis, keepdims, 0);
+    }, py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false);
+  };
+  reduction("sum", ReduceOp::Sum);
+  reduction("mean", ReduceOp::Mean);
+  reduction("max", ReduceOp::Max);
+  reduction("min", ReduceOp::Min);
+  reduction("prod", ReduceOp::Prod);
+  reduction("argmax", ReduceOp::ArgMax);
+  reduction("argmin", ReduceOp::ArgMin);
+  reduction("any", ReduceOp::Any);
+  reduction("all", ReduceOp::All);
+  m.def("var", [](const py::object& x, const py::object& axis, int64_t ddof, bool keepdims) {
+    return reduce_py(ReduceOp::Var, as_tensor(x), axis, keepdims, ddof);
+  }, py::arg("x"), py::arg("axis") = py::none(), py::arg("ddof") = 0, py::arg("keepdims") = false);
+
+  m.def("reshape", [](const py::object& x, const py::object& shape) { return reshape(as_tensor(x), to_shape_arg(shape)); },
+        py::arg("x"), py::arg("shape"));
+  m.def("transpose", [](const py::object& x, const py::object& axes) {
+    return axes.is_none() ? matrix_transpose(as_tensor(x)) : permute(as_tensor(x), to_shape_arg(axes));
+  }, py::arg("x"), py::arg("axes") = py::none());
+  m.def("permute", [](const py::object& x, const py::object& axes) { return permute(as_tensor(x), to_shape_arg(axes)); },
+        py::arg("x"), py::arg("axes"));
+  m.def("swapaxes", [](const py::object& x, int64_t a, int64_t b) { return transpose(as_tensor(x), a, b); },
+        py::arg("x"), py::arg("axis1"), py::arg("axis2"));
+  m.def("flatten", [](const py::object& x, int64_t s, int64_t e) { return flatten(as_tensor(x), s, e); },
+        py::arg("x"), py::arg("start_axis") = 0, py::arg("end_axis") = -1);
+  m.def("squeeze", [](const py::object& x, const py::object& axis) {
+    return axis.is_none() ? squeeze(as_tensor(x)) : squeeze(as_tensor(x), axis.cast<int64_t>());
+  }, py::arg("x"), py::arg("axis") = py::none());
+  m.def("unsqueeze", [](const py::object& x, int64_t axis) { return unsqueeze(as_tensor(x), axis); }, py::arg("x"), py::arg("axis"));
+  m.attr("expand_dims") = m.attr("unsqueeze");
+  m.def("broadcast_to", [](const py::object& x, const py::object& shape) { return expand(as_tensor(x), to_shape_arg(shape)); },
+        py::arg("x"), py::arg("shape"));
+  m.def("broadcast_shapes", [](const py::args& shapes) {
+    Shape out;
+    for (py::handle s : shapes) out = broadcast_shapes(out, to_shape_arg(py::reinterpret_borrow<py::object>(s)), "broadcast_shapes");
+    return py::tuple(py::cast(out));
+  });
+  m.def("concatenate", [](const py::object& xs, int64_t axis) { return concatenate(as_tensors(xs), axis); },
+        py::arg("tensors"), py::arg("axis") = 0);
+  m.attr("cat") = m.attr("concatenate");
+  m.def("stack", [](const py::object& xs, int64_t axis) { return stack(as_tensors(xs), axis); },
+        py::arg("tensors"), py::arg("axis") = 0);
+  m.def("contiguous", [](const py::object& x) { return contiguous(as_tensor(x)); }, py::arg("x"));
+}
+
+}  // namespace aimass::bindings

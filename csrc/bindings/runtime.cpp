@@ -1,0 +1,52 @@
+// Threads, devices, the CUDA runtime and build information.
+#include "bindings/bindings.h"
+#include "core/device_api.h"
+#include "core/info.h"
+#include "core/parallel.h"
+#include "ops/convert.h"
+
+namespace aimass::bindings {
+
+void bind_runtime(py::module_& m) {
+  m.def("set_num_threads", &set_num_threads, py::arg("n"),
+        "Threads for CPU kernels and the BLAS; n <= 0 restores the default (AIMASS_NUM_THREADS, else all cores).");
+  m.def("get_num_threads", &num_threads);
+  m.def("version", &version);
+  m.def("cuda_built", &cuda_built);
+  m.def("blas_config", &blas_config);
+  m.def("cpu_simd_level", &cpu_simd_level);
+
+  m.def("to", [](const Tensor& x, const py::object& device, const py::object& dtype, bool copy) {
+    Tensor t = dtype.is_none() ? x : to_dtype(x, to_dtype_arg(dtype), copy);
+    bool copied = !t.is_same(x);
+    return device.is_none() ? t : to_device(t, to_device_arg(device), copy && !copied);
+  }, py::arg("x"), py::arg("device") = py::none(), py::arg("dtype") = py::none(), py::arg("copy") = false);
+
+  py::module_ cuda = m.def_submodule("cuda", "The CUDA backend, loaded on first use.");
+  cuda.def("is_available", &cuda_is_available);
+  cuda.def("unavailable_reason", &cuda_unavailable_reason);
+  cuda.def("device_count", []() { return cuda_is_available() ? cuda_api().device_count() : 0; });
+  cuda.def("device_name", [](int i) { check_device(Device(DeviceType::CUDA, i)); return cuda_api().device_name(i); },
+           py::arg("device") = 0);
+  cuda.def("synchronize", [](int i) {
+    check_device(Device(DeviceType::CUDA, i));
+    py::gil_scoped_release release;
+    cuda_api().synchronize(i);
+  }, py::arg("device") = 0);
+  cuda.def("memory_allocated", [](int i) { return cuda_is_available() ? cuda_api().memory_allocated(i) : 0; },
+           py::arg("device") = 0);
+  cuda.def("memory_reserved", [](int i) { return cuda_is_available() ? cuda_api().memory_reserved(i) : 0; },
+           py::arg("device") = 0);
+  cuda.def("empty_cache", []() { if (cuda_is_available()) cuda_api().empty_cache(); });
+  cuda.def("versions", []() {
+    DeviceApi& api = cuda_api();
+    py::dict d;
+    d["runtime"] = api.runtime_version();
+    d["driver"] = api.driver_version();
+    d["cudnn"] = api.cudnn_version();
+    d["cublas"] = api.cublas_version();
+    return d;
+  });
+}
+
+}  // namespace aimass::bindings

@@ -1,0 +1,224 @@
+#include "bindings/bindings.h"
+#include "bindings/ops_api.h"
+#include "core/error.h"
+#include "ops/convert.h"
+#include "ops/elementwise.h"
+#include "ops/index.h"
+#include "ops/linalg.h"
+#include "ops/reduce.h"
+#include "ops/shape.h"
+
+namespace aimass::bindings {
+
+std::optional<std::vector<int64_t>> to_axes(const py::object& axis) {
+  if (axis.is_none()) return std::nullopt;
+  return to_shape_arg(axis);
+}
+
+Tensor reduce_py(ReduceOp op, const Tensor& x, const py::object& axis, bool keepdims, int64_t ddof) {
+  return reduce(op, x, to_axes(axis), keepdims, ddof);
+}
+
+py::object binary_py(BinaryOp op, const Tensor& a, const py::object& b, bool reflected) {
+  if (is_python_scalar(b)) {
+    Scalar s = to_scalar(b);
+    return py::cast(reflected ? binary(op, s, a) : binary(op, a, s));
+  }
+  if (!py::isinstance<Tensor>(b) && !py::isinstance<py::array>(b) && !py::isinstance<py::list>(b) &&
+      !py::isinstance<py::tuple>(b) && !py::hasattr(b, "__array__"))
+    return py::reinterpret_borrow<py::object>(Py_NotImplemented);
+  Tensor t = to_tensor(b, &a);
+  return py::cast(reflected ? binary(op, t, a) : binary(op, a, t));
+}
+
+std::vector<TensorIndex> to_index(const py::handle& obj) {
+  std::vector<TensorIndex> out;
+  auto one = [&](const py::handle& item) {
+    if (item.is_none()) {
+      out.push_back(TensorIndex::none());
+    } else if (item.ptr() == Py_Ellipsis) {
+      out.push_back(TensorIndex::ellipsis());
+    } else if (PySlice_Check(item.ptr())) {
+      auto field = [&](const char* name) -> std::optional<int64_t> {
+        py::object v = item.attr(name);
+        if (v.is_none()) return std::nullopt;
+        return py::int_(v).cast<int64_t>();
+      };
+      out.push_back(TensorIndex::slice(field("start"), field("stop"), field("step")));
+    } else if (PyBool_Check(item.ptr())) {
+      throw IndexError("index: a Python bool is not a valid index; use a boolean tensor or array");
+    } else if (py::isinstance<Tensor>(item)) {
+      out.push_back(TensorIndex::of(item.cast<Tensor>()));
+    } else if (py::isinstance<py::array>(item) || py::isinstance<py::list>(item)) {
+      Tensor t = from_numpy(py::array(py::module_::import("numpy").attr("asarray")(item)));
+      if (t.numel() == 0 && t.dtype() == DType::Float64) t = to_dtype(t, DType::Int64);  // x[[]]
+      out.push_back(TensorIndex::of(t));
+    } else if (py::hasattr(item, "__index__")) {
+      out.push_back(TensorIndex::integer(py::int_(py::reinterpret_borrow<py::object>(item)).cast<int64_t>()));
+    } else {
+      throw IndexError("index: only integers, slices, None, Ellipsis and integer or boolean tensors/arrays are "
+                       "valid indices, got " + std::string(py::str(py::type::of(item).attr("__name__"))));
+    }
+  };
+  if (py::isinstance<py::tuple>(obj)) {
+    for (py::handle item : obj) one(item);
+  } else {
+    one(obj);
+  }
+  return out;
+}
+
+void bind_tensor(py::module_& m) {
+  py::enum_<DType>(m, "DType")
+      .value("bool", DType::Bool)
+      .value("uint8", DType::UInt8)
+      .value("int8", DType::Int8)
+      .value("int32", DType::Int32)
+      .value("int64", DType::Int64)
+      .value("float16", DType::Float16)
+      .value("bfloat16", DType::BFloat16)
+      .value("float32", DType::Float32)
+      .value("float64", DType::Float64)
+      .def_property_readonly("itemsize", [](DType t) { return itemsize(t); })
+      .def_property_readonly("is_floating_point", [](DType t) { return is_floating(t); })
+      .def("__str__", [](DType t) { return std::string(dtype_name(t)); })
+      .def("__repr__", [](DType t) { return std::string("aimass.") + dtype_name(t); });
+  m.def("promote_types", [](const py::object& a, const py::object& b) {
+    return promote_types(to_dtype_arg(a), to_dtype_arg(b));
+  });
+
+  py::class_<Device>(m, "Device")
+      .def(py::init([](const std::string& spec) { return Device::parse(spec); }), py::arg("spec"))
+      .def_property_readonly("type", [](const Device& d) { return d.is_cpu() ? "cpu" : "cuda"; })
+      .def_property_readonly("index", [](const Device& d) -> py::object {
+        return d.is_cpu() ? py::none() : py::object(py::int_(d.index));
+      })
+      .def("__eq__", [](const Device& a, const py::object& b) {
+        try { return a == to_device_arg(b); } catch (const Error&) { return false; }
+      })
+      .def("__hash__", [](const Device& d) { return py::hash(py::str(d.str())); })
+      .def("__str__", &Device::str)
+      .def("__repr__", [](const Device& d) { return "device('" + d.str() + "')"; });
+
+  py::class_<Tensor> t(m, "Tensor", py::buffer_protocol(), py::dynamic_attr());
+  t.def_property_readonly("shape", [](const Tensor& x) { return py::tuple(py::cast(x.shape())); })
+      .def_property_readonly("strides", [](const Tensor& x) { return py::tuple(py::cast(x.strides())); },
+                             "Strides in elements (NumPy's are in bytes).")
+      .def_property_readonly("dtype", &Tensor::dtype)
+      .def_property_readonly("device", &Tensor::device)
+      .def_property_readonly("ndim", &Tensor::dim)
+      .def_property_readonly("size", &Tensor::numel, "Number of elements, as NumPy's ndarray.size.")
+      .def("numel", &Tensor::numel)
+      .def_property_readonly("itemsize", &Tensor::itemsize)
+      .def_property_readonly("nbytes", &Tensor::nbytes)
+      .def_property_readonly("is_cuda", [](const Tensor& x) { return x.device().is_cuda(); })
+      .def_property("requires_grad", [](const Tensor& x) { return x.impl()->requires_grad; },
+                    [](const Tensor& x, bool v) {
+                      AM_CHECK(!v || is_floating(x.dtype()), TypeError,
+                               "requires_grad: only floating tensors can require gradients, got ", x.describe());
+                      x.impl()->requires_grad = v;
+                    })
+      .def("is_contiguous", &Tensor::is_contiguous)
+      .def("data_ptr", [](const Tensor& x) { return reinterpret_cast<uintptr_t>(x.data_ptr()); })
+      .def("__len__", [](const Tensor& x) {
+        AM_CHECK(x.dim() > 0, TypeError, "len() of a 0-d tensor");
+        return x.shape()[0];
+      })
+      .def("item", [](const Tensor& x) { return scalar_to_python(item(x)); })
+      .def("__bool__", [](const Tensor& x) {
+        AM_CHECK(x.numel() == 1, ValueError, "the truth value of a tensor with ", x.numel(),
+                 " elements is ambiguous; use .any() or .all()");
+        return item(x).to<bool>();
+      })
+      .def("__float__", [](const Tensor& x) { return item(x).to<double>(); })
+      .def("__int__", [](const Tensor& x) { return item(x).to<int64_t>(); })
+      .def("__getitem__", [](const Tensor& x, const py::object& idx) { return index(x, to_index(idx)); })
+      .def("__setitem__", [](const Tensor& x, const py::object& idx, const py::object& value) {
+        Tensor v = is_python_scalar(value) ? scalar_tensor(to_scalar(value), x.dtype(), x.device()) : to_tensor(value, &x);
+        index_put(x, to_index(idx), v);
+      })
+      // Layout
+      .def("contiguous", &contiguous)
+      .def("clone", &clone)
+      .def("copy_", [](const Tensor& x, const py::object& src) {
+        copy_into(x, is_python_scalar(src) ? scalar_tensor(to_scalar(src), x.dtype(), x.device()) : to_tensor(src, &x));
+        return x;
+      }, py::arg("src"))
+      .def("fill_", [](const Tensor& x, const py::object& v) { fill_(x, to_scalar(v)); return x; }, py::arg("value"))
+      .def("reshape", [](const Tensor& x, py::args shape) {
+        return reshape(x, to_shape_arg(shape.size() == 1 ? shape[0] : shape));
+      })
+      .def("view", [](const Tensor& x, py::args shape) { return view(x, to_shape_arg(shape.size() == 1 ? shape[0] : shape)); })
+      .def("flatten", &flatten, py::arg("start_axis") = 0, py::arg("end_axis") = -1)
+      .def("transpose", [](const Tensor& x, py::args axes) {
+        if (axes.size() == 0) return matrix_transpose(x);
+        if (axes.size() == 2 && py::isinstance<py::int_>(axes[0])) return transpose(x, axes[0].cast<int64_t>(), axes[1].cast<int64_t>());
+        return permute(x, to_shape_arg(axes.size() == 1 ? axes[0] : axes));
+      })
+      .def("permute", [](const Tensor& x, py::args axes) { return permute(x, to_shape_arg(axes.size() == 1 ? axes[0] : axes)); })
+      .def_property_readonly("T", &matrix_transpose)
+      .def("squeeze", [](const Tensor& x, const py::object& axis) {
+        return axis.is_none() ? squeeze(x) : squeeze(x, axis.cast<int64_t>());
+      }, py::arg("axis") = py::none())
+      .def("unsqueeze", &unsqueeze, py::arg("axis"))
+      .def("expand", [](const Tensor& x, py::args shape) { return expand(x, to_shape_arg(shape.size() == 1 ? shape[0] : shape), "expand"); })
+      .def("broadcast_to", [](const Tensor& x, const py::object& shape) { return expand(x, to_shape_arg(shape)); }, py::arg("shape"));
+
+  // Reductions: x.sum(axis=None, keepdims=False) and friends.
+  auto reduction = [&](const char* name, ReduceOp op) {
+    t.def(name, [op](const Tensor& x, const py::object& axis, bool keepdims) { return reduce_py(op, x, axis, keepdims, 0); },
+          py::arg("axis") = py::none(), py::arg("keepdims") = false);
+  };
+  reduction("sum", ReduceOp::Sum);
+  reduction("mean", ReduceOp::Mean);
+  reduction("max", ReduceOp::Max);
+  reduction("min", ReduceOp::Min);
+  reduction("prod", ReduceOp::Prod);
+  reduction("argmax", ReduceOp::ArgMax);
+  reduction("argmin", ReduceOp::ArgMin);
+  reduction("any", ReduceOp::Any);
+  reduction("all", ReduceOp::All);
+  t.def("var", [](const Tensor& x, const py::object& axis, int64_t ddof, bool keepdims) {
+    return reduce_py(ReduceOp::Var, x, axis, keepdims, ddof);
+  }, py::arg("axis") = py::none(), py::arg("ddof") = 0, py::arg("keepdims") = false);
+
+  // Elementwise methods: x.exp(), x.relu(), ...
+  for (int i = 0; i <= int(UnaryOp::LogicalNot); ++i) {
+    UnaryOp op = UnaryOp(i);
+    t.def(unary_name(op), [op](const Tensor& x) { return unary(op, x); });
+  }
+  t.def("clamp", [](const Tensor& x, const py::object& lo, const py::object& hi) {
+    return clamp(x, lo.is_none() ? Scalar::from_float(-INFINITY) : to_scalar(lo),
+                 hi.is_none() ? Scalar::from_float(INFINITY) : to_scalar(hi));
+  }, py::arg("min") = py::none(), py::arg("max") = py::none());
+
+  // Operators.
+  auto op2 = [&](const char* name, BinaryOp op, bool reflected) {
+    t.def(name, [op, reflected](const Tensor& a, const py::object& b) { return binary_py(op, a, b, reflected); },
+          py::is_operator());
+  };
+  op2("__add__", BinaryOp::Add, false);       op2("__radd__", BinaryOp::Add, true);
+  op2("__sub__", BinaryOp::Sub, false);       op2("__rsub__", BinaryOp::Sub, true);
+  op2("__mul__", BinaryOp::Mul, false);       op2("__rmul__", BinaryOp::Mul, true);
+  op2("__truediv__", BinaryOp::Div, false);   op2("__rtruediv__", BinaryOp::Div, true);
+  op2("__pow__", BinaryOp::Pow, false);       op2("__rpow__", BinaryOp::Pow, true);
+  op2("__mod__", BinaryOp::Remainder, false); op2("__rmod__", BinaryOp::Remainder, true);
+  op2("__eq__", BinaryOp::Eq, false);         op2("__ne__", BinaryOp::Ne, false);
+  op2("__lt__", BinaryOp::Lt, false);         op2("__le__", BinaryOp::Le, false);
+  op2("__gt__", BinaryOp::Gt, false);         op2("__ge__", BinaryOp::Ge, false);
+  op2("__and__", BinaryOp::LogicalAnd, false); op2("__rand__", BinaryOp::LogicalAnd, true);
+  op2("__or__", BinaryOp::LogicalOr, false);   op2("__ror__", BinaryOp::LogicalOr, true);
+  t.def("__neg__", [](const Tensor& x) { return unary(UnaryOp::Neg, x); })
+      .def("__abs__", [](const Tensor& x) { return unary(UnaryOp::Abs, x); })
+      .def("__invert__", [](const Tensor& x) {
+        AM_CHECK(x.dtype() == DType::Bool, TypeError, "~ is defined for bool tensors only, got ", x.describe());
+        return unary(UnaryOp::LogicalNot, x);
+      })
+      .def("__matmul__", [](const Tensor& a, const py::object& b) { return matmul(a, to_tensor(b, &a)); }, py::is_operator())
+      .def("__rmatmul__", [](const Tensor& a, const py::object& b) { return matmul(to_tensor(b, &a), a); }, py::is_operator())
+      .def("matmul", [](const Tensor& a, const Tensor& b) { return matmul(a, b); })
+      // __eq__ is elementwise; hashing stays by identity of the underlying tensor.
+      .def("__hash__", [](const Tensor& x) { return reinterpret_cast<uintptr_t>(x.impl()); });
+}
+
+}  // namespace aimass::bindings

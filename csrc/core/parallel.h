@@ -1,0 +1,21 @@
+// The CPU thread pool. parallel_for splits [begin, end) into at most num_threads() chunks of
+// at least `grain` items and runs them on the pool, the calling thread taking the first; a
+// range below 2 * grain runs inline, so small problems never pay for threads.
+#pragma once
+#include <cstdint>
+#include <functional>
+
+namespace aimass {
+
+int num_threads();
+// Also sets the BLAS's thread count. n <= 0 restores the default (AIMASS_NUM_THREADS, else
+// the number of cores).
+void set_num_threads(int n);
+
+void parallel_for(int64_t begin, int64_t end, int64_t grain,
+                  const std::function<void(int64_t, int64_t)>& fn);
+
+// Items per chunk below which elementwise kernels stay on one thread (~ 32 KiB of floats).
+constexpr int64_t kElementwiseGrain = 32768;
+
+}  // namespace aimass

@@ -1,0 +1,20 @@
+// Elementwise ops with NumPy broadcasting and type promotion.
+#pragma once
+#include "core/scalar.h"
+#include "core/tensor.h"
+#include "ops/kernels.h"
+
+namespace aimass {
+
+Tensor unary(UnaryOp op, const Tensor& x);
+Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b);
+Tensor binary(BinaryOp op, const Tensor& a, Scalar b);
+Tensor binary(BinaryOp op, Scalar a, const Tensor& b);
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
+// A missing bound is given as +-inf.
+Tensor clamp(const Tensor& x, Scalar lo, Scalar hi);
+
+const char* unary_name(UnaryOp op);
+const char* binary_name(BinaryOp op);
+
+}  // namespace aimass

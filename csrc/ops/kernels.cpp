@@ -1,0 +1,19 @@
+// The op dispatch table: each op family, its CPU kernel and its CUDA kernel, side by side.
+#include "ops/kernels.h"
+
+namespace aimass {
+
+//                          name       CPU kernel     CUDA kernel (libaimass_cuda.so)
+Kernel<UnaryFn>   unary_kernel  {"unary",   cpu::unary,   "aimass_cuda_unary"};
+Kernel<BinaryFn>  binary_kernel {"binary",  cpu::binary,  "aimass_cuda_binary"};
+Kernel<WhereFn>   where_kernel  {"where",   cpu::where,   "aimass_cuda_where"};
+Kernel<ClampFn>   clamp_kernel  {"clamp",   cpu::clamp,   "aimass_cuda_clamp"};
+Kernel<CopyFn>    copy_kernel   {"copy",    cpu::copy,    "aimass_cuda_copy"};
+Kernel<FillFn>    fill_kernel   {"fill",    cpu::fill,    "aimass_cuda_fill"};
+Kernel<ReduceFn>  reduce_kernel {"reduce",  cpu::reduce,  "aimass_cuda_reduce"};
+Kernel<MatmulFn>  matmul_kernel {"matmul",  cpu::matmul,  "aimass_cuda_matmul"};
+Kernel<GatherFn>  gather_kernel {"gather",  cpu::gather,  "aimass_cuda_gather"};
+Kernel<ScatterFn> scatter_kernel{"scatter", cpu::scatter, "aimass_cuda_scatter"};
+Kernel<RandomFn>  random_kernel {"random",  cpu::random,  "aimass_cuda_random"};
+
+}  // namespace aimass

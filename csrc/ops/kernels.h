@@ -1,0 +1,89 @@
+// The kernel layer: one signature per op family, implemented once for CPU (ops/cpu/<family>.cpp)
+// and once for CUDA (ops/cuda/<family>.cu, an extern "C" function of the name given in
+// ops/kernels.cpp). Kernels trust their arguments: the op layer (ops/*.cpp) has already
+// checked shapes, dtypes and devices, broadcast the inputs, and allocated the output.
+// All tensors handed to one kernel call live on the same device.
+#pragma once
+#include <cstdint>
+
+#include "core/dispatch.h"
+#include "core/scalar.h"
+#include "core/tensor.h"
+
+namespace aimass {
+
+enum class UnaryOp : uint8_t {
+  Neg, Abs, Exp, Log, Sqrt, Tanh, Sigmoid, Relu, Sign, Square, Reciprocal, Rsqrt,
+  Sin, Cos, Floor, Ceil, Round, LogicalNot,
+};
+enum class BinaryOp : uint8_t {
+  Add, Sub, Mul, Div, Pow, Maximum, Minimum, Remainder,
+  Eq, Ne, Lt, Le, Gt, Ge, LogicalAnd, LogicalOr,  // these produce bool
+};
+constexpr bool is_comparison(BinaryOp op) { return op >= BinaryOp::Eq; }
+enum class ReduceOp : uint8_t { Sum, Mean, Max, Min, Prod, ArgMax, ArgMin, Var, Any, All };
+enum class RandomKind : uint8_t { Uniform, Normal, Integer };
+
+// out = op(in). in and out: same shape, any strides, same dtype (LogicalNot: out is bool).
+using UnaryFn = void (*)(UnaryOp op, const Tensor& in, const Tensor& out);
+// out = a op b. a and b already broadcast to out's shape (stride-0 views), one dtype; out has
+// that dtype, or bool for comparisons and logical ops. Any strides.
+using BinaryFn = void (*)(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out);
+// out = cond ? a : b. All out's shape (broadcast views); cond bool; a, b, out one dtype.
+using WhereFn = void (*)(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out);
+// out = min(max(in, lo), hi); a missing bound is the Scalar +-inf. NaN propagates.
+using ClampFn = void (*)(const Tensor& in, Scalar lo, Scalar hi, const Tensor& out);
+// dst = src converted to dst's dtype. Same shape and device, any strides (src may have
+// stride-0 dims). Float to integer truncates toward zero; to bool is "!= 0".
+using CopyFn = void (*)(const Tensor& src, const Tensor& dst);
+// Every element of out (any strides) = value converted to out's dtype.
+using FillFn = void (*)(const Tensor& out, Scalar value);
+// Reduction over the middle axis. in: (O, R, I) contiguous; out: (O, I) contiguous.
+// Sum, Prod: out dtype is sum_result_type(in); Mean, Var: floating in -> same dtype, integer
+// in -> float32; Max, Min: in's dtype (R > 0 guaranteed); ArgMax, ArgMin: int64, first
+// occurrence wins, NaN counts as the maximum (and minimum) as in NumPy; Any, All: bool.
+// Var divides by (R - ddof). Mean of R == 0 is NaN.
+using ReduceFn = void (*)(ReduceOp op, const Tensor& in, const Tensor& out, int64_t ddof);
+// out[b] = a[b] @ b[b]. a: (B, M, K), b: (B, K, N), out: (B, M, N) contiguous, one dtype.
+// a and b may have batch stride 0 (broadcast) and each has unit stride in one of its last
+// two dims (row- or column-major matrices, ready for BLAS's transpose flags).
+using MatmulFn = void (*)(const Tensor& a, const Tensor& b, const Tensor& out);
+// Gather for advanced indexing. src: a view (any strides) of the part each index selects;
+// offsets: int64 (G,) contiguous, in elements, added to src's offset; out: (G, *src.shape)
+// contiguous. out[g, ...] = element at (src.offset + offsets[g] + sum idx_k * src.strides[k]).
+using GatherFn = void (*)(const Tensor& src, const Tensor& offsets, const Tensor& out);
+// The reverse, for item assignment: dst[offsets[g] + ...] = values[g, ...]. values: (G, *dst.shape),
+// same dtype as dst, any strides (may be broadcast). Later duplicates win.
+using ScatterFn = void (*)(const Tensor& dst, const Tensor& offsets, const Tensor& values);
+// Fills contiguous out from the Philox stream (core/philox.h): element i from counter offset + i.
+// Uniform in [a, b); Normal with mean a, std b; Integer in [a, b).
+using RandomFn = void (*)(RandomKind kind, const Tensor& out, double a, double b, uint64_t seed, uint64_t offset);
+
+// The table (defined in ops/kernels.cpp).
+extern Kernel<UnaryFn> unary_kernel;
+extern Kernel<BinaryFn> binary_kernel;
+extern Kernel<WhereFn> where_kernel;
+extern Kernel<ClampFn> clamp_kernel;
+extern Kernel<CopyFn> copy_kernel;
+extern Kernel<FillFn> fill_kernel;
+extern Kernel<ReduceFn> reduce_kernel;
+extern Kernel<MatmulFn> matmul_kernel;
+extern Kernel<GatherFn> gather_kernel;
+extern Kernel<ScatterFn> scatter_kernel;
+extern Kernel<RandomFn> random_kernel;
+
+namespace cpu {
+void unary(UnaryOp op, const Tensor& in, const Tensor& out);
+void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out);
+void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out);
+void clamp(const Tensor& in, Scalar lo, Scalar hi, const Tensor& out);
+void copy(const Tensor& src, const Tensor& dst);
+void fill(const Tensor& out, Scalar value);
+void reduce(ReduceOp op, const Tensor& in, const Tensor& out, int64_t ddof);
+void matmul(const Tensor& a, const Tensor& b, const Tensor& out);
+void gather(const Tensor& src, const Tensor& offsets, const Tensor& out);
+void scatter(const Tensor& dst, const Tensor& offsets, const Tensor& values);
+void random(RandomKind kind, const Tensor& out, double a, double b, uint64_t seed, uint64_t offset);
+}  // namespace cpu
+
+}  // namespace aimass

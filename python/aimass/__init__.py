@@ -1,0 +1,123 @@
+"""aimass: train, tune, compress, search and serve ML models from one package.
+
+A C++/CUDA core (``aimass._core``) with a thin Python API::
+
+    import aimass as am
+    x = am.randn((128, 64))
+    w = am.tensor(np.ones((64, 10), np.float32))
+    y = (x @ w).relu().sum(axis=1)
+"""
+from __future__ import annotations
+
+from . import _core
+from ._core import (  # noqa: F401  (re-exported API)
+    Device,
+    DType,
+    Tensor,
+    abs,
+    add,
+    all,
+    any,
+    arange,
+    argmax,
+    argmin,
+    asarray,
+    broadcast_shapes,
+    broadcast_to,
+    cat,
+    ceil,
+    clamp,
+    clip,
+    concatenate,
+    contiguous,
+    cos,
+    divide,
+    empty,
+    equal,
+    exp,
+    expand_dims,
+    flatten,
+    floor,
+    from_dlpack,
+    from_numpy,
+    full,
+    get_num_threads,
+    greater,
+    greater_equal,
+    less,
+    less_equal,
+    linspace,
+    log,
+    logical_and,
+    logical_not,
+    logical_or,
+    manual_seed,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    multiply,
+    neg,
+    negative,
+    normal,
+    not_equal,
+    ones,
+    permute,
+    pow,
+    power,
+    prod,
+    promote_types,
+    rand,
+    randint,
+    randn,
+    reciprocal,
+    relu,
+    remainder,
+    reshape,
+    round,
+    rsqrt,
+    set_num_threads,
+    sigmoid,
+    sign,
+    sin,
+    sqrt,
+    square,
+    squeeze,
+    stack,
+    subtract,
+    sum,
+    swapaxes,
+    tanh,
+    tensor,
+    transpose,
+    uniform,
+    unsqueeze,
+    var,
+    where,
+    zeros,
+)
+from . import _tensor  # noqa: F401  (adds the Python-side Tensor methods)
+from . import cuda
+from ._creation import empty_like, full_like, ones_like, rand_like, randint_like, randn_like, zeros_like
+from ._info import info
+
+__version__ = _core.version()
+
+bool_ = DType.bool
+uint8 = DType.uint8
+int8 = DType.int8
+int32 = DType.int32
+int64 = DType.int64
+float16 = DType.float16
+half = DType.float16
+bfloat16 = DType.bfloat16
+float32 = DType.float32
+float64 = DType.float64
+double = DType.float64
+
+
+def device(spec: str) -> Device:
+    """``am.device("cuda:1")``: a Device from its name."""
+    return Device(spec)

@@ -1,0 +1,27 @@
+"""The ``aimass`` command."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="aimass", description="aimass: train, tune, compress, search and serve ML models")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("info", help="version, build options, BLAS, SIMD level, CUDA and devices")
+    sub.add_parser("example", help="a short worked example of the tensor API on CPU (and CUDA when present)")
+    args = parser.parse_args(argv)
+
+    if args.command == "info":
+        from ._info import format_info, info
+
+        print(format_info(info()))
+    elif args.command == "example":
+        from ._example import run_example
+
+        run_example()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+// out = a op b, elementwise; a and b are already broadcast to out's shape (stride-0 dims), one
+// dtype; out has that dtype, or bool for comparisons and logical ops. float32 / float64 rows
+// where each input is contiguous or a repeated scalar go to the SIMD table; the rest runs the
+// scalar definition (scalar_ops.h) in a strided loop.
+#include "ops/cpu/scalar_ops.h"
+#include "ops/cpu/simd/simd.h"
+#include "ops/cpu/strided_loop.h"
+
+namespace aimass::cpu {
+
+namespace {
+
+template <BinaryOp op, typename T>
+void binary_row(const std::array<char*, 3>& p, const std::array<int64_t, 3>& s, int64_t n) {
+  using A = acc_t<T>;
+  using R = std::conditional_t<is_comparison(op), bool, T>;
+  constexpr int64_t size = sizeof(T);
+  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+    bool a_ok = s[1] == size || s[1] == 0, b_ok = s[2] == size || s[2] == 0;
+    if (s[0] == int64_t(sizeof(R)) && a_ok && b_ok) {
+      const T* a = reinterpret_cast<const T*>(p[1]);
+      const T* b = reinterpret_cast<const T*>(p[2]);
+      if constexpr (std::is_same_v<T, float>) simd::kernels().binary_f32(op, a, s[1] != 0, b, s[2] != 0, p[0], n);
+      else simd::kernels().binary_f64(op, a, s[1] != 0, b, s[2] != 0, p[0], n);
+      return;
+    }
+  }
+  if (s[0] == int64_t(sizeof(R)) && s[1] == size && s[2] == size) {
+    R* out = reinterpret_cast<R*>(p[0]);
+    const T* a = reinterpret_cast<const T*>(p[1]);
+    const T* b = reinterpret_cast<const T*>(p[2]);
+    for (int64_t i = 0; i < n; ++i) out[i] = R(binary_scalar<op>(A(a[i]), A(b[i])));
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    A a = A(*reinterpret_cast<const T*>(p[1] + i * s[1]));
+    A b = A(*reinterpret_cast<const T*>(p[2] + i * s[2]));
+    *reinterpret_cast<R*>(p[0] + i * s[0]) = R(binary_scalar<op>(a, b));
+  }
+}
+
+}  // namespace
+
+void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
+  auto loop = make_strided_loop<3>({&out, &a, &b});
+  if (loop.numel == 0) return;
+  visit_dtype(a.dtype(), [&](auto dtype_tag) {
+    using T = typename decltype(dtype_tag)::type;
+    visit_binary_op(op, [&](auto op_tag) { parallel_rows(loop, binary_row<decltype(op_tag)::value, T>); });
+  });
+}
+
+}  // namespace aimass::cpu

@@ -1,0 +1,61 @@
+// The vectorised contiguous loops of the CPU kernels. simd/simd_kernels.cpp is compiled once per
+// instruction set (baseline SSE2, AVX2 + FMA + F16C, AVX-512), each copy in its own namespace
+// (aimass::simd::baseline, ::avx2, ::avx512) exporting one KernelTable; simd_dispatch.cpp picks
+// the table for this CPU at run time, so one build runs everywhere and uses what the CPU has.
+#pragma once
+#include <cstdint>
+
+#include "ops/kernels.h"
+
+namespace aimass {
+
+// The instruction set the CPU kernels use: "avx512", "avx2" or "baseline". The best the CPU has,
+// or a lower one named by the environment variable AIMASS_CPU_ISA.
+const char* cpu_simd_level();
+// Switches the level for this process (the tests run every level). A level the CPU lacks falls
+// back to the best it has; an unknown name is a ValueError.
+void set_cpu_simd_level(const char* level);
+
+}  // namespace aimass
+
+namespace aimass::simd {
+
+// Every loop runs over n contiguous elements. A "step" is 1 for an array, 0 for a scalar that
+// is repeated (a broadcast operand).
+struct KernelTable {
+  const char* level;
+  void (*unary_f32)(UnaryOp op, const float* in, float* out, int64_t n);  // not LogicalNot
+  void (*unary_f64)(UnaryOp op, const double* in, double* out, int64_t n);
+  // out is float / double for arithmetic ops, bool for comparisons and logical ops.
+  void (*binary_f32)(BinaryOp op, const float* a, int64_t a_step, const float* b, int64_t b_step, void* out, int64_t n);
+  void (*binary_f64)(BinaryOp op, const double* a, int64_t a_step, const double* b, int64_t b_step, void* out, int64_t n);
+  void (*clamp_f32)(const float* in, float lo, float hi, float* out, int64_t n);
+  void (*f16_to_f32)(const Half* in, float* out, int64_t n);
+  void (*f32_to_f16)(const float* in, Half* out, int64_t n);
+  void (*bf16_to_f32)(const BFloat16* in, float* out, int64_t n);
+  void (*f32_to_bf16)(const float* in, BFloat16* out, int64_t n);
+  // Reductions of n contiguous elements. Sums are pairwise over blocks (error grows as log n).
+  float (*sum_f32)(const float* in, int64_t n);
+  double (*sum_f64)(const double* in, int64_t n);
+  double (*sum_f32_as_f64)(const float* in, int64_t n);
+  // Max / min are NaN when any element is NaN; n > 0.
+  float (*max_f32)(const float* in, int64_t n);
+  float (*min_f32)(const float* in, int64_t n);
+  double (*max_f64)(const double* in, int64_t n);
+  double (*min_f64)(const double* in, int64_t n);
+  // sum of (x - mean)^2, accumulated in double (the second pass of a variance).
+  double (*sum_sq_dev_f32)(const float* in, int64_t n, double mean);
+  double (*sum_sq_dev_f64)(const double* in, int64_t n, double mean);
+  // out[i] += sum over r < rows of in[r * ld + i], i < cols: a column sum over rows.
+  void (*add_rows_f32)(const float* in, int64_t rows, int64_t cols, int64_t ld, float* out);
+  void (*add_rows_f64)(const double* in, int64_t rows, int64_t cols, int64_t ld, double* out);
+};
+
+// The table in use (see cpu_simd_level).
+const KernelTable& kernels();
+
+namespace baseline { extern const KernelTable kTable; }
+namespace avx2 { extern const KernelTable kTable; }
+namespace avx512 { extern const KernelTable kTable; }
+
+}  // namespace aimass::simd

@@ -80,9 +80,7 @@ void bind_tensor(py::module_& m) {
       .value("float32", DType::Float32)
       .value("float64", DType::Float64)
       .def_property_readonly("itemsize", [](DType t) { return itemsize(t); })
-      .def_property_readonly("is_floating_point", [](DType t) { return is_floating(t); })
-      .def("__str__", [](DType t) { return std::string(dtype_name(t)); })
-      .def("__repr__", [](DType t) { return std::string("aimass.") + dtype_name(t); });
+      .def_property_readonly("is_floating_point", [](DType t) { return is_floating(t); });
   m.def("promote_types", [](const py::object& a, const py::object& b) {
     return promote_types(to_dtype_arg(a), to_dtype_arg(b));
   });

@@ -82,6 +82,10 @@ def _format(self: Tensor, spec: str) -> str:
     return repr(self) if not spec else object.__format__(self, spec)
 
 
+_core.DType.__str__ = lambda self: self.name
+_core.DType.__repr__ = lambda self: f"aimass.{self.name}"
+_core.DType.__format__ = lambda self, spec: format(self.name, spec)
+
 Tensor.to = _to
 Tensor.cpu = _cpu
 Tensor.cuda = _cuda

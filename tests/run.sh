@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The whole test suite, as README.md gives it and .ci/run runs it:
+#   1. `pip install .` into a fresh virtual environment (AIMASS_CUDA=AUTO: the CUDA backend is
+#      built where nvcc is found) and pytest against that installed package;
+#   2. a CPU-only CMake build (AIMASS_CUDA=OFF) with the GoogleTest suite under ctest, and
+#      pytest again against its Python module;
+#   3. the GoogleTest suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Exits non-zero on the first failure. Set AIMASS_TEST_QUICK=1 to run step 1 only.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=${AIMASS_TEST_DIR:-$root/build/test-run}
+jobs=${AIMASS_TEST_JOBS:-$(nproc)}
+mkdir -p "$work"
+stamp() { printf '\n=== %s  [%s]\n' "$1" "$(date +%H:%M:%S)"; }
+
+stamp "fresh virtual environment"
+python3 -m venv --clear "$work/venv"
+# shellcheck disable=SC1091
+. "$work/venv/bin/activate"
+python -m pip install -q --upgrade pip
+python -m pip install -q numpy pytest ml_dtypes scikit-build-core pybind11 scipy-openblas32 ninja
+
+stamp "pip install . (AIMASS_CUDA=AUTO)"
+CMAKE_BUILD_PARALLEL_LEVEL=$jobs python -m pip install -q "$root" 2>&1 | tail -20
+python -m aimass.cli info
+
+stamp "pytest against the installed package"
+# Run from outside the source tree so `import aimass` is the installed one.
+(cd "$work" && python -m pytest -c "$root/pyproject.toml" --rootdir "$root" "$root/tests/python" -q -p no:cacheprovider)
+
+[[ "${AIMASS_TEST_QUICK:-0}" == 1 ]] && exit 0
+
+stamp "CPU-only build (AIMASS_CUDA=OFF) with GoogleTest"
+cmake -S "$root" -B "$work/cpu" -G Ninja -DCMAKE_BUILD_TYPE=Release -DAIMASS_CUDA=OFF -DAIMASS_BUILD_TESTS=ON >/dev/null
+cmake --build "$work/cpu" -j "$jobs"
+ctest --test-dir "$work/cpu" --output-on-failure -j "$jobs"
+
+stamp "pytest against the CPU-only build"
+pkg="$work/cpu-package/aimass"
+rm -rf "$pkg" && mkdir -p "$pkg"
+cp "$root"/python/aimass/*.py "$pkg"/ && cp "$work"/cpu/lib/*.so "$pkg"/
+(cd "$work" && PYTHONPATH="$work/cpu-package" python -m pytest -c "$root/pyproject.toml" --rootdir "$root" "$root/tests/python" -q -p no:cacheprovider)
+
+stamp "GoogleTest under AddressSanitizer + UndefinedBehaviorSanitizer"
+cmake -S "$root" -B "$work/asan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAIMASS_CUDA=OFF -DAIMASS_BUILD_TESTS=ON \
+  -DAIMASS_BUILD_PYTHON=OFF -DAIMASS_SANITIZE=ON >/dev/null
+cmake --build "$work/asan" -j "$jobs"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir "$work/asan" --output-on-failure -j "$jobs"
+
+stamp "all tests passed"

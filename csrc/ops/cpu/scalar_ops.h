@@ -3,7 +3,7 @@
 // A is the arithmetic type acc_t<T>: float for the 16-bit floats, int64 for bool, T otherwise.
 // Integer arithmetic wraps as in NumPy (done in unsigned types: signed overflow is undefined
 // in C++); integer division by zero gives 0; float-to-integer conversion truncates, NaN gives 0
-// and out-of-range values saturate (a C cast would be undefined behaviour).
+// and values beyond int64 saturate (a C cast would be undefined behaviour).
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -41,11 +41,14 @@ template <typename A> inline A wrap_mul(A a, A b) {
   else return A(wrap_t<A>(a) * wrap_t<A>(b));
 }
 
-// double (or float) -> arithmetic type A, truncating toward zero for integers.
+// double (or float) -> arithmetic type A, truncating toward zero for integers. Narrow integers
+// go through int64 and wrap, as NumPy's casts do on x86 (float32 -65.4 -> uint8 191).
 template <typename A, typename F>
 inline A saturate_cast(F v) {
   if constexpr (kFloatArith<A>) {
     return A(v);
+  } else if constexpr (sizeof(A) < sizeof(int64_t)) {
+    return A(saturate_cast<int64_t>(v));
   } else {
     constexpr F lo = F(std::numeric_limits<A>::min()), hi = F(std::numeric_limits<A>::max());
     if (!(v == v)) return A(0);

@@ -40,8 +40,9 @@ A integer_bound(Scalar bound, bool is_lo) {
     return A(bound.i);
   }
   double f = is_lo ? std::ceil(bound.f) : std::floor(bound.f);
-  if (f != f) return is_lo ? kMin : kMax;
-  return saturate_cast<A>(f);
+  if (f != f || f <= double(kMin)) return f != f && !is_lo ? kMax : kMin;
+  if (f >= double(kMax)) return kMax;
+  return A(f);
 }
 
 }  // namespace

@@ -112,8 +112,13 @@ constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
   return ax < 0.625f ? small : big;
 }
 
-// 1 / (1 + e^-x): 0 for x -> -inf (e^-x = inf), 1 for x -> inf; never NaN for finite x.
-[[gnu::always_inline]] inline float sigmoid_f32(float x) { return 1.0f / (1.0f + exp_f32(-x)); }
+// With e = e^-|x| in [0, 1]: 1 / (1 + e) for x >= 0, e / (1 + e) below, so nothing overflows,
+// tiny results keep their precision, and finite x never gives NaN.
+[[gnu::always_inline]] inline float sigmoid_f32(float x) {
+  float e = exp_f32(-std::fabs(x));
+  float r = 1.0f / (1.0f + e);
+  return x >= 0.0f ? r : e * r;
+}
 
 template <UnaryOp op>
 [[gnu::always_inline]] inline float unary_f32_element(float x) {

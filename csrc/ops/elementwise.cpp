@@ -109,9 +109,12 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
 }
 
 Tensor clamp(const Tensor& x, Scalar lo, Scalar hi) {
-  DType dtype = result_type(result_type(x.dtype(), lo), hi);
   bool lo_set = !(lo.is_floating() && lo.f == -INFINITY), hi_set = !(hi.is_floating() && hi.f == INFINITY);
   AM_CHECK(lo_set || hi_set, ValueError, "clamp: at least one of min and max must be given");
+  // Only the bounds given take part in promotion: clamp(int8, min=-2) stays int8.
+  DType dtype = x.dtype();
+  if (lo_set) dtype = result_type(dtype, lo);
+  if (hi_set) dtype = result_type(dtype, hi);
   if (!is_floating(dtype)) {
     // Integer tensors with an unset float bound: keep the dtype, drop the infinite bound.
     dtype = x.dtype() == DType::Bool ? DType::Int64 : x.dtype();

@@ -23,7 +23,7 @@ TEST(DType, PromotionFollowsNumPyWithinOurTypes) {
 }
 
 TEST(DType, HalfRoundTripsAndRoundsToNearestEven) {
-  for (float f : {0.0f, -0.0f, 1.0f, -2.5f, 65504.0f, 6.103515625e-05f, 5.960464477539063e-08f, 1000.125f})
+  for (float f : {0.0f, -0.0f, 1.0f, -2.5f, 65504.0f, 6.103515625e-05f, 5.960464477539063e-08f, 1000.5f})
     EXPECT_EQ(float(Half(f)), f) << f;
   EXPECT_EQ(float(Half(1.0f + 1.0f / 2048)), 1.0f);             // halfway, rounds to even
   EXPECT_EQ(float(Half(1.0f + 3.0f / 2048)), 1.0f + 2.0f / 1024);  // halfway, rounds up to even

@@ -291,6 +291,10 @@ TEST_P(CpuKernels, WhereSelectsOnEveryLayout) {
       Tensor out = Tensor::empty({17, 33}, dt);
       cpu::where(mask, a, b, out);
       for (int64_t k = 0; k < out.numel(); ++k) ASSERT_EQ(get(out, k), get(mask, k) ? get(a, k) : get(b, k));
+      Tensor zero = Tensor::empty({}, dt);  // where(mask, a, 0): a stride-0 scalar operand
+      set(zero, 0, 0);
+      cpu::where(mask, a, zero.as_strided({17, 33}, {0, 0}, 0), out);
+      for (int64_t k = 0; k < out.numel(); ++k) ASSERT_EQ(get(out, k), get(mask, k) ? get(a, k) : 0.0);
     }
 }
 

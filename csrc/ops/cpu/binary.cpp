@@ -1,7 +1,10 @@
 // out = a op b, elementwise; a and b are already broadcast to out's shape (stride-0 dims), one
 // dtype; out has that dtype, or bool for comparisons and logical ops. float32 / float64 rows
-// where each input is contiguous or a repeated scalar go to the SIMD table; the rest runs the
-// scalar definition (scalar_ops.h) in a strided loop.
+// (and float16 / bfloat16 ones, through float32 tiles) where each input is contiguous or a
+// repeated scalar go to the SIMD table; the rest runs the scalar definition (scalar_ops.h) in a
+// strided loop.
+#include <algorithm>
+
 #include "ops/cpu/scalar_ops.h"
 #include "ops/cpu/simd/simd.h"
 #include "ops/cpu/strided_loop.h"
@@ -9,6 +12,36 @@
 namespace aimass::cpu {
 
 namespace {
+
+// Elements per float32 tile when a 16-bit float row is computed in float32 (fits in L1).
+constexpr int64_t kTile = 1024;
+
+template <typename T>
+void widen(const T* in, int64_t step, float* out, int64_t n) {
+  const simd::KernelTable& k = simd::kernels();
+  if (step == 0) std::fill(out, out + n, float(*in));
+  else if constexpr (std::is_same_v<T, Half>) k.f16_to_f32(in, out, n);
+  else k.bf16_to_f32(in, out, n);
+}
+
+// A contiguous (or scalar-broadcast) float16 / bfloat16 row: widened to float32 tiles, computed
+// by the SIMD table, narrowed back (comparisons write their bools directly).
+template <BinaryOp op, typename T, typename R>
+void half_row_via_f32(const T* a, bool a_step, const T* b, bool b_step, R* out, int64_t n) {
+  float ta[kTile], tb[kTile], to[kTile];
+  for (int64_t i = 0; i < n; i += kTile) {
+    const int64_t m = std::min(kTile, n - i);
+    widen(a + (a_step ? i : 0), a_step, ta, m);
+    widen(b + (b_step ? i : 0), b_step, tb, m);
+    if constexpr (is_comparison(op)) {
+      simd::kernels().binary_f32(op, ta, 1, tb, 1, out + i, m);
+    } else {
+      simd::kernels().binary_f32(op, ta, 1, tb, 1, to, m);
+      if constexpr (std::is_same_v<T, Half>) simd::kernels().f32_to_f16(to, out + i, m);
+      else simd::kernels().f32_to_bf16(to, out + i, m);
+    }
+  }
+}
 
 template <BinaryOp op, typename T>
 void binary_row(const std::array<char*, 3>& p, const std::array<int64_t, 3>& s, int64_t n) {
@@ -22,6 +55,13 @@ void binary_row(const std::array<char*, 3>& p, const std::array<int64_t, 3>& s, 
       const T* b = reinterpret_cast<const T*>(p[2]);
       if constexpr (std::is_same_v<T, float>) simd::kernels().binary_f32(op, a, s[1] != 0, b, s[2] != 0, p[0], n);
       else simd::kernels().binary_f64(op, a, s[1] != 0, b, s[2] != 0, p[0], n);
+      return;
+    }
+  }
+  if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>) {
+    if (s[0] == int64_t(sizeof(R)) && (s[1] == size || s[1] == 0) && (s[2] == size || s[2] == 0)) {
+      half_row_via_f32<op>(reinterpret_cast<const T*>(p[1]), s[1] != 0, reinterpret_cast<const T*>(p[2]), s[2] != 0,
+                           reinterpret_cast<R*>(p[0]), n);
       return;
     }
   }

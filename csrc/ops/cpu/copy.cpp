@@ -2,6 +2,7 @@
 // A same-dtype contiguous copy is memcpy; float32 <-> float16 / bfloat16 rows use the SIMD
 // table's conversions; the other pairs run convert() (scalar_ops.h) in a loop the compiler
 // vectorises when the row is contiguous.
+#include <algorithm>
 #include <cstring>
 
 #include "ops/cpu/scalar_ops.h"
@@ -33,6 +34,11 @@ void copy_row(const std::array<char*, 2>& p, const std::array<int64_t, 2>& s, in
     } else if (!simd_convert(src, dst, n)) {
       for (int64_t i = 0; i < n; ++i) dst[i] = convert<To>(src[i]);
     }
+    return;
+  }
+  if (s[0] == int64_t(sizeof(To)) && s[1] == 0) {  // a broadcast source: one value, converted once
+    To* dst = reinterpret_cast<To*>(p[0]);
+    std::fill(dst, dst + n, convert<To>(*reinterpret_cast<const From*>(p[1])));
     return;
   }
   for (int64_t i = 0; i < n; ++i)

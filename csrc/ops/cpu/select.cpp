@@ -23,6 +23,17 @@ void where_row(const std::array<char*, 4>& p, const std::array<int64_t, 4>& s, i
     for (int64_t i = 0; i < n; ++i) out[i] = cond[i] ? a[i] : b[i];
     return;
   }
+  if (s[0] == size && s[1] == 1 && (s[2] == 0 || s[3] == 0)) {  // where(mask, x, 0) and the like
+    Bits* out = reinterpret_cast<Bits*>(p[0]);
+    const bool* cond = reinterpret_cast<const bool*>(p[1]);
+    const int64_t a_step = s[2] / size, b_step = s[3] / size;
+    const Bits* a = reinterpret_cast<const Bits*>(p[2]);
+    const Bits* b = reinterpret_cast<const Bits*>(p[3]);
+    if (s[2] % size == 0 && s[3] % size == 0) {
+      for (int64_t i = 0; i < n; ++i) out[i] = cond[i] ? a[i * a_step] : b[i * b_step];
+      return;
+    }
+  }
   for (int64_t i = 0; i < n; ++i) {
     bool c = *reinterpret_cast<const bool*>(p[1] + i * s[1]);
     *reinterpret_cast<Bits*>(p[0] + i * s[0]) = *reinterpret_cast<const Bits*>(p[c ? 2 : 3] + i * s[c ? 2 : 3]);

@@ -30,4 +30,11 @@ Tensor to_tensor(const py::handle& obj, const Tensor* like); // Tensor, scalar, 
 py::object to_numpy(const Tensor& x);                        // zero-copy view of a CPU tensor
 py::object scalar_to_python(const Scalar& s);
 
+// Runs f with the GIL released: kernels take long enough that other Python threads should run.
+template <typename F>
+auto without_gil(F&& f) {
+  py::gil_scoped_release release;
+  return f();
+}
+
 }  // namespace aimass::bindings

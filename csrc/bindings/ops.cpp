@@ -24,7 +24,10 @@ std::vector<Tensor> as_tensors(const py::object& xs) {
 void bind_ops(py::module_& m) {
   for (int i = 0; i <= int(UnaryOp::LogicalNot); ++i) {
     UnaryOp op = UnaryOp(i);
-    m.def(unary_name(op), [op](const py::object& x) { return unary(op, as_tensor(x)); }, py::arg("x"));
+    m.def(unary_name(op), [op](const py::object& x) {
+      Tensor t = as_tensor(x);
+      return without_gil([&] { return unary(op, t); });
+    }, py::arg("x"));
   }
   m.attr("negative") = m.attr("neg");
   for (int i = 0; i <= int(BinaryOp::LogicalOr); ++i) {
@@ -50,8 +53,8 @@ void bind_ops(py::module_& m) {
   }, py::arg("x"), py::arg("min") = py::none(), py::arg("max") = py::none());
   m.attr("clip") = m.attr("clamp");
   m.def("matmul", [](const py::object& a, const py::object& b) {
-    Tensor ta = as_tensor(a);
-    return matmul(ta, to_tensor(b, &ta));
+    Tensor ta = as_tensor(a), tb = to_tensor(b, &ta);
+    return without_gil([&] { return matmul(ta, tb); });
   }, py::arg("a"), py::arg("b"));
 
   auto reduction = [&](const char* name, ReduceOp op) {

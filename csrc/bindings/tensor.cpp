@@ -16,19 +16,20 @@ std::optional<std::vector<int64_t>> to_axes(const py::object& axis) {
 }
 
 Tensor reduce_py(ReduceOp op, const Tensor& x, const py::object& axis, bool keepdims, int64_t ddof) {
-  return reduce(op, x, to_axes(axis), keepdims, ddof);
+  auto axes = to_axes(axis);
+  return without_gil([&] { return reduce(op, x, axes, keepdims, ddof); });
 }
 
 py::object binary_py(BinaryOp op, const Tensor& a, const py::object& b, bool reflected) {
   if (is_python_scalar(b)) {
     Scalar s = to_scalar(b);
-    return py::cast(reflected ? binary(op, s, a) : binary(op, a, s));
+    return py::cast(without_gil([&] { return reflected ? binary(op, s, a) : binary(op, a, s); }));
   }
   if (!py::isinstance<Tensor>(b) && !py::isinstance<py::array>(b) && !py::isinstance<py::list>(b) &&
       !py::isinstance<py::tuple>(b) && !py::hasattr(b, "__array__"))
     return py::reinterpret_borrow<py::object>(Py_NotImplemented);
   Tensor t = to_tensor(b, &a);
-  return py::cast(reflected ? binary(op, t, a) : binary(op, a, t));
+  return py::cast(without_gil([&] { return reflected ? binary(op, t, a) : binary(op, a, t); }));
 }
 
 std::vector<TensorIndex> to_index(const py::handle& obj) {
@@ -183,7 +184,7 @@ void bind_tensor(py::module_& m) {
   // Elementwise methods: x.exp(), x.relu(), ...
   for (int i = 0; i <= int(UnaryOp::LogicalNot); ++i) {
     UnaryOp op = UnaryOp(i);
-    t.def(unary_name(op), [op](const Tensor& x) { return unary(op, x); });
+    t.def(unary_name(op), [op](const Tensor& x) { return without_gil([&] { return unary(op, x); }); });
   }
   t.def("clamp", [](const Tensor& x, const py::object& lo, const py::object& hi) {
     return clamp(x, lo.is_none() ? Scalar::from_float(-INFINITY) : to_scalar(lo),
@@ -212,9 +213,15 @@ void bind_tensor(py::module_& m) {
         AM_CHECK(x.dtype() == DType::Bool, TypeError, "~ is defined for bool tensors only, got ", x.describe());
         return unary(UnaryOp::LogicalNot, x);
       })
-      .def("__matmul__", [](const Tensor& a, const py::object& b) { return matmul(a, to_tensor(b, &a)); }, py::is_operator())
-      .def("__rmatmul__", [](const Tensor& a, const py::object& b) { return matmul(to_tensor(b, &a), a); }, py::is_operator())
-      .def("matmul", [](const Tensor& a, const Tensor& b) { return matmul(a, b); })
+      .def("__matmul__", [](const Tensor& a, const py::object& b) {
+        Tensor t = to_tensor(b, &a);
+        return without_gil([&] { return matmul(a, t); });
+      }, py::is_operator())
+      .def("__rmatmul__", [](const Tensor& a, const py::object& b) {
+        Tensor t = to_tensor(b, &a);
+        return without_gil([&] { return matmul(t, a); });
+      }, py::is_operator())
+      .def("matmul", [](const Tensor& a, const Tensor& b) { return without_gil([&] { return matmul(a, b); }); })
       // __eq__ is elementwise; hashing stays by identity of the underlying tensor.
       .def("__hash__", [](const Tensor& x) { return reinterpret_cast<uintptr_t>(x.impl()); });
 }

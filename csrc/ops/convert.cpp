@@ -60,9 +60,9 @@ Scalar item(const Tensor& x) {
 }
 
 Tensor scalar_tensor(Scalar value, DType dtype, Device device) {
-  Tensor t = Tensor::empty({}, dtype, Device());
-  cpu::fill(t, value);
-  return to_device(t, device);
+  Tensor t = Tensor::empty({}, dtype, device);  // filled where it lives: no host-to-device copy
+  fill_kernel.on(device)(t, value);
+  return t;
 }
 
 }  // namespace aimass

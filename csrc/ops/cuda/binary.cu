@@ -1,0 +1,37 @@
+// out = a op b, elementwise. a, b: one dtype, already broadcast to out's shape (stride-0 views),
+// any strides; out has that dtype, or bool for comparisons and logical ops.
+#include "cuda/cuda_check.h"
+#include "ops/cpu/scalar_ops.h"  // visit_binary_op: the op switch shared with the CPU kernels
+#include "ops/cuda/device_math.cuh"
+#include "ops/cuda/elementwise.cuh"
+
+namespace aimass::gpu {
+namespace {
+
+template <BinaryOp op, typename T, typename Out>
+struct BinaryFunctor {
+  const T* a;
+  const T* b;
+  Out* out;
+  __device__ void operator()(const int64_t (&off)[3]) const {
+    using A = acc_t<T>;
+    out[off[0]] = convert<Out>(binary_scalar<op, A>(A(a[off[1]]), A(b[off[2]])));
+  }
+};
+
+}  // namespace
+}  // namespace aimass::gpu
+
+AIMASS_CUDA_EXPORT void aimass_cuda_binary(aimass::BinaryOp op, const aimass::Tensor& a, const aimass::Tensor& b,
+                                           const aimass::Tensor& out) {
+  using namespace aimass;
+  visit_dtype(a.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    cpu::visit_binary_op(op, [&](auto op_tag) {
+      constexpr BinaryOp o = decltype(op_tag)::value;
+      using Out = std::conditional_t<is_comparison(o), bool, T>;
+      gpu::launch_elementwise<3>("binary", {&out, &a, &b},
+                                 gpu::BinaryFunctor<o, T, Out>{a.data<T>(), b.data<T>(), out.data<Out>()});
+    });
+  });
+}

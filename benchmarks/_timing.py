@@ -8,6 +8,9 @@ from typing import Callable
 
 def median_seconds(fn: Callable[[], object], repeats: int = 15, warmup: int = 2, min_time: float = 0.0) -> float:
     """Median wall time of fn() over `repeats` runs (more if they total under min_time)."""
+    # OpenBLAS worker threads (NumPy's, or ours) busy-wait ~0.1 s after a call: let the other
+    # library's pool go idle first, or it steals a core from the code being timed.
+    time.sleep(0.3)
     for _ in range(warmup):
         fn()
     times: list[float] = []

@@ -57,20 +57,13 @@ void bind_ops(py::module_& m) {
     return without_gil([&] { return matmul(ta, tb); });
   }, py::arg("a"), py::arg("b"));
 
-  auto reduction = [&](const char* name, ReduceOp op) {
-    m.def(name, [op](const py::object& x, const py::object& axis, bool keepdims) {
+  for (int i = 0; i <= int(ReduceOp::All); ++i) {
+    ReduceOp op = ReduceOp(i);
+    if (op == ReduceOp::Var) continue;
+    m.def(reduce_name(op), [op](const py::object& x, const py::object& axis, bool keepdims) {
       return reduce_py(op, as_tensor(x), axis, keepdims, 0);
     }, py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false);
-  };
-  reduction("sum", ReduceOp::Sum);
-  reduction("mean", ReduceOp::Mean);
-  reduction("max", ReduceOp::Max);
-  reduction("min", ReduceOp::Min);
-  reduction("prod", ReduceOp::Prod);
-  reduction("argmax", ReduceOp::ArgMax);
-  reduction("argmin", ReduceOp::ArgMin);
-  reduction("any", ReduceOp::Any);
-  reduction("all", ReduceOp::All);
+  }
   m.def("var", [](const py::object& x, const py::object& axis, int64_t ddof, bool keepdims) {
     return reduce_py(ReduceOp::Var, as_tensor(x), axis, keepdims, ddof);
   }, py::arg("x"), py::arg("axis") = py::none(), py::arg("ddof") = 0, py::arg("keepdims") = false);

@@ -163,20 +163,14 @@ void bind_tensor(py::module_& m) {
       .def("expand", [](const Tensor& x, py::args shape) { return expand(x, to_shape_arg(shape.size() == 1 ? shape[0] : shape), "expand"); })
       .def("broadcast_to", [](const Tensor& x, const py::object& shape) { return expand(x, to_shape_arg(shape)); }, py::arg("shape"));
 
-  // Reductions: x.sum(axis=None, keepdims=False) and friends.
-  auto reduction = [&](const char* name, ReduceOp op) {
-    t.def(name, [op](const Tensor& x, const py::object& axis, bool keepdims) { return reduce_py(op, x, axis, keepdims, 0); },
-          py::arg("axis") = py::none(), py::arg("keepdims") = false);
-  };
-  reduction("sum", ReduceOp::Sum);
-  reduction("mean", ReduceOp::Mean);
-  reduction("max", ReduceOp::Max);
-  reduction("min", ReduceOp::Min);
-  reduction("prod", ReduceOp::Prod);
-  reduction("argmax", ReduceOp::ArgMax);
-  reduction("argmin", ReduceOp::ArgMin);
-  reduction("any", ReduceOp::Any);
-  reduction("all", ReduceOp::All);
+  // Reductions: x.sum(axis=None, keepdims=False) and friends; var also takes ddof.
+  for (int i = 0; i <= int(ReduceOp::All); ++i) {
+    ReduceOp op = ReduceOp(i);
+    if (op == ReduceOp::Var) continue;
+    t.def(reduce_name(op), [op](const Tensor& x, const py::object& axis, bool keepdims) {
+      return reduce_py(op, x, axis, keepdims, 0);
+    }, py::arg("axis") = py::none(), py::arg("keepdims") = false);
+  }
   t.def("var", [](const Tensor& x, const py::object& axis, int64_t ddof, bool keepdims) {
     return reduce_py(ReduceOp::Var, x, axis, keepdims, ddof);
   }, py::arg("axis") = py::none(), py::arg("ddof") = 0, py::arg("keepdims") = false);

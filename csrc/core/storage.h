@@ -2,7 +2,9 @@
 // tensor viewing it goes. External memory (a NumPy array, a DLPack capsule) is wrapped with
 // a deleter that releases the owner, which is how from_numpy / from_dlpack stay zero-copy.
 #pragma once
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 
@@ -15,6 +17,9 @@ struct StorageImpl {
   size_t nbytes = 0;
   Device device;
   std::function<void(void*)> deleter;
+  // Bumped by every in-place write through any view of this memory; autograd compares it
+  // with the value it saw when it saved a tensor for backward.
+  std::atomic<uint64_t> version{0};
 
   StorageImpl(void* d, size_t n, Device dev, std::function<void(void*)> del)
       : data(d), nbytes(n), device(dev), deleter(std::move(del)) {}

@@ -14,7 +14,8 @@ namespace aimass {
 
 using Shape = std::vector<int64_t>;
 
-struct AutogradMeta;  // owned by the autograd engine
+namespace autograd { struct Meta; }
+using AutogradMeta = autograd::Meta;  // defined in autograd/node.h
 
 struct TensorImpl {
   Storage storage;

@@ -30,6 +30,7 @@ Tensor to_device(const Tensor& x, Device device, bool copy) {
 void copy_into(const Tensor& dst, const Tensor& src, const char* op) {
   Tensor s = expand(src, dst.shape(), op);
   if (dst.numel() == 0) return;
+  dst.storage()->version++;
   if (s.device() != dst.device()) {
     // Cross-device: materialise src in dst's dtype on its own device, then transfer.
     Tensor moved = to_device(to_dtype(contiguous(s), dst.dtype()), dst.device());
@@ -43,6 +44,7 @@ void copy_into(const Tensor& dst, const Tensor& src, const char* op) {
 }
 
 void fill_(const Tensor& dst, Scalar value) {
+  dst.storage()->version++;
   if (dst.numel()) fill_kernel.on(dst.device())(dst, value);
 }
 

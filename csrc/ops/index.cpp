@@ -259,6 +259,7 @@ void index_put(const Tensor& x, const std::vector<TensorIndex>& idx, const Tenso
   Shape flat = {shape_numel(p.index_shape)};
   flat.insert(flat.end(), p.rest.shape().begin(), p.rest.shape().end());
   Tensor values = reshape(ordered, flat);
+  x.storage()->version++;
   if (values.numel()) scatter_kernel.on(x.device())(p.rest, p.offsets, values);
 }
 

@@ -1,0 +1,542 @@
+#include "autograd/functions.h"
+
+#include <algorithm>
+
+#include "autograd/grad_mode.h"
+#include "autograd/node.h"
+#include "core/error.h"
+#include "ops/convert.h"
+#include "ops/creation.h"
+#include "ops/elementwise.h"
+#include "ops/linalg.h"
+#include "ops/reduce.h"
+#include "ops/shape.h"
+
+namespace aimass::autograd {
+
+namespace raw = ::aimass;  // the ops without graph recording
+
+namespace {
+
+Scalar num(double v) { return Scalar::from_float(v); }
+Tensor zeros_like(const Tensor& t) { return full(t.shape(), Scalar::from_int(0), t.dtype(), t.device()); }
+
+template <typename NodeT>
+std::shared_ptr<NodeT> make_node(std::initializer_list<const Tensor*> inputs) {
+  auto node = std::make_shared<NodeT>();
+  for (const Tensor* t : inputs) node->next.push_back(gradient_edge(*t));
+  return node;
+}
+
+// The gradient for an input: summed back to its shape and cast to its dtype.
+Tensor to_input(const Tensor& grad, const Shape& shape, DType dtype) {
+  if (!grad.defined()) return grad;
+  return raw::to_dtype(sum_to(grad, shape), dtype);
+}
+
+// Reduced axes of an input of rank `ndim` (all when none given), sorted.
+std::vector<int64_t> reduced_axes(const std::optional<std::vector<int64_t>>& axes, int64_t ndim, const char* op) {
+  std::vector<int64_t> out;
+  if (!axes) {
+    for (int64_t d = 0; d < ndim; ++d) out.push_back(d);
+  } else {
+    for (int64_t a : *axes) out.push_back(normalize_axis(a, ndim, op));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// g from a reduction without keepdims, with the reduced axes put back as size 1.
+Tensor keep_dims(const Tensor& g, const std::vector<int64_t>& axes, bool keepdims) {
+  if (keepdims) return g;
+  Tensor out = g;
+  for (int64_t a : axes) out = raw::unsqueeze(out, a);
+  return out;
+}
+
+struct UnaryBackward final : Node {
+  UnaryOp op;
+  SavedTensor x, result;
+  std::string name() const override { return std::string(unary_name(op)) + "_backward"; }
+  void release_saved() override { x.release(); result.release(); }
+  std::vector<Tensor> apply(const std::vector<Tensor>& grads) override {
+    const Tensor& g = grads[0];
+    if (!g.defined()) return {Tensor()};
+    const char* n = unary_name(op);
+    using B = BinaryOp;
+    auto mul = [](const Tensor& a, const Tensor& b) { return raw::binary(B::Mul, a, b); };
+    Tensor out;
+    switch (op) {
+      case UnaryOp::Neg: out = raw::unary(UnaryOp::Neg, g); break;
+      case UnaryOp::Abs: out = mul(g, raw::unary(UnaryOp::Sign, x.get(n))); break;
+      case UnaryOp::Exp: out = mul(g, result.get(n)); break;
+      case UnaryOp::Log: out = raw::binary(B::Div, g, x.get(n)); break;
+      case UnaryOp::Sqrt: out = raw::binary(B::Div, raw::binary(B::Mul, g, num(0.5)), result.get(n)); break;
+      case UnaryOp::Tanh: {
+        const Tensor& r = result.get(n);
+        out = mul(g, raw::binary(B::Sub, num(1), mul(r, r)));
+        break;
+      }
+      case UnaryOp::Sigmoid: {
+        const Tensor& r = result.get(n);
+        out = mul(g, mul(r, raw::binary(B::Sub, num(1), r)));
+        break;
+      }
+      case UnaryOp::Relu:
+        out = raw::where(raw::binary(B::Gt, x.get(n), num(0)), g, zeros_like(g));
+        break;
+      case UnaryOp::Square: out = mul(g, raw::binary(B::Mul, x.get(n), num(2))); break;
+      case UnaryOp::Reciprocal: {
+        const Tensor& r = result.get(n);
+        out = raw::unary(UnaryOp::Neg, mul(g, mul(r, r)));
+        break;
+      }
+      case UnaryOp::Rsqrt: {
+        const Tensor& r = result.get(n);
+        out = mul(g, raw::binary(B::Mul, mul(r, mul(r, r)), num(-0.5)));
+        break;
+      }
+      case UnaryOp::Sin: out = mul(g, raw::unary(UnaryOp::Cos, x.get(n))); break;
+      case UnaryOp::Cos: out = raw::unary(UnaryOp::Neg, mul(g, raw::unary(UnaryOp::Sin, x.get(n)))); break;
+      default: out = zeros_like(g); break;  // sign, floor, ceil, round: zero almost everywhere
+    }
+    return {out};
+  }
+};
+
+bool saves_input(UnaryOp op) {
+  return op == UnaryOp::Abs || op == UnaryOp::Log || op == UnaryOp::Relu || op == UnaryOp::Square ||
+         op == UnaryOp::Sin || op == UnaryOp::Cos;
+}
+bool saves_result(UnaryOp op) {
+  return op == UnaryOp::Exp || op == UnaryOp::Sqrt || op == UnaryOp::Tanh || op == UnaryOp::Sigmoid ||
+         op == UnaryOp::Reciprocal || op == UnaryOp::Rsqrt;
+}
+
+struct BinaryBackward final : Node {
+  BinaryOp op;
+  SavedTensor a, b, result;
+  Shape a_shape, b_shape;
+  DType a_dtype, b_dtype;
+  std::string name() const override { return std::string(binary_name(op)) + "_backward"; }
+  void release_saved() override { a.release(); b.release(); result.release(); }
+  std::vector<Tensor> apply(const std::vector<Tensor>& grads) override {
+    const Tensor& g = grads[0];
+    if (!g.defined()) return {Tensor(), Tensor()};
+    const char* n = binary_name(op);
+    bool need_a = next[0].valid(), need_b = next[1].valid();
+    using B = BinaryOp;
+    auto mul = [](const Tensor& x, const Tensor& y) { return raw::binary(B::Mul, x, y); };
+    Tensor ga, gb;
+    switch (op) {
+      case B::Add: ga = g; gb = g; break;
+      case B::Sub: ga = g; gb = need_b ? raw::unary(UnaryOp::Neg, g) : Tensor(); break;
+      case B::Mul:
+        if (need_a) ga = mul(g, b.get(n));
+        if (need_b) gb = mul(g, a.get(n));
+        break;
+      case B::Div:
+        if (need_a) ga = raw::binary(B::Div, g, b.get(n));
+        if (need_b) gb = raw::unary(UnaryOp::Neg, raw::binary(B::Div, mul(g, result.get(n)), b.get(n)));
+        break;
+      case B::Pow: {
+        const Tensor& base = a.get(n);
+        const Tensor& exponent = b.get(n);
+        if (need_a) ga = mul(g, mul(exponent, raw::binary(B::Pow, base, raw::binary(B::Sub, exponent, num(1)))));
+        if (need_b) {
+          // d/db a^b = a^b log a; taken as 0 where a <= 0 (as PyTorch does at a == 0).
+          Tensor log_a = raw::unary(UnaryOp::Log, base);
+          Tensor term = mul(g, mul(result.get(n), log_a));
+          gb = raw::where(raw::binary(B::Gt, base, num(0)), term, zeros_like(term));
+        }
+        break;
+      }
+      case B::Maximum:
+      case B::Minimum: {
+        // The larger (smaller) input takes the gradient; ties share it equally.
+        const Tensor& x = a.get(n);
+        const Tensor& y = b.get(n);
+        Tensor wins = raw::to_dtype(raw::binary(op == B::Maximum ? B::Gt : B::Lt, x, y), g.dtype());
+        Tensor ties = raw::binary(B::Mul, raw::to_dtype(raw::binary(B::Eq, x, y), g.dtype()), num(0.5));
+        Tensor share_a = raw::binary(B::Add, wins, ties);
+        if (need_a) ga = mul(g, share_a);
+        if (need_b) gb = mul(g, raw::binary(B::Sub, num(1), share_a));
+        break;
+      }
+      case B::Remainder:
+        ga = g;
+        if (need_b) gb = raw::unary(UnaryOp::Neg, mul(g, raw::unary(UnaryOp::Floor, raw::binary(B::Div, a.get(n), b.get(n)))));
+        break;
+      default: break;  // comparisons and logical ops have no gradient
+    }
+    return {need_a ? to_input(ga, a_shape, a_dtype) : Tensor(), need_b ? to_input(gb, b_shape, b_dtype) : Tensor()};
+  }
+};
+
+struct WhereBackward final : Node {
+  SavedTensor cond;
+  Shape a_shape, b_shape;
+  DType a_dtype, b_dtype;
+  std::string name() const override { return "where_backward"; }
+  void release_saved() override { cond.release(); }
+  std::vector<Tensor> apply(const std::vector<Tensor>& grads) override {
+    const Tensor& g = grads[0];
+    if (!g.defined()) return {Tensor(), Tensor()};
+    const Tensor& c = cond.get("where");
+    Tensor zero = zeros_like(g);
+    return {next[0].valid() ? to_input(raw::where(c, g, zero), a_shape, a_dtype) : Tensor(),
+            next[1].valid() ? to_input(raw::where(c, zero, g), b_shape, b_dtype) : Tensor()};
+  }
+};
+
+struct ClampBackward final : Node {
+  SavedTensor x;
+  Scalar lo, hi;
+  std::string name() const override { return "clamp_backward"; }
+  void release_saved() override { x.release(); }
+  std::vector<Tensor> apply(const std::vector<Tensor>& grads) override {
+    const Tensor& g = grads[0];
+    if (!g.defined()) return {Tensor()};
+    const Tensor& in = x.get("clamp");
+    Tensor inside = raw::binary(BinaryOp::LogicalAnd, raw::binary(BinaryOp::Ge, in, lo), raw::binary(BinaryOp::Le, in, hi));
+    return {raw::to_dtype(raw::where(inside, g, zeros_like(g)), in.dtype())};
+  }
+};
+
+struct ReduceBackward final : Node {
+  ReduceOp op;
+  SavedTensor x, result;
+  std::vector<int64_t> axes;
+  bool keepdims = false;
+  int64_t ddof = 0;
+  std::string name() const override { return std::string(reduce_name(op)) + "_backward"; }
+  void release_saved() override { x.release(); result.release(); }
+  std::vector<Tensor> apply(const std::vector<Tensor>& grads) override {
+    const Tensor& g = grads[0];
+    if (!g.defined()) return {Tensor()};
+    const char* n = reduce_name(op);
+    const Tensor& in = x.get(n);
+    int64_t count = 1;
+    for (int64_t a : axes) count *= in.shape()[a];
+    Tensor gk = raw::expand(keep_dims(g, axes, keepdims), in.shape());
+    using B = BinaryOp;
+    Tensor out;
+    switch (op) {
+      case ReduceOp::Sum: out = raw::contiguous(gk); break;
+      case ReduceOp::Mean: out = raw::binary(B::Div, gk, num(double(count))); break;
+      case ReduceOp::Max:
+      case ReduceOp::Min: {
+        // Every element equal to the extreme shares its gradient (PyTorch's amax/amin rule).
+        Tensor hit = raw::to_dtype(raw::binary(B::Eq, in, keep_dims(result.get(n), axes, keepdims)), g.dtype());
+        Tensor hits = raw::reduce(ReduceOp::Sum, hit, axes, true);
+        out = raw::binary(B::Div, raw::binary(B::Mul, gk, hit), hits);
+        break;
+      }
+      case ReduceOp::Prod: {
+        Tensor r = keep_dims(result.get(n), axes, keepdims);
+        out = raw::binary(B::Div, raw::binary(B::Mul, gk, r), in);
+        break;
+      }
+      case ReduceOp::Var: {
+        Tensor mean = raw::reduce(ReduceOp::Mean, in, axes, true);
+        Tensor centred = raw::binary(B::Sub, in, mean);
+        out = raw::binary(B::Mul, gk, raw::binary(B::Mul, centred, num(2.0 / double(std::max<int64_t>(count - ddof, 1)))));
+        break;
+      }
+      default: break;
+    }
+    return {raw::to_dtype(out, in.dtype())};
+  }
+};
+
+struct MatmulBackward final : Node {
+  SavedTensor a, b;
+  std::string name() const override { return "matmul_backward"; }
+  void release_saved() override { a.release(); b.release(); }
+  std::vector<Tensor> apply(const std::vector<Tensor>& grads) override {
+    const Tensor& g_in = grads[0];
+    if (!g_in.defined()) return {Tensor(), Tensor()};
+    const Tensor& ta = a.get("matmul");
+    const Tensor& tb = b.get("matmul");
+    // Work on the matrix forms: (K,) -> (1, K) for a, (K,) -> (K, 1) for b.
+    Tensor a2 = ta.dim() == 1 ? raw::unsqueeze(ta, 0) : ta;
+    Tensor b2 = tb.dim() == 1 ? raw::unsqueeze(tb, 1) : tb;
+    Tensor g = g_in;
+    if (ta.dim() == 1) g = raw::unsqueeze(g, g.dim() - (tb.dim() == 1 ? 0 : 1));
+    if (tb.dim() == 1) g = raw::unsqueeze(g, g.dim());
+    Tensor ga, gb;
+    if (next[0].valid()) ga = raw::reshape(sum_to(raw::matmul(g, raw::transpose(b2, -1, -2)), a2.shape()), ta.shape());
+    if (next[1].valid()) gb = raw::reshape(sum_to(raw::matmul(raw::transpose(a2, -1, -2), g), b2.shape()), tb.shape());
+    return {ga.defined() ? raw::to_dtype(ga, ta.dtype()) : ga, gb.defined() ? raw::to_dtype(gb, tb.dtype()) : gb};
+  }
+};
+
+// reshape, view, squeeze, unsqueeze, contiguous, clone: the gradient is reshaped back.
+struct ReshapeBackward final : Node {
+  Shape input_shape;
+  std::string name() const override { return "reshape_backward"; }
+  std::vector<Tensor> apply(const std::vector<Tensor>& grads) override {
+    return {grads[0].defined() ? raw::reshape(grads[0], input_shape) : Tensor()};
+  }
+};
+
+struct PermuteBackward final : Node {
+  std::vector<int64_t> inverse;
+  std::string name() const override { return "permute_backward"; }
+  std::vector<Tensor> apply(const std::vector<Tensor>& grads) override {
+    return {grads[0].defined() ? raw::permute(grads[0], inverse) : Tensor()};
+  }
+};
+
+struct ExpandBackward final : Node {
+  Shape input_shape;
+  std::string name() const override { return "expand_backward"; }
+  std::vector<Tensor> apply(const std::vector<Tensor>& grads) override {
+    return {grads[0].defined() ? sum_to(grads[0], input_shape) : Tensor()};
+  }
+};
+
+struct IndexBackward final : Node {
+  Shape input_shape;
+  DType dtype;
+  Device device;
+  std::vector<TensorIndex> idx;
+  std::string name() const override { return "index_backward"; }
+  std::vector<Tensor> apply(const std::vector<Tensor>& grads) override {
+    if (!grads[0].defined()) return {Tensor()};
+    Tensor out = full(input_shape, Scalar::from_int(0), dtype, device);
+    index_put(out, idx, grads[0]);  // basic indices only: no element is selected twice
+    return {out};
+  }
+};
+
+struct ConcatBackward final : Node {
+  int64_t axis;
+  std::vector<int64_t> sizes;
+  bool stacked = false;
+  std::string name() const override { return stacked ? "stack_backward" : "concatenate_backward"; }
+  std::vector<Tensor> apply(const std::vector<Tensor>& grads) override {
+    const Tensor& g = grads[0];
+    std::vector<Tensor> out(sizes.size());
+    if (!g.defined()) return out;
+    int64_t start = 0;
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      if (next[i].valid()) {
+        std::vector<TensorIndex> part(axis + 1, TensorIndex::slice(std::nullopt, std::nullopt, std::nullopt));
+        part[axis] = TensorIndex::slice(start, start + sizes[i], std::nullopt);
+        out[i] = raw::index(g, part);
+        if (stacked) out[i] = raw::squeeze(out[i], axis);
+      }
+      start += sizes[i];
+    }
+    return out;
+  }
+};
+
+struct ConvertBackward final : Node {
+  DType dtype;
+  Device device;
+  std::string name() const override { return "to_backward"; }
+  std::vector<Tensor> apply(const std::vector<Tensor>& grads) override {
+    if (!grads[0].defined()) return {Tensor()};
+    return {raw::to_device(raw::to_dtype(grads[0], dtype), device)};
+  }
+};
+
+}  // namespace
+
+Tensor sum_to(const Tensor& grad, const Shape& shape) {
+  if (grad.shape() == shape) return grad;
+  int64_t lead = grad.dim() - int64_t(shape.size());
+  std::vector<int64_t> axes;
+  for (int64_t d = 0; d < grad.dim(); ++d)
+    if (d < lead || (shape[d - lead] == 1 && grad.shape()[d] != 1)) axes.push_back(d);
+  Tensor summed = axes.empty() ? grad : raw::reduce(ReduceOp::Sum, grad, axes, true);
+  return raw::reshape(summed, shape);
+}
+
+Tensor unary(UnaryOp op, const Tensor& x) {
+  Tensor out = raw::unary(op, x);
+  if (!any_requires_grad({&x}) || !is_floating(out.dtype())) return out;
+  auto node = make_node<UnaryBackward>({&x});
+  node->op = op;
+  if (saves_input(op)) node->x = SavedTensor(x);
+  if (saves_result(op)) node->result = SavedTensor(out);
+  set_history({out}, node);
+  return out;
+}
+
+Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
+  Tensor out = raw::binary(op, a, b);
+  if (!any_requires_grad({&a, &b}) || is_comparison(op)) return out;
+  auto node = make_node<BinaryBackward>({&a, &b});
+  node->op = op;
+  node->a_shape = a.shape();
+  node->b_shape = b.shape();
+  node->a_dtype = a.dtype();
+  node->b_dtype = b.dtype();
+  bool need_a = requires_grad(a), need_b = requires_grad(b);
+  bool saves_a = (op == BinaryOp::Mul && need_b) || op == BinaryOp::Pow || op == BinaryOp::Maximum ||
+                 op == BinaryOp::Minimum || (op == BinaryOp::Remainder && need_b);
+  bool saves_b = (op == BinaryOp::Mul && need_a) || op == BinaryOp::Div || op == BinaryOp::Pow ||
+                 op == BinaryOp::Maximum || op == BinaryOp::Minimum || (op == BinaryOp::Remainder && need_b);
+  if (saves_a) node->a = SavedTensor(a);
+  if (saves_b) node->b = SavedTensor(b);
+  if ((op == BinaryOp::Div && need_b) || op == BinaryOp::Pow) node->result = SavedTensor(out);
+  set_history({out}, node);
+  return out;
+}
+
+Tensor binary(BinaryOp op, const Tensor& a, Scalar b) {
+  return autograd::binary(op, a, scalar_tensor(b, result_type(a.dtype(), b), a.device()));
+}
+Tensor binary(BinaryOp op, Scalar a, const Tensor& b) {
+  return autograd::binary(op, scalar_tensor(a, result_type(b.dtype(), a), b.device()), b);
+}
+
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  Tensor out = raw::where(cond, a, b);
+  if (!any_requires_grad({&a, &b})) return out;
+  auto node = make_node<WhereBackward>({&a, &b});
+  node->cond = SavedTensor(raw::to_dtype(cond, DType::Bool));
+  node->a_shape = a.shape();
+  node->b_shape = b.shape();
+  node->a_dtype = a.dtype();
+  node->b_dtype = b.dtype();
+  set_history({out}, node);
+  return out;
+}
+
+Tensor clamp(const Tensor& x, Scalar lo, Scalar hi) {
+  Tensor out = raw::clamp(x, lo, hi);
+  if (!any_requires_grad({&x})) return out;
+  auto node = make_node<ClampBackward>({&x});
+  node->x = SavedTensor(x);
+  node->lo = lo;
+  node->hi = hi;
+  set_history({out}, node);
+  return out;
+}
+
+Tensor reduce(ReduceOp op, const Tensor& x, const std::optional<std::vector<int64_t>>& axes, bool keepdims, int64_t ddof) {
+  Tensor out = raw::reduce(op, x, axes, keepdims, ddof);
+  if (!any_requires_grad({&x}) || !is_floating(out.dtype())) return out;
+  auto node = make_node<ReduceBackward>({&x});
+  node->op = op;
+  node->x = SavedTensor(x);
+  if (op == ReduceOp::Max || op == ReduceOp::Min || op == ReduceOp::Prod) node->result = SavedTensor(out);
+  node->axes = reduced_axes(axes, x.dim(), reduce_name(op));
+  node->keepdims = keepdims;
+  node->ddof = ddof;
+  set_history({out}, node);
+  return out;
+}
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  Tensor out = raw::matmul(a, b);
+  if (!any_requires_grad({&a, &b})) return out;
+  auto node = make_node<MatmulBackward>({&a, &b});
+  node->a = SavedTensor(a);
+  node->b = SavedTensor(b);
+  set_history({out}, node);
+  return out;
+}
+
+namespace {
+Tensor with_reshape_history(const Tensor& x, Tensor out) {
+  if (!any_requires_grad({&x})) return out;
+  if (out.is_same(x)) out = x.as_strided(x.shape(), x.strides(), x.offset());  // a new handle to carry history
+  auto node = make_node<ReshapeBackward>({&x});
+  node->input_shape = x.shape();
+  set_history({out}, node);
+  return out;
+}
+}  // namespace
+
+Tensor reshape(const Tensor& x, const Shape& shape) { return with_reshape_history(x, raw::reshape(x, shape)); }
+Tensor view(const Tensor& x, const Shape& shape) { return with_reshape_history(x, raw::view(x, shape)); }
+Tensor squeeze(const Tensor& x, std::optional<int64_t> axis) {
+  return with_reshape_history(x, axis ? raw::squeeze(x, *axis) : raw::squeeze(x));
+}
+Tensor unsqueeze(const Tensor& x, int64_t axis) { return with_reshape_history(x, raw::unsqueeze(x, axis)); }
+Tensor contiguous(const Tensor& x) { return with_reshape_history(x, raw::contiguous(x)); }
+Tensor clone(const Tensor& x) { return with_reshape_history(x, raw::clone(x)); }
+
+Tensor permute(const Tensor& x, const std::vector<int64_t>& axes) {
+  Tensor out = raw::permute(x, axes);
+  if (!any_requires_grad({&x})) return out;
+  auto node = make_node<PermuteBackward>({&x});
+  node->inverse.assign(axes.size(), 0);
+  for (size_t i = 0; i < axes.size(); ++i) node->inverse[normalize_axis(axes[i], x.dim(), "permute")] = int64_t(i);
+  set_history({out}, node);
+  return out;
+}
+
+Tensor expand(const Tensor& x, const Shape& shape) {
+  Tensor out = raw::expand(x, shape);
+  if (!any_requires_grad({&x})) return out;
+  if (out.is_same(x)) out = x.as_strided(x.shape(), x.strides(), x.offset());
+  auto node = make_node<ExpandBackward>({&x});
+  node->input_shape = x.shape();
+  set_history({out}, node);
+  return out;
+}
+
+Tensor index(const Tensor& x, const std::vector<TensorIndex>& idx) {
+  Tensor out = raw::index(x, idx);
+  if (!any_requires_grad({&x})) return out;
+  for (const TensorIndex& t : idx)
+    AM_CHECK(t.kind != TensorIndex::Kind::Tensor, NotImplementedError,
+             "index: the gradient through integer-array or boolean-mask indexing is not supported yet; "
+             "index with ints and slices, or detach() the tensor");
+  auto node = make_node<IndexBackward>({&x});
+  node->input_shape = x.shape();
+  node->dtype = x.dtype();
+  node->device = x.device();
+  node->idx = idx;
+  set_history({out}, node);
+  return out;
+}
+
+namespace {
+Tensor concat_impl(const std::vector<Tensor>& xs, int64_t axis, bool stacked) {
+  Tensor out = stacked ? raw::stack(xs, axis) : raw::concatenate(xs, axis);
+  bool any = false;
+  for (const Tensor& x : xs) any |= any_requires_grad({&x});
+  if (!any) return out;
+  auto node = std::make_shared<ConcatBackward>();
+  node->stacked = stacked;
+  node->axis = normalize_axis(axis, out.dim(), stacked ? "stack" : "concatenate");
+  for (const Tensor& x : xs) {
+    node->next.push_back(gradient_edge(x));
+    node->sizes.push_back(stacked ? 1 : x.shape()[node->axis]);
+  }
+  set_history({out}, node);
+  return out;
+}
+}  // namespace
+
+Tensor concatenate(const std::vector<Tensor>& xs, int64_t axis) { return concat_impl(xs, axis, false); }
+Tensor stack(const std::vector<Tensor>& xs, int64_t axis) { return concat_impl(xs, axis, true); }
+
+Tensor to_dtype(const Tensor& x, DType dtype, bool copy) {
+  Tensor out = raw::to_dtype(x, dtype, copy);
+  if (out.is_same(x) || !any_requires_grad({&x}) || !is_floating(dtype)) return out;
+  auto node = make_node<ConvertBackward>({&x});
+  node->dtype = x.dtype();
+  node->device = x.device();
+  set_history({out}, node);
+  return out;
+}
+
+Tensor to_device(const Tensor& x, Device device, bool copy) {
+  Tensor out = raw::to_device(x, device, copy);
+  if (out.is_same(x) || !any_requires_grad({&x})) return out;
+  auto node = make_node<ConvertBackward>({&x});
+  node->dtype = x.dtype();
+  node->device = x.device();
+  set_history({out}, node);
+  return out;
+}
+
+}  // namespace aimass::autograd

@@ -1,0 +1,42 @@
+// Differentiable ops: each calls the op of csrc/ops and, when an input requires grad and
+// grad mode is on, records a Node whose backward is written in terms of the same ops.
+// The bindings call these, so everything reachable from Python is differentiable.
+#pragma once
+#include <optional>
+#include <vector>
+
+#include "core/scalar.h"
+#include "core/tensor.h"
+#include "ops/index.h"
+#include "ops/kernels.h"
+
+namespace aimass::autograd {
+
+Tensor unary(UnaryOp op, const Tensor& x);
+Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b);
+Tensor binary(BinaryOp op, const Tensor& a, Scalar b);
+Tensor binary(BinaryOp op, Scalar a, const Tensor& b);
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
+Tensor clamp(const Tensor& x, Scalar lo, Scalar hi);
+Tensor reduce(ReduceOp op, const Tensor& x, const std::optional<std::vector<int64_t>>& axes, bool keepdims,
+              int64_t ddof = 0);
+Tensor matmul(const Tensor& a, const Tensor& b);
+Tensor reshape(const Tensor& x, const Shape& shape);
+Tensor view(const Tensor& x, const Shape& shape);
+Tensor permute(const Tensor& x, const std::vector<int64_t>& axes);
+Tensor expand(const Tensor& x, const Shape& shape);
+Tensor squeeze(const Tensor& x, std::optional<int64_t> axis);
+Tensor unsqueeze(const Tensor& x, int64_t axis);
+Tensor index(const Tensor& x, const std::vector<TensorIndex>& idx);
+Tensor concatenate(const std::vector<Tensor>& xs, int64_t axis);
+Tensor stack(const std::vector<Tensor>& xs, int64_t axis);
+Tensor to_dtype(const Tensor& x, DType dtype, bool copy = false);
+Tensor to_device(const Tensor& x, Device device, bool copy = false);
+Tensor contiguous(const Tensor& x);
+Tensor clone(const Tensor& x);
+
+// The gradient of a broadcast: sums grad over the dims that broadcasting added or stretched,
+// giving a tensor of `shape`.
+Tensor sum_to(const Tensor& grad, const Shape& shape);
+
+}  // namespace aimass::autograd

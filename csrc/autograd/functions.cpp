@@ -472,6 +472,24 @@ Tensor permute(const Tensor& x, const std::vector<int64_t>& axes) {
   return out;
 }
 
+Tensor transpose(const Tensor& x, int64_t axis0, int64_t axis1) {
+  if (x.dim() == 0) return x;
+  std::vector<int64_t> axes(x.dim());
+  for (int64_t i = 0; i < x.dim(); ++i) axes[i] = i;
+  std::swap(axes[normalize_axis(axis0, x.dim(), "transpose")], axes[normalize_axis(axis1, x.dim(), "transpose")]);
+  return autograd::permute(x, axes);
+}
+
+Tensor matrix_transpose(const Tensor& x) {
+  std::vector<int64_t> axes(x.dim());
+  for (int64_t i = 0; i < x.dim(); ++i) axes[i] = x.dim() - 1 - i;
+  return autograd::permute(x, axes);
+}
+
+Tensor flatten(const Tensor& x, int64_t start_axis, int64_t end_axis) {
+  return with_reshape_history(x, raw::flatten(x, start_axis, end_axis));
+}
+
 Tensor expand(const Tensor& x, const Shape& shape) {
   Tensor out = raw::expand(x, shape);
   if (!any_requires_grad({&x})) return out;

@@ -18,6 +18,7 @@ void bind_ops(py::module_& m);
 void bind_creation(py::module_& m);
 void bind_interop(py::module_& m);
 void bind_runtime(py::module_& m);
+void bind_autograd(py::module_& m);
 
 // Python value -> C++ value conversions used across the binding files.
 DType to_dtype_arg(const py::object& dtype);                 // am.float32, "float32", np.float32, np.dtype

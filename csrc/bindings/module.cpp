@@ -9,4 +9,5 @@ PYBIND11_MODULE(_core, m) {
   bind_ops(m);
   bind_creation(m);
   bind_runtime(m);
+  bind_autograd(m);
 }

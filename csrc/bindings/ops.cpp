@@ -1,5 +1,6 @@
 // Module-level functions: aimass.exp(x), aimass.add(a, b), aimass.sum(x, axis), ...
 #include "bindings/bindings.h"
+#include "autograd/functions.h"
 #include "bindings/ops_api.h"
 #include "ops/convert.h"
 #include "ops/elementwise.h"
@@ -8,6 +9,8 @@
 #include "ops/shape.h"
 
 namespace aimass::bindings {
+
+namespace ag = aimass::autograd;
 
 namespace {
 
@@ -26,7 +29,7 @@ void bind_ops(py::module_& m) {
     UnaryOp op = UnaryOp(i);
     m.def(unary_name(op), [op](const py::object& x) {
       Tensor t = as_tensor(x);
-      return without_gil([&] { return unary(op, t); });
+      return without_gil([&] { return ag::unary(op, t); });
     }, py::arg("x"));
   }
   m.attr("negative") = m.attr("neg");
@@ -45,16 +48,16 @@ void bind_ops(py::module_& m) {
     // Scalars take the other operand's dtype (weak typing), or their own when both are scalars.
     if (!ta.defined()) ta = scalar_tensor(to_scalar(a), result_type(tb.dtype(), to_scalar(a)), cond.device());
     if (!tb.defined()) tb = scalar_tensor(to_scalar(b), result_type(ta.dtype(), to_scalar(b)), cond.device());
-    return where(cond, ta, tb);
+    return ag::where(cond, ta, tb);
   }, py::arg("condition"), py::arg("x"), py::arg("y"));
   m.def("clamp", [](const py::object& x, const py::object& lo, const py::object& hi) {
-    return clamp(as_tensor(x), lo.is_none() ? Scalar::from_float(-INFINITY) : to_scalar(lo),
+    return ag::clamp(as_tensor(x), lo.is_none() ? Scalar::from_float(-INFINITY) : to_scalar(lo),
                  hi.is_none() ? Scalar::from_float(INFINITY) : to_scalar(hi));
   }, py::arg("x"), py::arg("min") = py::none(), py::arg("max") = py::none());
   m.attr("clip") = m.attr("clamp");
   m.def("matmul", [](const py::object& a, const py::object& b) {
     Tensor ta = as_tensor(a), tb = to_tensor(b, &ta);
-    return without_gil([&] { return matmul(ta, tb); });
+    return without_gil([&] { return ag::matmul(ta, tb); });
   }, py::arg("a"), py::arg("b"));
 
   for (int i = 0; i <= int(ReduceOp::All); ++i) {
@@ -68,35 +71,35 @@ void bind_ops(py::module_& m) {
     return reduce_py(ReduceOp::Var, as_tensor(x), axis, keepdims, ddof);
   }, py::arg("x"), py::arg("axis") = py::none(), py::arg("ddof") = 0, py::arg("keepdims") = false);
 
-  m.def("reshape", [](const py::object& x, const py::object& shape) { return reshape(as_tensor(x), to_shape_arg(shape)); },
+  m.def("reshape", [](const py::object& x, const py::object& shape) { return ag::reshape(as_tensor(x), to_shape_arg(shape)); },
         py::arg("x"), py::arg("shape"));
   m.def("transpose", [](const py::object& x, const py::object& axes) {
-    return axes.is_none() ? matrix_transpose(as_tensor(x)) : permute(as_tensor(x), to_shape_arg(axes));
+    return axes.is_none() ? ag::matrix_transpose(as_tensor(x)) : ag::permute(as_tensor(x), to_shape_arg(axes));
   }, py::arg("x"), py::arg("axes") = py::none());
-  m.def("permute", [](const py::object& x, const py::object& axes) { return permute(as_tensor(x), to_shape_arg(axes)); },
+  m.def("permute", [](const py::object& x, const py::object& axes) { return ag::permute(as_tensor(x), to_shape_arg(axes)); },
         py::arg("x"), py::arg("axes"));
-  m.def("swapaxes", [](const py::object& x, int64_t a, int64_t b) { return transpose(as_tensor(x), a, b); },
+  m.def("swapaxes", [](const py::object& x, int64_t a, int64_t b) { return ag::transpose(as_tensor(x), a, b); },
         py::arg("x"), py::arg("axis1"), py::arg("axis2"));
-  m.def("flatten", [](const py::object& x, int64_t s, int64_t e) { return flatten(as_tensor(x), s, e); },
+  m.def("flatten", [](const py::object& x, int64_t s, int64_t e) { return ag::flatten(as_tensor(x), s, e); },
         py::arg("x"), py::arg("start_axis") = 0, py::arg("end_axis") = -1);
   m.def("squeeze", [](const py::object& x, const py::object& axis) {
-    return axis.is_none() ? squeeze(as_tensor(x)) : squeeze(as_tensor(x), axis.cast<int64_t>());
+    return axis.is_none() ? ag::squeeze(as_tensor(x), std::nullopt) : ag::squeeze(as_tensor(x), axis.cast<int64_t>());
   }, py::arg("x"), py::arg("axis") = py::none());
-  m.def("unsqueeze", [](const py::object& x, int64_t axis) { return unsqueeze(as_tensor(x), axis); }, py::arg("x"), py::arg("axis"));
+  m.def("unsqueeze", [](const py::object& x, int64_t axis) { return ag::unsqueeze(as_tensor(x), axis); }, py::arg("x"), py::arg("axis"));
   m.attr("expand_dims") = m.attr("unsqueeze");
-  m.def("broadcast_to", [](const py::object& x, const py::object& shape) { return expand(as_tensor(x), to_shape_arg(shape)); },
+  m.def("broadcast_to", [](const py::object& x, const py::object& shape) { return ag::expand(as_tensor(x), to_shape_arg(shape)); },
         py::arg("x"), py::arg("shape"));
   m.def("broadcast_shapes", [](const py::args& shapes) {
     Shape out;
     for (py::handle s : shapes) out = broadcast_shapes(out, to_shape_arg(py::reinterpret_borrow<py::object>(s)), "broadcast_shapes");
     return py::tuple(py::cast(out));
   });
-  m.def("concatenate", [](const py::object& xs, int64_t axis) { return concatenate(as_tensors(xs), axis); },
+  m.def("concatenate", [](const py::object& xs, int64_t axis) { return ag::concatenate(as_tensors(xs), axis); },
         py::arg("tensors"), py::arg("axis") = 0);
   m.attr("cat") = m.attr("concatenate");
-  m.def("stack", [](const py::object& xs, int64_t axis) { return stack(as_tensors(xs), axis); },
+  m.def("stack", [](const py::object& xs, int64_t axis) { return ag::stack(as_tensors(xs), axis); },
         py::arg("tensors"), py::arg("axis") = 0);
-  m.def("contiguous", [](const py::object& x) { return contiguous(as_tensor(x)); }, py::arg("x"));
+  m.def("contiguous", [](const py::object& x) { return ag::contiguous(as_tensor(x)); }, py::arg("x"));
 }
 
 }  // namespace aimass::bindings

@@ -1,5 +1,6 @@
 // Threads, devices, the CUDA runtime and build information.
 #include "bindings/bindings.h"
+#include "autograd/functions.h"
 #include "core/device_api.h"
 #include "core/info.h"
 #include "core/parallel.h"
@@ -17,9 +18,9 @@ void bind_runtime(py::module_& m) {
   m.def("cpu_simd_level", &cpu_simd_level);
 
   m.def("to", [](const Tensor& x, const py::object& device, const py::object& dtype, bool copy) {
-    Tensor t = dtype.is_none() ? x : to_dtype(x, to_dtype_arg(dtype), copy);
+    Tensor t = dtype.is_none() ? x : autograd::to_dtype(x, to_dtype_arg(dtype), copy);
     bool copied = !t.is_same(x);
-    return device.is_none() ? t : to_device(t, to_device_arg(device), copy && !copied);
+    return device.is_none() ? t : autograd::to_device(t, to_device_arg(device), copy && !copied);
   }, py::arg("x"), py::arg("device") = py::none(), py::arg("dtype") = py::none(), py::arg("copy") = false);
 
   py::module_ cuda = m.def_submodule("cuda", "The CUDA backend, loaded on first use.");

@@ -1,4 +1,7 @@
 #include "bindings/bindings.h"
+#include "autograd/functions.h"
+#include "autograd/grad_mode.h"
+#include "autograd/node.h"
 #include "bindings/ops_api.h"
 #include "core/error.h"
 #include "ops/convert.h"
@@ -10,6 +13,8 @@
 
 namespace aimass::bindings {
 
+namespace ag = aimass::autograd;
+
 std::optional<std::vector<int64_t>> to_axes(const py::object& axis) {
   if (axis.is_none()) return std::nullopt;
   return to_shape_arg(axis);
@@ -17,19 +22,26 @@ std::optional<std::vector<int64_t>> to_axes(const py::object& axis) {
 
 Tensor reduce_py(ReduceOp op, const Tensor& x, const py::object& axis, bool keepdims, int64_t ddof) {
   auto axes = to_axes(axis);
-  return without_gil([&] { return reduce(op, x, axes, keepdims, ddof); });
+  return without_gil([&] { return ag::reduce(op, x, axes, keepdims, ddof); });
 }
 
 py::object binary_py(BinaryOp op, const Tensor& a, const py::object& b, bool reflected) {
   if (is_python_scalar(b)) {
     Scalar s = to_scalar(b);
-    return py::cast(without_gil([&] { return reflected ? binary(op, s, a) : binary(op, a, s); }));
+    return py::cast(without_gil([&] { return reflected ? ag::binary(op, s, a) : ag::binary(op, a, s); }));
   }
   if (!py::isinstance<Tensor>(b) && !py::isinstance<py::array>(b) && !py::isinstance<py::list>(b) &&
       !py::isinstance<py::tuple>(b) && !py::hasattr(b, "__array__"))
     return py::reinterpret_borrow<py::object>(Py_NotImplemented);
   Tensor t = to_tensor(b, &a);
-  return py::cast(without_gil([&] { return reflected ? binary(op, t, a) : binary(op, a, t); }));
+  return py::cast(without_gil([&] { return reflected ? ag::binary(op, t, a) : ag::binary(op, a, t); }));
+}
+
+// In-place writes are not recorded in the graph, so they are refused on tensors that
+// require grad while grad mode is on (the autograd engine could not differentiate them).
+void check_in_place(const Tensor& x, const char* op) {
+  AM_CHECK(!(autograd::grad_enabled() && x.impl()->requires_grad), RuntimeError, op, ": in-place change of ",
+           x.describe(), ", which requires grad; do it under aimass.no_grad(), or on a detach()ed tensor");
 }
 
 std::vector<TensorIndex> to_index(const py::handle& obj) {
@@ -113,6 +125,8 @@ void bind_tensor(py::module_& m) {
       .def_property_readonly("is_cuda", [](const Tensor& x) { return x.device().is_cuda(); })
       .def_property("requires_grad", [](const Tensor& x) { return x.impl()->requires_grad; },
                     [](const Tensor& x, bool v) {
+                      AM_CHECK(!x.impl()->autograd || !autograd::meta(x).grad_fn || v, RuntimeError,
+                               "requires_grad: can only change the flag of a leaf tensor; use detach()");
                       AM_CHECK(!v || is_floating(x.dtype()), TypeError,
                                "requires_grad: only floating tensors can require gradients, got ", x.describe());
                       x.impl()->requires_grad = v;
@@ -131,37 +145,43 @@ void bind_tensor(py::module_& m) {
       })
       .def("__float__", [](const Tensor& x) { return item(x).to<double>(); })
       .def("__int__", [](const Tensor& x) { return item(x).to<int64_t>(); })
-      .def("__getitem__", [](const Tensor& x, const py::object& idx) { return index(x, to_index(idx)); })
+      .def("__getitem__", [](const Tensor& x, const py::object& idx) { return ag::index(x, to_index(idx)); })
       .def("__setitem__", [](const Tensor& x, const py::object& idx, const py::object& value) {
+        check_in_place(x, "__setitem__");
         Tensor v = is_python_scalar(value) ? scalar_tensor(to_scalar(value), x.dtype(), x.device()) : to_tensor(value, &x);
         index_put(x, to_index(idx), v);
       })
       // Layout
-      .def("contiguous", &contiguous)
-      .def("clone", &clone)
+      .def("contiguous", &ag::contiguous)
+      .def("clone", &ag::clone)
       .def("copy_", [](const Tensor& x, const py::object& src) {
+        check_in_place(x, "copy_");
         copy_into(x, is_python_scalar(src) ? scalar_tensor(to_scalar(src), x.dtype(), x.device()) : to_tensor(src, &x));
         return x;
       }, py::arg("src"))
-      .def("fill_", [](const Tensor& x, const py::object& v) { fill_(x, to_scalar(v)); return x; }, py::arg("value"))
+      .def("fill_", [](const Tensor& x, const py::object& v) {
+        check_in_place(x, "fill_");
+        fill_(x, to_scalar(v));
+        return x;
+      }, py::arg("value"))
       .def("reshape", [](const Tensor& x, py::args shape) {
-        return reshape(x, to_shape_arg(shape.size() == 1 ? shape[0] : shape));
+        return ag::reshape(x, to_shape_arg(shape.size() == 1 ? shape[0] : shape));
       })
-      .def("view", [](const Tensor& x, py::args shape) { return view(x, to_shape_arg(shape.size() == 1 ? shape[0] : shape)); })
-      .def("flatten", &flatten, py::arg("start_axis") = 0, py::arg("end_axis") = -1)
+      .def("view", [](const Tensor& x, py::args shape) { return ag::view(x, to_shape_arg(shape.size() == 1 ? shape[0] : shape)); })
+      .def("flatten", &ag::flatten, py::arg("start_axis") = 0, py::arg("end_axis") = -1)
       .def("transpose", [](const Tensor& x, py::args axes) {
-        if (axes.size() == 0) return matrix_transpose(x);
-        if (axes.size() == 2 && py::isinstance<py::int_>(axes[0])) return transpose(x, axes[0].cast<int64_t>(), axes[1].cast<int64_t>());
-        return permute(x, to_shape_arg(axes.size() == 1 ? axes[0] : axes));
+        if (axes.size() == 0) return ag::matrix_transpose(x);
+        if (axes.size() == 2 && py::isinstance<py::int_>(axes[0])) return ag::transpose(x, axes[0].cast<int64_t>(), axes[1].cast<int64_t>());
+        return ag::permute(x, to_shape_arg(axes.size() == 1 ? axes[0] : axes));
       })
-      .def("permute", [](const Tensor& x, py::args axes) { return permute(x, to_shape_arg(axes.size() == 1 ? axes[0] : axes)); })
-      .def_property_readonly("T", &matrix_transpose)
+      .def("permute", [](const Tensor& x, py::args axes) { return ag::permute(x, to_shape_arg(axes.size() == 1 ? axes[0] : axes)); })
+      .def_property_readonly("T", &ag::matrix_transpose)
       .def("squeeze", [](const Tensor& x, const py::object& axis) {
-        return axis.is_none() ? squeeze(x) : squeeze(x, axis.cast<int64_t>());
+        return axis.is_none() ? ag::squeeze(x, std::nullopt) : ag::squeeze(x, axis.cast<int64_t>());
       }, py::arg("axis") = py::none())
-      .def("unsqueeze", &unsqueeze, py::arg("axis"))
-      .def("expand", [](const Tensor& x, py::args shape) { return expand(x, to_shape_arg(shape.size() == 1 ? shape[0] : shape), "expand"); })
-      .def("broadcast_to", [](const Tensor& x, const py::object& shape) { return expand(x, to_shape_arg(shape)); }, py::arg("shape"));
+      .def("unsqueeze", &ag::unsqueeze, py::arg("axis"))
+      .def("expand", [](const Tensor& x, py::args shape) { return ag::expand(x, to_shape_arg(shape.size() == 1 ? shape[0] : shape)); })
+      .def("broadcast_to", [](const Tensor& x, const py::object& shape) { return ag::expand(x, to_shape_arg(shape)); }, py::arg("shape"));
 
   // Reductions: x.sum(axis=None, keepdims=False) and friends; var also takes ddof.
   for (int i = 0; i <= int(ReduceOp::All); ++i) {
@@ -178,10 +198,10 @@ void bind_tensor(py::module_& m) {
   // Elementwise methods: x.exp(), x.relu(), ...
   for (int i = 0; i <= int(UnaryOp::LogicalNot); ++i) {
     UnaryOp op = UnaryOp(i);
-    t.def(unary_name(op), [op](const Tensor& x) { return without_gil([&] { return unary(op, x); }); });
+    t.def(unary_name(op), [op](const Tensor& x) { return without_gil([&] { return ag::unary(op, x); }); });
   }
   t.def("clamp", [](const Tensor& x, const py::object& lo, const py::object& hi) {
-    return clamp(x, lo.is_none() ? Scalar::from_float(-INFINITY) : to_scalar(lo),
+    return ag::clamp(x, lo.is_none() ? Scalar::from_float(-INFINITY) : to_scalar(lo),
                  hi.is_none() ? Scalar::from_float(INFINITY) : to_scalar(hi));
   }, py::arg("min") = py::none(), py::arg("max") = py::none());
 
@@ -201,21 +221,21 @@ void bind_tensor(py::module_& m) {
   op2("__gt__", BinaryOp::Gt, false);         op2("__ge__", BinaryOp::Ge, false);
   op2("__and__", BinaryOp::LogicalAnd, false); op2("__rand__", BinaryOp::LogicalAnd, true);
   op2("__or__", BinaryOp::LogicalOr, false);   op2("__ror__", BinaryOp::LogicalOr, true);
-  t.def("__neg__", [](const Tensor& x) { return unary(UnaryOp::Neg, x); })
-      .def("__abs__", [](const Tensor& x) { return unary(UnaryOp::Abs, x); })
+  t.def("__neg__", [](const Tensor& x) { return ag::unary(UnaryOp::Neg, x); })
+      .def("__abs__", [](const Tensor& x) { return ag::unary(UnaryOp::Abs, x); })
       .def("__invert__", [](const Tensor& x) {
         AM_CHECK(x.dtype() == DType::Bool, TypeError, "~ is defined for bool tensors only, got ", x.describe());
-        return unary(UnaryOp::LogicalNot, x);
+        return ag::unary(UnaryOp::LogicalNot, x);
       })
       .def("__matmul__", [](const Tensor& a, const py::object& b) {
         Tensor t = to_tensor(b, &a);
-        return without_gil([&] { return matmul(a, t); });
+        return without_gil([&] { return ag::matmul(a, t); });
       }, py::is_operator())
       .def("__rmatmul__", [](const Tensor& a, const py::object& b) {
         Tensor t = to_tensor(b, &a);
-        return without_gil([&] { return matmul(t, a); });
+        return without_gil([&] { return ag::matmul(t, a); });
       }, py::is_operator())
-      .def("matmul", [](const Tensor& a, const Tensor& b) { return without_gil([&] { return matmul(a, b); }); })
+      .def("matmul", [](const Tensor& a, const Tensor& b) { return without_gil([&] { return ag::matmul(a, b); }); })
       // __eq__ is elementwise; hashing stays by identity of the underlying tensor.
       .def("__hash__", [](const Tensor& x) { return reinterpret_cast<uintptr_t>(x.impl()); });
 }

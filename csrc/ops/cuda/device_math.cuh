@@ -71,13 +71,13 @@ __host__ __device__ inline To convert(From x) {
   }
 }
 
-// A Scalar (fill value, clamp bound) as element type T, converted on the host with the rules
-// above: an integer Scalar stays exact, a float one saturates into integer types.
+// A fill value as element type T, converted on the host exactly as the CPU fill does.
 template <typename T>
-inline T scalar_as(const Scalar& s) {
-  if (s.kind == Scalar::Kind::Float) return convert<T>(s.f);
-  if (s.kind == Scalar::Kind::Bool) return convert<T>(s.i != 0);
-  return convert<T>(s.i);
+inline T scalar_as(const Scalar& value) {
+  if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>) return T(value.to<float>());
+  else if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
+    return value.kind == Scalar::Kind::Float ? saturate_cast<T>(value.f) : T(value.i);
+  else return value.to<T>();
 }
 
 // CUDA's math functions by precision: name##f for float, name for double.

@@ -3,7 +3,8 @@
 // long ones, strided loads then warp shuffles. I > 1: a thread per output (o, i) looping over
 // R, so neighbouring threads read neighbouring elements. Accumulation: float for float16 /
 // bfloat16 / float32, double for float64, int64 for integers and bool. Var is two-pass
-// (mean, then squared deviations), in double for integer inputs.
+// (mean, then squared deviations) and, like the CPU reference, in double for every dtype:
+// the second pass subtracts nearly equal numbers.
 #include <limits>
 
 #include "cuda/cuda_check.h"
@@ -97,7 +98,7 @@ struct ArgPolicy {
     if (kMax ? b.v > a.v : b.v < a.v) return b;
     return a.i < b.i ? a : b;
   }
-  static __device__ Out project(Acc a, int64_t) { return a.i; }
+  static __device__ Out project(Acc a, int64_t) { return a.i < 0 ? 0 : a.i; }  // R == 0: 0, as the CPU
 };
 
 template <typename T, bool kAny>
@@ -186,8 +187,6 @@ __global__ void reduce_columns_kernel(const T* in, typename P::Out* out, int64_t
   }
 }
 
-// Var's accumulator: float for the floats up to float32, double for float64 and integers.
-template <typename T> using var_acc_t = std::conditional_t<std::is_same_v<T, double> || std::is_integral_v<T>, double, float>;
 
 template <typename V>
 struct PlainSum {
@@ -198,14 +197,13 @@ struct PlainSum {
 
 // sum of squared deviations / max(R - ddof, 0), as NumPy (0 / 0 = NaN when R <= ddof).
 template <typename T>
-__device__ mean_out_t<T> var_project(var_acc_t<T> m2, int64_t R, int64_t ddof) {
-  using V = var_acc_t<T>;
-  return convert<mean_out_t<T>>(m2 / V(R > ddof ? R - ddof : 0));
+__device__ mean_out_t<T> var_project(double m2, int64_t R, int64_t ddof) {
+  return convert<mean_out_t<T>>(m2 / double(R > ddof ? R - ddof : 0));
 }
 
 template <typename T, int kThreadsPerRow>
 __global__ void var_rows_kernel(const T* in, mean_out_t<T>* out, int64_t O, int64_t R, int64_t ddof) {
-  using V = var_acc_t<T>;
+  using V = double;
   constexpr int kRowsPerBlock = kBlockSize / kThreadsPerRow;
   const int lane = threadIdx.x % kThreadsPerRow;
   for (int64_t row = int64_t(blockIdx.x) * kRowsPerBlock + threadIdx.x / kThreadsPerRow; row < O;
@@ -226,7 +224,7 @@ __global__ void var_rows_kernel(const T* in, mean_out_t<T>* out, int64_t O, int6
 
 template <typename T>
 __global__ void var_columns_kernel(const T* in, mean_out_t<T>* out, int64_t O, int64_t R, int64_t I, int64_t ddof) {
-  using V = var_acc_t<T>;
+  using V = double;
   for (int64_t k = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; k < O * I; k += int64_t(gridDim.x) * blockDim.x) {
     const T* p = in + (k / I) * R * I + k % I;
     V sum = 0;

@@ -37,6 +37,11 @@ py::object binary_py(BinaryOp op, const Tensor& a, const py::object& b, bool ref
   return py::cast(without_gil([&] { return reflected ? ag::binary(op, t, a) : ag::binary(op, a, t); }));
 }
 
+// x.reshape(2, 3) and x.reshape((2, 3)) alike: the one argument, or all of them.
+py::object single_or_all(const py::args& args) {
+  return args.size() == 1 ? py::reinterpret_borrow<py::object>(args[0]) : py::object(args);
+}
+
 // In-place writes are not recorded in the graph, so they are refused on tensors that
 // require grad while grad mode is on (the autograd engine could not differentiate them).
 void check_in_place(const Tensor& x, const char* op) {
@@ -165,22 +170,22 @@ void bind_tensor(py::module_& m) {
         return x;
       }, py::arg("value"))
       .def("reshape", [](const Tensor& x, py::args shape) {
-        return ag::reshape(x, to_shape_arg(shape.size() == 1 ? shape[0] : shape));
+        return ag::reshape(x, to_shape_arg(single_or_all(shape)));
       })
-      .def("view", [](const Tensor& x, py::args shape) { return ag::view(x, to_shape_arg(shape.size() == 1 ? shape[0] : shape)); })
+      .def("view", [](const Tensor& x, py::args shape) { return ag::view(x, to_shape_arg(single_or_all(shape))); })
       .def("flatten", &ag::flatten, py::arg("start_axis") = 0, py::arg("end_axis") = -1)
       .def("transpose", [](const Tensor& x, py::args axes) {
         if (axes.size() == 0) return ag::matrix_transpose(x);
         if (axes.size() == 2 && py::isinstance<py::int_>(axes[0])) return ag::transpose(x, axes[0].cast<int64_t>(), axes[1].cast<int64_t>());
-        return ag::permute(x, to_shape_arg(axes.size() == 1 ? axes[0] : axes));
+        return ag::permute(x, to_shape_arg(single_or_all(axes)));
       })
-      .def("permute", [](const Tensor& x, py::args axes) { return ag::permute(x, to_shape_arg(axes.size() == 1 ? axes[0] : axes)); })
+      .def("permute", [](const Tensor& x, py::args axes) { return ag::permute(x, to_shape_arg(single_or_all(axes))); })
       .def_property_readonly("T", &ag::matrix_transpose)
       .def("squeeze", [](const Tensor& x, const py::object& axis) {
         return axis.is_none() ? ag::squeeze(x, std::nullopt) : ag::squeeze(x, axis.cast<int64_t>());
       }, py::arg("axis") = py::none())
       .def("unsqueeze", &ag::unsqueeze, py::arg("axis"))
-      .def("expand", [](const Tensor& x, py::args shape) { return ag::expand(x, to_shape_arg(shape.size() == 1 ? shape[0] : shape)); })
+      .def("expand", [](const Tensor& x, py::args shape) { return ag::expand(x, to_shape_arg(single_or_all(shape))); })
       .def("broadcast_to", [](const Tensor& x, const py::object& shape) { return ag::expand(x, to_shape_arg(shape)); }, py::arg("shape"));
 
   // Reductions: x.sum(axis=None, keepdims=False) and friends; var also takes ddof.

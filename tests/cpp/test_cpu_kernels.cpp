@@ -485,6 +485,93 @@ TEST_P(CpuKernels, LongFloat32SumIsAccurateAndThreadIndependent) {
   EXPECT_NEAR(var.data<float>()[0], 1.0 / 12, 1e-3);
 }
 
+// The SIMD arg max / arg min and max / min on lengths around the vector steps: first occurrence
+// of ties, -inf / inf, and a NaN at any position (the first NaN wins; max / min are NaN).
+template <typename T>
+void check_extremes_against_scalar_loop() {
+  const simd::KernelTable& k = simd::kernels();
+  std::mt19937 gen(5);
+  std::uniform_int_distribution<int> small(-3, 3);  // many ties
+  for (int64_t n : {int64_t(1), int64_t(2), int64_t(7), int64_t(8), int64_t(15), int64_t(16), int64_t(31), int64_t(32), int64_t(33), int64_t(63), int64_t(64), int64_t(65), int64_t(100), int64_t(1000), int64_t(4097), int64_t(20000)}) {
+    std::vector<T> x(static_cast<size_t>(n), T(0));
+    for (int trial = 0; trial < 6; ++trial) {
+      for (T& v : x) v = T(small(gen));
+      if (trial == 1) x[size_t(n - 1)] = std::numeric_limits<T>::infinity();
+      if (trial == 2) x[size_t(n / 2)] = -std::numeric_limits<T>::infinity();
+      if (trial >= 3) x[size_t(int64_t(gen()) % n)] = std::numeric_limits<T>::quiet_NaN();
+      if (trial == 5) x[size_t(int64_t(gen()) % n)] = std::numeric_limits<T>::quiet_NaN();
+      std::vector<double> xs(x.begin(), x.end());
+      auto want_max = int64_t(reduce_ref(ReduceOp::ArgMax, xs, 0));
+      auto want_min = int64_t(reduce_ref(ReduceOp::ArgMin, xs, 0));
+      bool nan = trial >= 3;
+      if constexpr (std::is_same_v<T, float>) {
+        ASSERT_EQ(k.argmax_f32(x.data(), n), want_max) << "n " << n << " trial " << trial;
+        ASSERT_EQ(k.argmin_f32(x.data(), n), want_min) << "n " << n << " trial " << trial;
+        ASSERT_EQ(std::isnan(k.max_f32(x.data(), n)), nan) << "n " << n;
+        if (!nan) {
+          ASSERT_EQ(k.min_f32(x.data(), n), x[size_t(want_min)]) << "n " << n;
+        }
+      } else {
+        ASSERT_EQ(k.argmax_f64(x.data(), n), want_max) << "n " << n << " trial " << trial;
+        ASSERT_EQ(k.argmin_f64(x.data(), n), want_min) << "n " << n << " trial " << trial;
+        ASSERT_EQ(std::isnan(k.min_f64(x.data(), n)), nan) << "n " << n;
+        if (!nan) {
+          ASSERT_EQ(k.max_f64(x.data(), n), x[size_t(want_max)]) << "n " << n;
+        }
+      }
+    }
+  }
+}
+
+TEST_P(CpuKernels, SimdArgExtremeFirstOccurrenceAndNaN) {
+  check_extremes_against_scalar_loop<float>();
+  check_extremes_against_scalar_loop<double>();
+}
+
+// The contiguous where loop for every element size, on lengths with vector tails; a bool byte
+// other than 0 / 1 never occurs, but 0 / 1 from a comparison does.
+TEST_P(CpuKernels, SimdWhereBitsEveryElementSize) {
+  for (DType dt : {DType::Bool, DType::Float16, DType::Float32, DType::Int64})
+    for (int64_t n : {int64_t(1), int64_t(31), int64_t(64), int64_t(1000)}) {
+      Tensor cond = Tensor::empty({n}, DType::Bool), out = Tensor::empty({n}, dt);
+      Tensor a = filled({n}, dt, -9, 9, 3), b = filled({n}, dt, -9, 9, 4);
+      for (int64_t k = 0; k < n; ++k) cond.data<bool>()[k] = (k * 7) % 3 == 0;
+      cpu::where(cond, a, b, out);
+      for (int64_t k = 0; k < n; ++k) ASSERT_EQ(get(out, k), get((k * 7) % 3 == 0 ? a : b, k)) << dtype_name(dt) << " " << k;
+    }
+}
+
+// Column sums split over row chunks and column blocks (tall and wide matrices) match the
+// reference and do not depend on the thread count; a size-1 axis reduces elementwise.
+TEST_P(CpuKernels, ColumnSumsOverRowChunksAreThreadIndependent) {
+  for (DType dt : {DType::Float32, DType::Float64})
+    for (Shape s : {Shape{1, 3000, 300}, Shape{2, 700, 2500}, Shape{3, 1, 1}, Shape{1000, 1, 1}}) {
+      Tensor in = filled(s, dt, -4, 4, 8);
+      std::vector<double> first;
+      for (int threads : {1, 2, 3}) {
+        set_num_threads(threads);
+        for (ReduceOp op : {ReduceOp::Sum, ReduceOp::Mean, ReduceOp::Max, ReduceOp::ArgMin, ReduceOp::Var}) {
+          Tensor out = Tensor::empty({s[0], s[2]}, reduce_out_dtype(op, dt));
+          cpu::reduce(op, in, out, 0);
+          size_t checked = 0;
+          for (int64_t o = 0; o < s[0]; ++o)
+            for (int64_t i = 0; i < s[2]; i += 7) {
+              std::vector<double> xs;
+              for (int64_t r = 0; r < s[1]; ++r) xs.push_back(get(in, (o * s[1] + r) * s[2] + i));
+              double want = round_to(out.dtype(), reduce_ref(op, xs, 0)), got = get(out, o * s[2] + i);
+              ASSERT_TRUE(close(got, want, 1e-5, 1e-4)) << "op " << int(op) << " shape " << s[0] << "," << s[1] << ","
+                                                         << s[2] << " got " << got << " want " << want;
+              if (op == ReduceOp::Sum) {
+                if (threads == 1) first.push_back(got);
+                else ASSERT_EQ(got, first[checked++]) << "threads " << threads;
+              }
+            }
+        }
+      }
+      set_num_threads(0);
+    }
+}
+
 // ------------------------------------------------------------------ matmul
 
 TEST_P(CpuKernels, MatmulMatchesTripleLoop) {

@@ -4,7 +4,8 @@
 //           partial results are folded in order, so long rows can be spread over threads and
 //           the answer does not depend on the thread count.
 //   I > 1:  each task reduces a block of up to kColumnBlock columns, walking the R rows and
-//           accumulating across the columns (vectorised for float sums via add_rows).
+//           accumulating across the columns; float sums and means go through sum_columns_simd,
+//           which also splits the rows into fixed chunks (see there).
 // Accumulators: integer sums and products in int64 (wrapping), 16-bit floats in float32,
 // float32 sums pairwise in float32 (folded in double), means and variances of integers in
 // double; variance is two-pass (mean, then the sum of squared deviations) in double.
@@ -26,7 +27,6 @@ namespace {
 
 constexpr int64_t kPiece = int64_t(1) << 16;  // a multiple of the SIMD pairwise block
 constexpr int64_t kColumnBlock = 256;
-constexpr int64_t kArgBlock = 4096;
 
 struct Dims {
   int64_t O, R, I;
@@ -85,29 +85,68 @@ void reduce_columns(const T* in, Dims d, Acc init, Step step, Finish finish) {
   });
 }
 
-// Column sums of float32 / float64 through the SIMD add_rows, in blocks of rows added into a
-// double total (float32 blocks stay short so their rounding error does too).
+// Column sums of float32 / float64 (any I): the work is cut into fixed tasks of (o, a block of
+// up to kSumColumns columns, a chunk of chunk_rows rows). A task adds its rows kRowBlock at a
+// time into T parts with the SIMD add_rows (rows streamed whole, so memory is read in order),
+// and the parts into a double partial (float32 parts stay short, and so does their rounding
+// error). A column's partials are added in chunk order afterwards, so the answer does not
+// depend on the thread count; splitting rows as well as columns keeps every thread busy when
+// there are few column blocks (a tall matrix's column sums).
 template <typename T, typename Finish>
 void sum_columns_simd(const T* in, Dims d, Finish finish) {
-  constexpr int64_t kRowBlock = 128;
-  const int64_t blocks = (d.I + kColumnBlock - 1) / kColumnBlock;
-  const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(1, d.R * std::min(d.I, kColumnBlock)));
-  parallel_for(0, d.O * blocks, grain, [&](int64_t t0, int64_t t1) {
-    std::array<T, kColumnBlock> part;
-    std::array<double, kColumnBlock> total;
-    for (int64_t t = t0; t < t1; ++t) {
-      const int64_t o = t / blocks, i0 = (t % blocks) * kColumnBlock, m = std::min(kColumnBlock, d.I - i0);
-      std::fill(total.begin(), total.begin() + m, 0.0);
-      for (int64_t r = 0; r < d.R; r += kRowBlock) {
-        std::fill(part.begin(), part.begin() + m, T(0));
-        const T* block = in + (o * d.R + r) * d.I + i0;
-        if constexpr (std::is_same_v<T, float>) simd::kernels().add_rows_f32(block, std::min(kRowBlock, d.R - r), m, d.I, part.data());
-        else simd::kernels().add_rows_f64(block, std::min(kRowBlock, d.R - r), m, d.I, part.data());
-        for (int64_t i = 0; i < m; ++i) total[size_t(i)] += double(part[size_t(i)]);
+  constexpr int64_t kRowBlock = 128, kSumColumns = 2048;
+  const int64_t width = std::min(d.I, kSumColumns), col_blocks = (d.I + kSumColumns - 1) / kSumColumns;
+  const int64_t chunk_rows = (std::max<int64_t>(1, kElementwiseGrain / width) + kRowBlock - 1) / kRowBlock * kRowBlock;
+  const int64_t chunks = std::max<int64_t>(1, (d.R + chunk_rows - 1) / chunk_rows);
+  // Sums rows [chunk * chunk_rows, ...) of the block's m columns from i0 into total[0..m).
+  auto sum_chunk = [&](int64_t o, int64_t i0, int64_t m, int64_t chunk, double* total) {
+    std::array<T, kSumColumns> part;
+    std::fill(total, total + m, 0.0);
+    const int64_t r_end = std::min(d.R, (chunk + 1) * chunk_rows);
+    for (int64_t r = chunk * chunk_rows; r < r_end; r += kRowBlock) {
+      std::fill(part.begin(), part.begin() + m, T(0));
+      const T* block = in + (o * d.R + r) * d.I + i0;
+      if constexpr (std::is_same_v<T, float>) simd::kernels().add_rows_f32(block, std::min(kRowBlock, r_end - r), m, d.I, part.data());
+      else simd::kernels().add_rows_f64(block, std::min(kRowBlock, r_end - r), m, d.I, part.data());
+      for (int64_t i = 0; i < m; ++i) total[i] += double(part[size_t(i)]);
+    }
+  };
+  const int64_t tasks = d.O * col_blocks * chunks;
+  auto block_of = [&](int64_t t, int64_t& o, int64_t& i0, int64_t& m) {
+    o = t / col_blocks;
+    i0 = (t % col_blocks) * kSumColumns;
+    m = std::min(kSumColumns, d.I - i0);
+  };
+  if (chunks == 1) {
+    const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(1, d.R * width));
+    parallel_for(0, tasks, grain, [&](int64_t t0, int64_t t1) {
+      std::array<double, kSumColumns> total;
+      for (int64_t t = t0; t < t1; ++t) {
+        int64_t o, i0, m;
+        block_of(t, o, i0, m);
+        sum_chunk(o, i0, m, 0, total.data());
+        for (int64_t i = 0; i < m; ++i) finish(o * d.I + i0 + i, total[size_t(i)]);
       }
-      for (int64_t i = 0; i < m; ++i) finish(o * d.I + i0 + i, total[size_t(i)]);
+    });
+    return;
+  }
+  // partial[(block * chunks + chunk) * width + i]
+  std::vector<double> partial(size_t(tasks * width));
+  parallel_for(0, tasks, 1, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      int64_t o, i0, m;
+      block_of(t / chunks, o, i0, m);
+      sum_chunk(o, i0, m, t % chunks, partial.data() + t * width);
     }
   });
+  for (int64_t b = 0; b < d.O * col_blocks; ++b) {
+    int64_t o, i0, m;
+    block_of(b, o, i0, m);
+    double* total = partial.data() + b * chunks * width;
+    for (int64_t c = 1; c < chunks; ++c)
+      for (int64_t i = 0; i < m; ++i) total[i] += total[c * width + i];
+    for (int64_t i = 0; i < m; ++i) finish(o * d.I + i0 + i, total[i]);
+  }
 }
 
 // ---------------------------------------------------------------- ops
@@ -217,22 +256,11 @@ bool arg_better(A candidate, A best) {
 
 template <bool Larger, typename T>
 ArgAcc<T> arg_extreme_row(const T* x, int64_t n) {
-  T best = x[0];
-  int64_t best_block = 0;
-  for (int64_t b = 0; b < n; b += kArgBlock) {
-    const int64_t m = std::min(kArgBlock, n - b);
-    T v = simd_extreme<Larger>(x + b, m);
-    if (v != v) {
-      for (int64_t i = b;; ++i)
-        if (x[i] != x[i]) return {x[i], i};
-    }
-    if (b == 0 || (Larger ? v > best : v < best)) {
-      best = v;
-      best_block = b;
-    }
-  }
-  for (int64_t i = best_block;; ++i)
-    if (x[i] == best) return {best, i};
+  const simd::KernelTable& k = simd::kernels();
+  int64_t i;
+  if constexpr (std::is_same_v<T, float>) i = Larger ? k.argmax_f32(x, n) : k.argmin_f32(x, n);
+  else i = Larger ? k.argmax_f64(x, n) : k.argmin_f64(x, n);
+  return {x[i], i};
 }
 
 template <bool Larger, typename T>
@@ -336,8 +364,11 @@ void reduce(ReduceOp op, const Tensor& in, const Tensor& out, int64_t ddof) {
            in.describe(), " and ", out.describe());
   AM_CHECK(out.dtype() == expected_out_dtype(op, in.dtype()), RuntimeError, "reduce (cpu kernel): output ",
            out.describe(), " has the wrong dtype for input ", in.describe());
-  const Dims d{in.size(0), in.size(1), in.size(2)};
+  Dims d{in.size(0), in.size(1), in.size(2)};
   if (out.numel() == 0) return;
+  // Reducing a size-1 axis (R == 1) is elementwise: (O, 1, 1) has the layout of (1, 1, O), which
+  // the column path does in one sweep rather than O calls of a row kernel.
+  if (d.R == 1 && d.I == 1) d = {1, 1, d.O};
   visit_dtype(in.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* x = in.data<T>();

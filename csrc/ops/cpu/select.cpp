@@ -15,12 +15,8 @@ template <typename Bits>
 void where_row(const std::array<char*, 4>& p, const std::array<int64_t, 4>& s, int64_t n) {
   constexpr int64_t size = sizeof(Bits);
   if (s[0] == size && s[1] == 1 && s[2] == size && s[3] == size) {
-    Bits* out = reinterpret_cast<Bits*>(p[0]);
-    const bool* cond = reinterpret_cast<const bool*>(p[1]);
-    const Bits* a = reinterpret_cast<const Bits*>(p[2]);
-    const Bits* b = reinterpret_cast<const Bits*>(p[3]);
-#pragma omp simd
-    for (int64_t i = 0; i < n; ++i) out[i] = cond[i] ? a[i] : b[i];
+    constexpr int k = size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : 3;
+    simd::kernels().where_bits[k](reinterpret_cast<const bool*>(p[1]), p[2], p[3], p[0], n);
     return;
   }
   if (s[0] == size && s[1] == 1 && (s[2] == 0 || s[3] == 0)) {  // where(mask, x, 0) and the like

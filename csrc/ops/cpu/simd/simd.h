@@ -43,12 +43,20 @@ struct KernelTable {
   float (*min_f32)(const float* in, int64_t n);
   double (*max_f64)(const double* in, int64_t n);
   double (*min_f64)(const double* in, int64_t n);
+  // Index of the first max / min; the first NaN if any element is NaN. n > 0.
+  int64_t (*argmax_f32)(const float* in, int64_t n);
+  int64_t (*argmin_f32)(const float* in, int64_t n);
+  int64_t (*argmax_f64)(const double* in, int64_t n);
+  int64_t (*argmin_f64)(const double* in, int64_t n);
   // sum of (x - mean)^2, accumulated in double (the second pass of a variance).
   double (*sum_sq_dev_f32)(const float* in, int64_t n, double mean);
   double (*sum_sq_dev_f64)(const double* in, int64_t n, double mean);
   // out[i] += sum over r < rows of in[r * ld + i], i < cols: a column sum over rows.
   void (*add_rows_f32)(const float* in, int64_t rows, int64_t cols, int64_t ld, float* out);
   void (*add_rows_f64)(const double* in, int64_t rows, int64_t cols, int64_t ld, double* out);
+  // out[i] = cond[i] ? a[i] : b[i] for elements of 1 << k bytes (where_bits[k], k < 4), all
+  // contiguous: where moves bits, so one loop per element size serves every dtype.
+  void (*where_bits[4])(const bool* cond, const void* a, const void* b, void* out, int64_t n);
 };
 
 // The table in use (see cpu_simd_level).

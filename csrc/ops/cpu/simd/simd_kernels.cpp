@@ -4,6 +4,7 @@
 // exp / log / tanh / sigmoid are our own branch-free float32 approximations (Cephes-style
 // polynomials, a few ulp) so they vectorise too. Reductions keep several vector accumulators
 // (GCC vector extensions) so they run at memory speed rather than at the add latency.
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -12,9 +13,7 @@
 #include "ops/cpu/scalar_ops.h"
 #include "ops/cpu/simd/simd.h"
 
-#if defined(__F16C__)
 #include <immintrin.h>
-#endif
 
 #ifndef AIMASS_SIMD_ISA
 #error "compile with -DAIMASS_SIMD_ISA=baseline|avx2|avx512"
@@ -293,42 +292,174 @@ double sum_f32_as_f64(const float* x, int64_t n) {
   return s;
 }
 
-// Max (Larger = true) or min of x[0..n), NaN if any element is NaN.
+// NaN detection at one compare per two vectors: flags |= "a or b is NaN" (cmpunord), read once
+// at the end of a loop. Cheaper than carrying the NaN through the max / min itself.
+template <typename T>
+struct NanFlags {
+  using V = typename Vec<T>::type;
+#if defined(__AVX512F__)
+  uint32_t bits = 0;
+  void add(V a, V b) {
+    if constexpr (std::is_same_v<T, float>) bits |= _mm512_cmp_ps_mask(__m512(a), __m512(b), _CMP_UNORD_Q);
+    else bits |= _mm512_cmp_pd_mask(__m512d(a), __m512d(b), _CMP_UNORD_Q);
+  }
+  bool any() const { return bits != 0; }
+#elif defined(__AVX2__)
+  V bits = {};
+  void add(V a, V b) {
+    if constexpr (std::is_same_v<T, float>) bits = V(_mm256_or_ps(__m256(bits), _mm256_cmp_ps(__m256(a), __m256(b), _CMP_UNORD_Q)));
+    else bits = V(_mm256_or_pd(__m256d(bits), _mm256_cmp_pd(__m256d(a), __m256d(b), _CMP_UNORD_Q)));
+  }
+  bool any() const {
+    if constexpr (std::is_same_v<T, float>) return _mm256_movemask_ps(__m256(bits)) != 0;
+    else return _mm256_movemask_pd(__m256d(bits)) != 0;
+  }
+#else
+  V bits = {};
+  void add(V a, V b) {
+    if constexpr (std::is_same_v<T, float>) bits = V(_mm_or_ps(__m128(bits), _mm_cmpunord_ps(__m128(a), __m128(b))));
+    else bits = V(_mm_or_pd(__m128d(bits), _mm_cmpunord_pd(__m128d(a), __m128d(b))));
+  }
+  bool any() const {
+    if constexpr (std::is_same_v<T, float>) return _mm_movemask_ps(__m128(bits)) != 0;
+    else return _mm_movemask_pd(__m128d(bits)) != 0;
+  }
+#endif
+};
+
+// Max (Larger = true) or min of x[0..n), n > 0, ignoring NaN; *nan tells whether there was one.
 template <bool Larger, typename T>
-T extreme(const T* x, int64_t n) {
+T extreme_and_nan(const T* x, int64_t n, bool* nan) {
   using V = Vec<T>;
   constexpr int64_t step = int64_t(V::kLanes) * kAccumulators;
   T best = x[0];
-  bool nan = x[0] != x[0];
+  bool seen = x[0] != x[0];
   int64_t i = 0;
   if (n >= step) {
-    typename V::type acc[kAccumulators], seen_nan[kAccumulators] = {};
+    typename V::type acc[kAccumulators];
+    NanFlags<T> flags;
     for (int k = 0; k < kAccumulators; ++k) acc[k] = V::load(x + k * V::kLanes);
     for (; i + step <= n; i += step) {
+      typename V::type v[kAccumulators];
       for (int k = 0; k < kAccumulators; ++k) {
-        typename V::type v = V::load(x + i + k * V::kLanes);
-        if constexpr (Larger) acc[k] = acc[k] > v ? acc[k] : v;
-        else acc[k] = acc[k] < v ? acc[k] : v;
-        seen_nan[k] = v != v ? v : seen_nan[k];  // any NaN lane sticks
+        v[k] = V::load(x + i + k * V::kLanes);
+        if constexpr (Larger) acc[k] = acc[k] > v[k] ? acc[k] : v[k];
+        else acc[k] = acc[k] < v[k] ? acc[k] : v[k];
       }
+      flags.add(v[0], v[1]);
+      flags.add(v[2], v[3]);
     }
-    for (int k = 0; k < kAccumulators; ++k)
-      for (int j = 0; j < V::kLanes; ++j) {
-        nan |= seen_nan[k][j] != seen_nan[k][j];
-        best = (Larger ? acc[k][j] > best : acc[k][j] < best) ? acc[k][j] : best;
-      }
+    seen |= flags.any();
+    for (int k = 1; k < kAccumulators; ++k) {  // fold the accumulators as vectors, then the lanes
+      if constexpr (Larger) acc[0] = acc[0] > acc[k] ? acc[0] : acc[k];
+      else acc[0] = acc[0] < acc[k] ? acc[0] : acc[k];
+    }
+    for (int j = 0; j < V::kLanes; ++j) best = (Larger ? acc[0][j] > best : acc[0][j] < best) ? acc[0][j] : best;
   }
   for (; i < n; ++i) {
-    nan |= x[i] != x[i];
+    seen |= x[i] != x[i];
     best = (Larger ? x[i] > best : x[i] < best) ? x[i] : best;
   }
+  *nan = seen;
+  return best;
+}
+
+// Max (Larger = true) or min of x[0..n), NaN if any element is NaN.
+template <bool Larger, typename T>
+T extreme(const T* x, int64_t n) {
+  bool nan;
+  T best = extreme_and_nan<Larger>(x, n, &nan);
   return nan ? std::numeric_limits<T>::quiet_NaN() : best;
+}
+
+// Arg max / arg min of x[0..n), n > 0: the first occurrence, or the first NaN if there is one.
+// One pass: each lane keeps its best value and the index where it first reached it (strictly
+// better replaces, so ties keep the earlier index); the lanes are folded at the end, the
+// smaller index winning ties. NaN is only detected in the pass (NanFlags) and then located by a
+// scan, as it is rare. Indices are lanes of T's width (int32 for float32), so blocks of at most
+// 2^30 elements are handled at a time.
+template <bool Larger, typename T>
+int64_t arg_extreme_block(const T* x, int64_t n, T* best_out) {
+  using V = Vec<T>;
+  using I = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
+  using IV = typename Vec<I>::type;
+  constexpr int kAcc = 2;
+  constexpr int64_t step = int64_t(V::kLanes) * kAcc;
+  T best = x[0];
+  int64_t best_i = 0;
+  int64_t i = 0;
+  NanFlags<T> flags;
+  if (n >= step) {
+    typename V::type acc[kAcc];
+    IV idx[kAcc], cur[kAcc];  // lane j of accumulator k: its best's index, and the index it is at
+    for (int k = 0; k < kAcc; ++k) {
+      acc[k] = V::load(x + k * V::kLanes);
+      for (int j = 0; j < V::kLanes; ++j) cur[k][j] = I(k * V::kLanes + j);
+      idx[k] = cur[k];
+    }
+    const IV advance = IV{} + I(step);
+    for (; i + step <= n; i += step) {
+      typename V::type v[kAcc];
+      for (int k = 0; k < kAcc; ++k) {
+        v[k] = V::load(x + i + k * V::kLanes);
+        auto better = Larger ? v[k] > acc[k] : v[k] < acc[k];
+        acc[k] = better ? v[k] : acc[k];
+        idx[k] = better ? cur[k] : idx[k];
+        cur[k] += advance;
+      }
+      flags.add(v[0], v[1]);
+    }
+    for (int k = 0; k < kAcc; ++k)
+      for (int j = 0; j < V::kLanes; ++j) {
+        T value = acc[k][j];
+        int64_t at = idx[k][j];
+        if ((Larger ? value > best : value < best) || (value == best && at < best_i)) {
+          best = value;
+          best_i = at;
+        }
+      }
+  }
+  bool nan = flags.any();
+  for (int64_t t = i; t < n; ++t) {
+    nan |= x[t] != x[t];
+    if (Larger ? x[t] > best : x[t] < best) {
+      best = x[t];
+      best_i = t;
+    }
+  }
+  if (nan) {
+    int64_t t = 0;
+    while (x[t] == x[t]) ++t;
+    best_i = t;
+  }
+  *best_out = x[best_i];
+  return best_i;
+}
+
+template <bool Larger, typename T>
+int64_t arg_extreme(const T* x, int64_t n) {
+  constexpr int64_t kBlock = int64_t(1) << 30;
+  T best;
+  int64_t best_i = arg_extreme_block<Larger>(x, std::min(kBlock, n), &best);
+  for (int64_t b = kBlock; b < n && best == best; b += kBlock) {
+    T v;
+    int64_t at = b + arg_extreme_block<Larger>(x + b, std::min(kBlock, n - b), &v);
+    if (v != v || (Larger ? v > best : v < best)) {
+      best = v;
+      best_i = at;
+    }
+  }
+  return best_i;
 }
 
 float max_f32(const float* x, int64_t n) { return extreme<true>(x, n); }
 float min_f32(const float* x, int64_t n) { return extreme<false>(x, n); }
 double max_f64(const double* x, int64_t n) { return extreme<true>(x, n); }
 double min_f64(const double* x, int64_t n) { return extreme<false>(x, n); }
+int64_t argmax_f32(const float* x, int64_t n) { return arg_extreme<true>(x, n); }
+int64_t argmin_f32(const float* x, int64_t n) { return arg_extreme<false>(x, n); }
+int64_t argmax_f64(const double* x, int64_t n) { return arg_extreme<true>(x, n); }
+int64_t argmin_f64(const double* x, int64_t n) { return arg_extreme<false>(x, n); }
 
 template <typename T>
 double sum_sq_dev(const T* x, int64_t n, double mean) {
@@ -341,12 +472,35 @@ double sum_sq_dev(const T* x, int64_t n, double mean) {
   return s;
 }
 
+// Four rows per sweep over out, added in row order (the same rounding as one row at a time).
 template <typename T>
 void add_rows(const T* in, int64_t rows, int64_t cols, int64_t ld, T* out) {
-  for (int64_t r = 0; r < rows; ++r) {
+  int64_t r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const T *r0 = in + r * ld, *r1 = r0 + ld, *r2 = r1 + ld, *r3 = r2 + ld;
+#pragma omp simd
+    for (int64_t i = 0; i < cols; ++i) out[i] = (((out[i] + r0[i]) + r1[i]) + r2[i]) + r3[i];
+  }
+  for (; r < rows; ++r) {
     const T* row = in + r * ld;
 #pragma omp simd
     for (int64_t i = 0; i < cols; ++i) out[i] += row[i];
+  }
+}
+
+// ------------------------------------------------------------------ where
+
+// out = cond ? a : b on raw element bits: the bool byte becomes an all-ones / zero mask.
+template <typename U>
+void where_bits(const bool* cond, const void* a_ptr, const void* b_ptr, void* out_ptr, int64_t n) {
+  const auto* c = reinterpret_cast<const uint8_t*>(cond);
+  const U* a = static_cast<const U*>(a_ptr);
+  const U* b = static_cast<const U*>(b_ptr);
+  U* out = static_cast<U*>(out_ptr);
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) {
+    const U mask = U(U(0) - U(c[i] != 0));
+    out[i] = U((a[i] & mask) | (b[i] & U(~mask)));
   }
 }
 
@@ -371,10 +525,15 @@ const KernelTable kTable = {
     min_f32,
     max_f64,
     min_f64,
+    argmax_f32,
+    argmin_f32,
+    argmax_f64,
+    argmin_f64,
     sum_sq_dev<float>,
     sum_sq_dev<double>,
     add_rows<float>,
     add_rows<double>,
+    {where_bits<uint8_t>, where_bits<uint16_t>, where_bits<uint32_t>, where_bits<uint64_t>},
 };
 
 }  // namespace aimass::simd::AIMASS_SIMD_ISA

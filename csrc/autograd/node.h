@@ -21,11 +21,15 @@ struct Edge {
 };
 
 // A tensor kept for backward, with the storage version it had, so an in-place change made
-// in between is caught instead of silently giving a wrong gradient.
+// in between is caught instead of silently giving a wrong gradient. It holds a detached
+// alias (same memory, no autograd state): a node saving its own output would otherwise
+// own that output's grad_fn, which is itself, and the pair would never be freed.
 class SavedTensor {
  public:
   SavedTensor() = default;
-  explicit SavedTensor(const Tensor& t) : tensor_(t), version_(t.defined() ? t.storage()->version.load() : 0) {}
+  explicit SavedTensor(const Tensor& t)
+      : tensor_(t.defined() ? t.as_strided(t.shape(), t.strides(), t.offset()) : t),
+        version_(t.defined() ? t.storage()->version.load() : 0) {}
   const Tensor& get(const char* op) const;  // throws RuntimeError if modified in place, or released
   void release() { tensor_ = Tensor(); released_ = true; }
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import aimass as am
-from conftest import ALL_DTYPES, FLOAT_DTYPES, INT_DTYPES, assert_tensor, dtype_id, np_dtype, random_array
+from conftest import ALL_DTYPES, FLOAT_DTYPES, INT_DTYPES, assert_tensor, dtype_id, np_dtype, random_array  # noqa: F401
 
 SHAPES = [(), (0,), (1,), (5,), (0, 3), (3, 0), (2, 3), (2, 1, 4), (3, 4, 5, 2)]
 
@@ -198,3 +198,36 @@ def test_like(dt):
     assert r.dtype == am.int32 and r.shape == (50,)
     v = r.numpy()
     assert v.min() >= 0 and v.max() < 5
+
+
+# --- in-place fills and copies ------------------------------------------------------------------
+
+
+def test_fill_and_copy(rng):
+    t = am.zeros((3, 4))
+    t.T.fill_(2.5)  # through a view
+    assert_tensor(t, np.full((3, 4), 2.5, np.float32))
+    a = rng.standard_normal((4, 3)).astype(np.float64)
+    t.copy_(am.tensor(a).T)  # casts and follows the source's strides
+    assert_tensor(t, a.T.astype(np.float32))
+    t[:, ::2].copy_(am.tensor([1.0, 2.0]))  # broadcast source into a strided view
+    expected = a.T.astype(np.float32)
+    expected[:, ::2] = [1.0, 2.0]
+    assert_tensor(t, expected)
+    t.copy_(7)
+    assert_tensor(t, np.full((3, 4), 7, np.float32))
+    i = am.zeros(3, dtype=am.int8)
+    i.fill_(2.9)
+    assert_tensor(i, np.array([2, 2, 2], np.int8), dtype=am.int8)
+    with pytest.raises(ValueError):
+        t.copy_(am.ones(5))
+
+
+def test_tensor_device_argument(device):
+    t = am.tensor([1.0, 2.0], device=device)
+    assert t.device.type == device
+    assert am.zeros(2, device=device).device.type == device
+    assert am.arange(3, device=device).cpu().tolist() == [0, 1, 2]
+    assert am.linspace(0, 1, 3, device=device).cpu().tolist() == [0.0, 0.5, 1.0]
+    assert am.full((2,), 3, device=device).cpu().tolist() == [3, 3]
+    assert am.zeros_like(t).device == t.device

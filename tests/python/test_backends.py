@@ -1,0 +1,194 @@
+"""The backend-consistency harness: every op runs on every available device and is compared
+with its CPU result.
+
+Each entry of OPS names an op, the NumPy inputs it takes (made from a seeded generator) and a
+lambda over aimass tensors. The reference is the op on contiguous CPU tensors. On "cuda" the
+inputs are moved to the GPU and the result comes back with .cpu(); on "cpu" the inputs are
+passed as non-contiguous views, so the strided kernels are checked against the contiguous
+(SIMD) ones. CUDA cases are marked `cuda` and skip, saying why, where there is no GPU.
+"""
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import pytest
+
+import aimass as am
+from conftest import NP_BF16, RED_TOL, as_f64, make_tensor, to_np
+
+
+def _f(*shape, lo=-3.0, hi=3.0, dt=np.float32):
+    return lambda rng: rng.uniform(lo, hi, shape).astype(dt)
+
+
+def _i(*shape, lo=-20, hi=20, dt=np.int32):
+    return lambda rng: rng.integers(lo, hi, shape).astype(dt)
+
+
+def _b(*shape):
+    return lambda rng: rng.random(shape) < 0.5
+
+
+def _bf16(*shape):
+    return lambda rng: rng.uniform(-3, 3, shape).astype(NP_BF16)
+
+
+POS = dict(lo=0.1, hi=5.0)
+S = (37, 29)  # odd sizes: vector bodies and scalar tails
+
+# (name, [input makers], op over tensors)
+OPS = [
+    # unary
+    *[(f"unary-{n}", [_f(*S, **(POS if n in ("log", "sqrt", "rsqrt", "reciprocal") else {}))],
+       (lambda n: lambda x: getattr(am, n)(x))(n))
+      for n in ["neg", "abs", "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "sign", "square", "reciprocal",
+                "rsqrt", "sin", "cos", "floor", "ceil", "round"]],
+    ("unary-exp-f64", [_f(*S, dt=np.float64)], am.exp),
+    ("unary-tanh-f16", [_f(*S, dt=np.float16)], am.tanh),
+    ("unary-sigmoid-bf16", [_bf16(*S)], am.sigmoid),
+    ("unary-abs-int", [_i(*S)], am.abs),
+    ("unary-exp-int", [_i(*S, lo=-5, hi=5)], am.exp),
+    ("logical_not", [_b(*S)], am.logical_not),
+    # binary
+    ("add", [_f(*S), _f(*S)], lambda a, b: a + b),
+    ("sub-broadcast", [_f(*S), _f(S[1])], lambda a, b: a - b),
+    ("mul-outer", [_f(S[0], 1), _f(1, S[1])], lambda a, b: a * b),
+    ("div", [_f(*S), _f(*S, **POS)], lambda a, b: a / b),
+    ("div-int", [_i(*S), _i(*S, lo=1, hi=9)], lambda a, b: a / b),
+    ("pow", [_f(*S, **POS), _f(*S, lo=-2, hi=2)], lambda a, b: a ** b),
+    ("pow-int", [_i(*S, lo=-4, hi=4), _i(*S, lo=0, hi=5)], lambda a, b: a ** b),
+    ("remainder", [_f(*S), _f(*S, **POS)], lambda a, b: a % b),
+    ("remainder-int", [_i(*S), _i(*S, lo=1, hi=7)], lambda a, b: a % b),
+    ("maximum", [_f(*S), _f(*S)], am.maximum),
+    ("minimum-int8", [_i(*S, dt=np.int8), _i(*S, dt=np.int8)], am.minimum),
+    ("add-uint8-wrap", [_i(*S, lo=0, hi=255, dt=np.uint8), _i(*S, lo=0, hi=255, dt=np.uint8)], lambda a, b: a + b),
+    ("add-mixed-dtypes", [_i(*S, dt=np.int64), _f(*S, dt=np.float16)], lambda a, b: a + b),
+    ("mul-f16", [_f(*S, dt=np.float16), _f(*S, dt=np.float16)], lambda a, b: a * b),
+    ("add-bf16", [_bf16(*S), _bf16(*S)], lambda a, b: a + b),
+    ("mul-f64", [_f(*S, dt=np.float64), _f(*S, dt=np.float64)], lambda a, b: a * b),
+    ("scalar-ops", [_f(*S)], lambda a: (2.5 - a) * 3 + a / 4 - 1),
+    ("less", [_f(*S), _f(*S)], lambda a, b: a < b),
+    ("equal-int", [_i(*S, lo=0, hi=3), _i(*S, lo=0, hi=3)], lambda a, b: a == b),
+    ("greater_equal-broadcast", [_f(*S), _f(1)], lambda a, b: a >= b),
+    ("and-or", [_b(*S), _b(*S)], lambda a, b: (a & b) | ~a),
+    ("where", [_b(*S), _f(*S), _f(S[1])], am.where),
+    ("where-scalar", [_b(*S), _f(*S)], lambda c, x: am.where(c, x, 0.0)),
+    ("clamp", [_f(*S)], lambda x: am.clamp(x, -1.0, 0.5)),
+    ("clamp-int", [_i(*S)], lambda x: am.clamp(x, -5, 5)),
+    # reductions
+    *[(f"reduce-{n}-axis{ax}", [_f(*S, **(dict(lo=0.9, hi=1.1) if n == "prod" else {}))],
+       (lambda n, ax: lambda x: getattr(am, n)(x, axis=ax))(n, ax))
+      for n in ["sum", "mean", "max", "min", "prod", "argmax", "argmin", "var", "any", "all"]
+      for ax in (None, 0, 1)],
+    ("reduce-sum-keepdims-3d", [_f(5, 6, 7)], lambda x: x.sum(axis=(0, 2), keepdims=True)),
+    ("reduce-var-ddof1", [_f(*S)], lambda x: am.var(x, axis=1, ddof=1)),
+    ("reduce-sum-int", [_i(*S)], lambda x: x.sum(axis=0)),
+    ("reduce-sum-bool", [_b(*S)], lambda x: x.sum()),
+    ("reduce-mean-f16", [_f(*S, dt=np.float16)], lambda x: x.mean(axis=1)),
+    ("reduce-max-bf16", [_bf16(*S)], lambda x: x.max(axis=0)),
+    ("reduce-sum-large", [_f(1 << 16, 3)], lambda x: x.sum(axis=0)),
+    # matmul
+    ("matmul", [_f(33, 47), _f(47, 21)], am.matmul),
+    ("matmul-batched-broadcast", [_f(3, 1, 9, 8), _f(4, 8, 5)], lambda a, b: a @ b),
+    ("matmul-vec", [_f(17), _f(17, 6)], lambda a, b: a @ b),
+    ("matmul-f64", [_f(12, 10, dt=np.float64), _f(10, 9, dt=np.float64)], lambda a, b: a @ b),
+    ("matmul-f16", [_f(12, 16, lo=-1, hi=1, dt=np.float16), _f(16, 9, lo=-1, hi=1, dt=np.float16)],
+     lambda a, b: a @ b),
+    ("matmul-int", [_i(6, 7, lo=-5, hi=5), _i(7, 4, lo=-5, hi=5)], lambda a, b: a @ b),
+    ("matmul-transposed", [_f(20, 30), _f(25, 30)], lambda a, b: a @ b.T),
+    # layout, casts, indexing
+    ("reshape", [_f(*S)], lambda x: x.reshape(-1, S[0])),
+    ("transpose-contiguous", [_f(4, 5, 6)], lambda x: x.permute(2, 0, 1).contiguous()),
+    ("concatenate", [_f(3, 5), _f(4, 5)], lambda a, b: am.concatenate([a, b])),
+    ("stack", [_f(3, 5), _f(3, 5)], lambda a, b: am.stack([a, b], axis=1)),
+    ("broadcast_to-clone", [_f(1, 5)], lambda x: am.broadcast_to(x, (4, 5)).clone()),
+    ("cast-f32-int32", [_f(*S, lo=-100, hi=100)], lambda x: x.to(am.int32)),
+    ("cast-f32-f16", [_f(*S)], lambda x: x.to(am.float16)),
+    ("cast-f32-bf16", [_f(*S)], lambda x: x.to(am.bfloat16)),
+    ("cast-int-bool", [_i(*S, lo=-2, hi=2)], lambda x: x.to(am.bool_)),
+    ("cast-f16-f64", [_f(*S, dt=np.float16)], lambda x: x.to(am.float64)),
+    ("index-basic", [_f(6, 7, 8)], lambda x: x[1:5:2, ::-1, 3]),
+    ("index-ints", [_f(6, 7, 8), _i(5, lo=0, hi=6, dt=np.int64)], lambda x, i: x[i, :, 2]),
+    ("index-mask", [_f(6, 7), _b(6, 7)], lambda x, m: x[m]),
+    ("setitem", [_f(6, 7), _f(7)], lambda x, v: _setitem(x, v)),
+    ("setitem-ints", [_f(6, 7)], lambda x: _setitem_ints(x)),
+]
+
+
+def _setitem(x, v):
+    y = x.clone()
+    y[1:4] = v
+    y[:, 0] = -1.0
+    return y
+
+
+def _setitem_ints(x):
+    y = x.clone()
+    y[am.tensor([0, 2, 5], device=str(y.device))] = 7.0
+    y[y > 1] = 0.0
+    return y
+
+
+def _inputs(makers, seed):
+    rng = np.random.default_rng(seed)
+    out = []
+    for m in makers:
+        a = m(rng)
+        if NP_BF16 is None and a.dtype == object:
+            pytest.skip("ml_dtypes is not installed")
+        out.append(a)
+    return out
+
+
+def _tolerance(t):
+    if t.dtype in RED_TOL:
+        return RED_TOL[t.dtype]
+    return 0, 0
+
+
+@pytest.mark.parametrize("name, makers, op", OPS, ids=[o[0] for o in OPS])
+def test_backend_matches_cpu(device, name, makers, op):
+    if any(m.__qualname__.startswith("_bf16") for m in makers) and NP_BF16 is None:
+        pytest.skip("ml_dtypes is not installed")
+    arrays = _inputs(makers, seed=zlib.crc32(name.encode()))
+    ref = op(*[am.tensor(a) for a in arrays])
+    if device == "cpu":
+        layouts = ["transposed", "strided", "offset", "from_numpy_strided"]
+        args = [make_tensor(a, layouts[i % len(layouts)]) for i, a in enumerate(arrays)]
+    else:
+        args = [am.tensor(a, device=device) for a in arrays]
+    got = op(*args)
+    assert isinstance(got, am.Tensor)
+    assert got.device.type == device.split(":")[0]
+    assert got.dtype == ref.dtype and got.shape == ref.shape
+    rtol, atol = _tolerance(ref)
+    g, r = to_np(got), to_np(ref)
+    if ref.dtype.is_floating_point:
+        np.testing.assert_allclose(as_f64(g), as_f64(r), rtol=rtol, atol=atol, equal_nan=True)
+    else:
+        np.testing.assert_array_equal(g, r)
+
+
+@pytest.mark.parametrize("shape", [(), (0,), (0, 3), (1,)], ids=str)
+def test_backend_empty_and_0d(device, shape):
+    a = np.arange(int(np.prod(shape)), dtype=np.float32).reshape(shape) + 0.5
+    x = am.tensor(a, device=device)
+    for fn in (lambda t: t + 1, am.exp, lambda t: t.sum(), lambda t: t.to(am.float16), lambda t: t * t,
+               lambda t: am.where(t > 1, t, -t), lambda t: t.reshape(-1), lambda t: t.clone()):
+        ref = fn(am.tensor(a))
+        got = fn(x)
+        assert got.device.type == device.split(":")[0]
+        assert got.shape == ref.shape and got.dtype == ref.dtype
+        np.testing.assert_allclose(as_f64(to_np(got)), as_f64(to_np(ref)), rtol=1e-6)
+
+
+def test_backend_to_and_back(device, rng):
+    a = rng.standard_normal((7, 9)).astype(np.float32)
+    t = am.tensor(a).T.to(device)
+    assert str(t.device).startswith(device)
+    back = t.to("cpu")
+    np.testing.assert_array_equal(to_np(back), a.T)
+    assert t.to(device).to(am.float64).cpu().dtype == am.float64
+    assert t.tolist() == a.T.tolist()
+    assert t[2, 3].item() == a[3, 2]

@@ -490,8 +490,8 @@ Tensor flatten(const Tensor& x, int64_t start_axis, int64_t end_axis) {
   return with_reshape_history(x, raw::flatten(x, start_axis, end_axis));
 }
 
-Tensor expand(const Tensor& x, const Shape& shape) {
-  Tensor out = raw::expand(x, shape);
+Tensor expand(const Tensor& x, const Shape& shape, const char* op) {
+  Tensor out = raw::expand(x, shape, op);
   if (!any_requires_grad({&x})) return out;
   if (out.is_same(x)) out = x.as_strided(x.shape(), x.strides(), x.offset());
   auto node = make_node<ExpandBackward>({&x});

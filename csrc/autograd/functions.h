@@ -24,7 +24,7 @@ Tensor matmul(const Tensor& a, const Tensor& b);
 Tensor reshape(const Tensor& x, const Shape& shape);
 Tensor view(const Tensor& x, const Shape& shape);
 Tensor permute(const Tensor& x, const std::vector<int64_t>& axes);
-Tensor expand(const Tensor& x, const Shape& shape);
+Tensor expand(const Tensor& x, const Shape& shape, const char* op = "broadcast_to");
 Tensor squeeze(const Tensor& x, std::optional<int64_t> axis);
 Tensor transpose(const Tensor& x, int64_t axis0, int64_t axis1);
 Tensor matrix_transpose(const Tensor& x);

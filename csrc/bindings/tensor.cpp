@@ -185,7 +185,7 @@ void bind_tensor(py::module_& m) {
         return axis.is_none() ? ag::squeeze(x, std::nullopt) : ag::squeeze(x, axis.cast<int64_t>());
       }, py::arg("axis") = py::none())
       .def("unsqueeze", &ag::unsqueeze, py::arg("axis"))
-      .def("expand", [](const Tensor& x, py::args shape) { return ag::expand(x, to_shape_arg(single_or_all(shape))); })
+      .def("expand", [](const Tensor& x, py::args shape) { return ag::expand(x, to_shape_arg(single_or_all(shape)), "expand"); })
       .def("broadcast_to", [](const Tensor& x, const py::object& shape) { return ag::expand(x, to_shape_arg(shape)); }, py::arg("shape"));
 
   // Reductions: x.sum(axis=None, keepdims=False) and friends; var also takes ddof.
@@ -226,6 +226,25 @@ void bind_tensor(py::module_& m) {
   op2("__gt__", BinaryOp::Gt, false);         op2("__ge__", BinaryOp::Ge, false);
   op2("__and__", BinaryOp::LogicalAnd, false); op2("__rand__", BinaryOp::LogicalAnd, true);
   op2("__or__", BinaryOp::LogicalOr, false);   op2("__ror__", BinaryOp::LogicalOr, true);
+  // In place: a += b writes into a's memory, so every view of it sees the change.
+  auto iop = [&](const char* name, BinaryOp op) {
+    t.def(name, [op](py::object self, const py::object& other) {
+      Tensor a = self.cast<Tensor>();
+      check_in_place(a, binary_name(op));
+      Tensor b = is_python_scalar(other) ? scalar_tensor(to_scalar(other), result_type(a.dtype(), to_scalar(other)), a.device())
+                                         : to_tensor(other, &a);
+      without_gil([&] { binary_inplace(op, a, b); });
+      return self;
+    }, py::is_operator());
+  };
+  iop("__iadd__", BinaryOp::Add);
+  iop("__isub__", BinaryOp::Sub);
+  iop("__imul__", BinaryOp::Mul);
+  iop("__itruediv__", BinaryOp::Div);
+  iop("__ipow__", BinaryOp::Pow);
+  iop("__imod__", BinaryOp::Remainder);
+  iop("__iand__", BinaryOp::LogicalAnd);
+  iop("__ior__", BinaryOp::LogicalOr);
   t.def("__neg__", [](const Tensor& x) { return ag::unary(UnaryOp::Neg, x); })
       .def("__abs__", [](const Tensor& x) { return ag::unary(UnaryOp::Abs, x); })
       .def("__invert__", [](const Tensor& x) {

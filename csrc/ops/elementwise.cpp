@@ -38,6 +38,19 @@ bool is_transcendental(UnaryOp op) {
   }
 }
 
+// The broadcast shape of the operands; the error names every operand in full.
+Shape broadcast_operands(const char* op, std::initializer_list<const Tensor*> operands) {
+  Shape shape;
+  try {
+    for (const Tensor* t : operands) shape = broadcast_shapes(shape, t->shape(), op);
+  } catch (const ValueError&) {
+    std::string names;
+    for (const Tensor* t : operands) names += (names.empty() ? "" : ", ") + t->describe();
+    throw ValueError(str_cat(op, ": operands ", names, " cannot be broadcast together"));
+  }
+  return shape;
+}
+
 void check_same_device(const char* op, const Tensor& a, const Tensor& b) {
   AM_CHECK(a.device() == b.device(), RuntimeError, op, ": operands are on different devices: ", a.describe(),
            " and ", b.describe(), "; move one with .to(device)");
@@ -67,7 +80,7 @@ Tensor unary(UnaryOp op, const Tensor& x) {
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   const char* name = binary_name(op);
   check_same_device(name, a, b);
-  Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
+  Shape shape = broadcast_operands(name, {&a, &b});
   DType compute = promote_types(a.dtype(), b.dtype());
   if (op == BinaryOp::Div && !is_floating(compute)) compute = DType::Float32;  // true division
   if (compute == DType::Bool && !is_comparison(op)) {
@@ -95,10 +108,22 @@ Tensor binary(BinaryOp op, Scalar a, const Tensor& b) {
   return binary(op, scalar_tensor(a, result_type(b.dtype(), a), b.device()), b);
 }
 
+void binary_inplace(BinaryOp op, const Tensor& a, const Tensor& b) {
+  const char* name = binary_name(op);
+  Tensor r = binary(op, a, b);
+  AM_CHECK(r.shape() == a.shape(), ValueError, name, " (in place): the result of ", a.describe(), " and ",
+           b.describe(), " has shape ", r.shape(), ", not the shape of the tensor written to");
+  bool changes_kind = (is_floating(r.dtype()) && !is_floating(a.dtype())) ||
+                      (a.dtype() == DType::Bool && r.dtype() != DType::Bool);
+  AM_CHECK(!changes_kind, TypeError, name, " (in place): the result type ", dtype_name(r.dtype()),
+           " cannot be stored in ", a.describe());
+  copy_into(a, r, name);
+}
+
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   check_same_device("where", cond, a);
   check_same_device("where", a, b);
-  Shape shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
+  Shape shape = broadcast_operands("where", {&cond, &a, &b});
   DType dtype = promote_types(a.dtype(), b.dtype());
   Tensor out = Tensor::empty(shape, dtype, a.device());
   if (out.numel() == 0) return out;

@@ -17,13 +17,17 @@ struct BasicResult {
   Tensor view;
   std::vector<std::pair<int64_t, Tensor>> advanced;  // (view dim, int64 CPU indices)
   std::vector<int64_t> flipped;                      // view dims walked backwards
+  // NumPy: with any array index present, integers count as array indices too; when all of
+  // them stand side by side in the index, the result's index dims go where they stood,
+  // otherwise first.
+  bool advanced_adjacent = true;
 };
 
 int64_t count_consumed(const std::vector<TensorIndex>& index) {
   int64_t n = 0;
   for (const TensorIndex& t : index) {
     if (t.kind == TensorIndex::Kind::Int || t.kind == TensorIndex::Kind::Slice) ++n;
-    else if (t.kind == TensorIndex::Kind::Tensor) n += t.tensor.dtype() == DType::Bool ? std::max<int64_t>(t.tensor.dim(), 1) : 1;
+    else if (t.kind == TensorIndex::Kind::Tensor) n += t.tensor.dtype() == DType::Bool ? t.tensor.dim() : 1;
   }
   return n;
 }
@@ -35,6 +39,17 @@ BasicResult apply_basic(const Tensor& x, const std::vector<TensorIndex>& index) 
   AM_CHECK(consumed <= x.dim(), IndexError, "index: too many indices for ", x.describe(), ": ", consumed,
            " were indexed but the tensor has ", x.dim(), " dims");
   BasicResult r;
+  int64_t first = -1, last = -1, count = 0;  // positions in `index` of the int and array entries
+  bool any_array = false;
+  for (size_t i = 0; i < index.size(); ++i) {
+    TensorIndex::Kind k = index[i].kind;
+    if (k != TensorIndex::Kind::Int && k != TensorIndex::Kind::Tensor) continue;
+    any_array |= k == TensorIndex::Kind::Tensor;
+    if (first < 0) first = int64_t(i);
+    last = int64_t(i);
+    ++count;
+  }
+  r.advanced_adjacent = !any_array || last - first + 1 == count;
   Shape shape, strides;
   int64_t offset = x.offset(), d = 0;
   auto keep = [&](int64_t size, int64_t stride) { shape.push_back(size); strides.push_back(stride); };
@@ -119,7 +134,7 @@ struct AdvancedPlan {
   int64_t insert_at;   // result dim where index_shape goes
 };
 
-AdvancedPlan plan_advanced(const Tensor& view, const std::vector<std::pair<int64_t, Tensor>>& adv) {
+AdvancedPlan plan_advanced(const Tensor& view, const std::vector<std::pair<int64_t, Tensor>>& adv, bool adjacent) {
   AdvancedPlan p;
   Shape bshape;
   for (auto& [dim, idx] : adv) bshape = broadcast_shapes(bshape, idx.shape(), "index (indexing tensors)");
@@ -145,9 +160,6 @@ AdvancedPlan plan_advanced(const Tensor& view, const std::vector<std::pair<int64
   for (int64_t d = 0; d < view.dim(); ++d)
     if (!indexed[d]) { shape.push_back(view.shape()[d]); strides.push_back(view.strides()[d]); }
   p.rest = view.as_strided(shape, strides, view.offset());
-  // NumPy: adjacent advanced indices put their dims where they stood; separated ones, first.
-  bool adjacent = true;
-  for (size_t j = 1; j < adv.size(); ++j) adjacent &= adv[j].first == adv[j - 1].first + 1;
   p.insert_at = adjacent ? adv[0].first : 0;
   return p;
 }
@@ -186,7 +198,7 @@ static Tensor reverse_dim(const Tensor& v, int64_t d) {
   int64_t n = v.shape()[d];
   Tensor rev = Tensor::empty({n}, DType::Int64);
   for (int64_t i = 0; i < n; ++i) rev.data<int64_t>()[i] = n - 1 - i;
-  AdvancedPlan p = plan_advanced(v, {{d, rev}});
+  AdvancedPlan p = plan_advanced(v, {{d, rev}}, true);
   Shape out_shape = {n};
   out_shape.insert(out_shape.end(), p.rest.shape().begin(), p.rest.shape().end());
   Tensor out = Tensor::empty(out_shape, v.dtype(), v.device());
@@ -199,7 +211,7 @@ Tensor index(const Tensor& x, const std::vector<TensorIndex>& idx) {
   Tensor v = unflip(r.view, r.flipped);
   for (int64_t d : r.flipped) v = reverse_dim(v, d);
   if (r.advanced.empty()) return v;
-  AdvancedPlan p = plan_advanced(v, r.advanced);
+  AdvancedPlan p = plan_advanced(v, r.advanced, r.advanced_adjacent);
   Shape out_shape = {shape_numel(p.index_shape)};
   out_shape.insert(out_shape.end(), p.rest.shape().begin(), p.rest.shape().end());
   Tensor out = Tensor::empty(out_shape, v.dtype(), v.device());
@@ -245,7 +257,7 @@ void index_put(const Tensor& x, const std::vector<TensorIndex>& idx, const Tenso
     copy_into(v, val, "index_put");
     return;
   }
-  AdvancedPlan p = plan_advanced(v, r.advanced);
+  AdvancedPlan p = plan_advanced(v, r.advanced, r.advanced_adjacent);
   // The value is laid out as x[index] would be; bring its index dims first, then flatten them.
   Shape result_shape = p.rest.shape();
   int64_t k = int64_t(p.index_shape.size());

@@ -37,9 +37,8 @@ Tensor reduce(ReduceOp op, const Tensor& x, const std::optional<std::vector<int6
     Tensor r = reduce(op, flat, std::vector<int64_t>{0}, false);
     return keepdims ? reshape(r, Shape(x.dim(), 1)) : r;
   }
-  AM_CHECK(x.dtype() != DType::Bool || op == ReduceOp::Any || op == ReduceOp::All || op == ReduceOp::Sum ||
-               op == ReduceOp::Max || op == ReduceOp::Min || arg || op == ReduceOp::Mean,
-           TypeError, name, ": not supported for bool tensors (", x.describe(), ")");
+  AM_CHECK(x.dtype() != DType::Bool || op != ReduceOp::Var, TypeError, name, ": not supported for bool tensors (",
+           x.describe(), ")");
   AM_CHECK(op != ReduceOp::Var || ddof >= 0, ValueError, "var: ddof must be non-negative, got ", ddof);
 
   int64_t nd = x.dim();

@@ -1,8 +1,8 @@
 // out = a op b, elementwise; a and b are already broadcast to out's shape (stride-0 dims), one
 // dtype; out has that dtype, or bool for comparisons and logical ops. float32 / float64 rows
-// (and float16 / bfloat16 ones, through float32 tiles) where each input is contiguous or a
-// repeated scalar go to the SIMD table; the rest runs the scalar definition (scalar_ops.h) in a
-// strided loop.
+// (and float16 / bfloat16 ones, through float32 tiles), int32 / int64 comparisons and logical
+// ops on bools, where each input is contiguous or a repeated scalar, go to the SIMD table; the
+// rest runs the scalar definition (scalar_ops.h) in a strided loop.
 #include <algorithm>
 
 #include "ops/cpu/scalar_ops.h"
@@ -43,6 +43,24 @@ void half_row_via_f32(const T* a, bool a_step, const T* b, bool b_step, R* out, 
   }
 }
 
+// A contiguous (or scalar-broadcast) row the SIMD table has a loop for, beyond float32 / float64
+// arithmetic: comparisons of int32 / int64 and logical ops on bools. False when there is none.
+template <BinaryOp op, typename T>
+bool simd_bool_row(const T* a, int64_t a_step, const T* b, int64_t b_step, bool* out, int64_t n) {
+  const simd::KernelTable& k = simd::kernels();
+  if constexpr (op >= BinaryOp::Eq && op <= BinaryOp::Ge && std::is_same_v<T, int32_t>) {
+    k.compare_i32(op, a, a_step, b, b_step, out, n);
+    return true;
+  } else if constexpr (op >= BinaryOp::Eq && op <= BinaryOp::Ge && std::is_same_v<T, int64_t>) {
+    k.compare_i64(op, a, a_step, b, b_step, out, n);
+    return true;
+  } else if constexpr ((op == BinaryOp::LogicalAnd || op == BinaryOp::LogicalOr) && std::is_same_v<T, bool>) {
+    k.logical_bool(op, a, a_step, b, b_step, out, n);
+    return true;
+  }
+  return false;
+}
+
 template <BinaryOp op, typename T>
 void binary_row(const std::array<char*, 3>& p, const std::array<int64_t, 3>& s, int64_t n) {
   using A = acc_t<T>;
@@ -57,6 +75,12 @@ void binary_row(const std::array<char*, 3>& p, const std::array<int64_t, 3>& s, 
       else simd::kernels().binary_f64(op, a, s[1] != 0, b, s[2] != 0, p[0], n);
       return;
     }
+  }
+  if constexpr (is_comparison(op)) {
+    if (s[0] == 1 && (s[1] == size || s[1] == 0) && (s[2] == size || s[2] == 0) &&
+        simd_bool_row<op>(reinterpret_cast<const T*>(p[1]), s[1] != 0, reinterpret_cast<const T*>(p[2]), s[2] != 0,
+                          reinterpret_cast<bool*>(p[0]), n))
+      return;
   }
   if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>) {
     if (s[0] == int64_t(sizeof(R)) && (s[1] == size || s[1] == 0) && (s[2] == size || s[2] == 0)) {

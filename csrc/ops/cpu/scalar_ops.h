@@ -97,7 +97,10 @@ inline A via_double(A x, F&& f) {
 template <UnaryOp op, typename A>
 inline A unary_scalar(A x) {
   constexpr bool fp = kFloatArith<A>;
-  if constexpr (op == UnaryOp::Neg) return wrap_sub(A(0), x);
+  if constexpr (op == UnaryOp::Neg) {
+    if constexpr (fp) return -x;  // not 0 - x, which loses the sign of zero
+    else return wrap_sub(A(0), x);
+  }
   else if constexpr (op == UnaryOp::Abs) {
     if constexpr (fp) return std::fabs(x);
     else return is_negative(x) ? wrap_sub(A(0), x) : x;

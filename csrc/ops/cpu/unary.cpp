@@ -1,6 +1,7 @@
 // out = op(in), elementwise, any strides. float32 / float64 rows that are contiguous go to the
 // SIMD table; float16 / bfloat16 contiguous rows are widened to float32 in small tiles and go
-// there too; everything else runs the scalar definition (scalar_ops.h) in a strided loop.
+// there too, and so does LogicalNot of contiguous bool / float / int32 / int64 rows; everything
+// else runs the scalar definition (scalar_ops.h) in a strided loop.
 #include <algorithm>
 
 #include "ops/cpu/scalar_ops.h"
@@ -23,6 +24,21 @@ template <typename T>
 void narrow(const float* in, T* out, int64_t n) {
   if constexpr (std::is_same_v<T, Half>) simd::kernels().f32_to_f16(in, out, n);
   else simd::kernels().f32_to_bf16(in, out, n);
+}
+
+// LogicalNot of a contiguous row by the SIMD table: bool bytes directly, float32 / float64 /
+// int32 / int64 as x == 0 (NaN is not zero, so gives false as in NumPy). False when there is none.
+template <typename T>
+bool simd_logical_not(const T* in, bool* out, int64_t n) {
+  const simd::KernelTable& k = simd::kernels();
+  const T zero = T(0);
+  if constexpr (std::is_same_v<T, bool>) k.logical_not_bool(in, out, n);
+  else if constexpr (std::is_same_v<T, float>) k.compare_f32(BinaryOp::Eq, in, 1, &zero, 0, out, n);
+  else if constexpr (std::is_same_v<T, double>) k.compare_f64(BinaryOp::Eq, in, 1, &zero, 0, out, n);
+  else if constexpr (std::is_same_v<T, int32_t>) k.compare_i32(BinaryOp::Eq, in, 1, &zero, 0, out, n);
+  else if constexpr (std::is_same_v<T, int64_t>) k.compare_i64(BinaryOp::Eq, in, 1, &zero, 0, out, n);
+  else return false;
+  return true;
 }
 
 template <UnaryOp op, typename T>
@@ -51,6 +67,11 @@ void unary_row(const char* in, int64_t in_step, char* out, int64_t out_step, int
       }
       return;
     }
+  }
+  if constexpr (op == UnaryOp::LogicalNot) {
+    if (in_step == int64_t(sizeof(T)) && out_step == 1 &&
+        simd_logical_not(reinterpret_cast<const T*>(in), reinterpret_cast<bool*>(out), n))
+      return;
   }
   for (int64_t i = 0; i < n; ++i) {
     A x = A(*reinterpret_cast<const T*>(in + i * in_step));

@@ -124,7 +124,10 @@ __device__ inline A int_pow(A a, A b) {
 template <UnaryOp op, typename A>
 __device__ inline A unary_scalar(A x) {
   constexpr bool fp = kFloatArith<A>;
-  if constexpr (op == UnaryOp::Neg) return wrap_sub(A(0), x);
+  if constexpr (op == UnaryOp::Neg) {
+    if constexpr (fp) return -x;  // not 0 - x, which loses the sign of zero
+    else return wrap_sub(A(0), x);
+  }
   else if constexpr (op == UnaryOp::Abs) {
     if constexpr (fp) return d_fabs(x);
     else return is_negative(x) ? wrap_sub(A(0), x) : x;

@@ -29,6 +29,14 @@ struct KernelTable {
   // out is float / double for arithmetic ops, bool for comparisons and logical ops.
   void (*binary_f32)(BinaryOp op, const float* a, int64_t a_step, const float* b, int64_t b_step, void* out, int64_t n);
   void (*binary_f64)(BinaryOp op, const double* a, int64_t a_step, const double* b, int64_t b_step, void* out, int64_t n);
+  // out[i] = a[i] op b[i] as bool bytes 0 / 1 for op in Eq..Ge (NaN compares false, except Ne).
+  void (*compare_f32)(BinaryOp op, const float* a, int64_t a_step, const float* b, int64_t b_step, bool* out, int64_t n);
+  void (*compare_f64)(BinaryOp op, const double* a, int64_t a_step, const double* b, int64_t b_step, bool* out, int64_t n);
+  void (*compare_i32)(BinaryOp op, const int32_t* a, int64_t a_step, const int32_t* b, int64_t b_step, bool* out, int64_t n);
+  void (*compare_i64)(BinaryOp op, const int64_t* a, int64_t a_step, const int64_t* b, int64_t b_step, bool* out, int64_t n);
+  // LogicalAnd / LogicalOr of bool bytes, and LogicalNot (any nonzero byte is true).
+  void (*logical_bool)(BinaryOp op, const bool* a, int64_t a_step, const bool* b, int64_t b_step, bool* out, int64_t n);
+  void (*logical_not_bool)(const bool* in, bool* out, int64_t n);
   void (*clamp_f32)(const float* in, float lo, float hi, float* out, int64_t n);
   void (*f16_to_f32)(const Half* in, float* out, int64_t n);
   void (*f32_to_f16)(const float* in, Half* out, int64_t n);

@@ -128,6 +128,79 @@ template <UnaryOp op>
   else return unary_scalar<op>(x);
 }
 
+// ------------------------------------------------------------------ vectors
+
+#if defined(__AVX512F__)
+constexpr int kVectorBytes = 64;
+#elif defined(__AVX2__)
+constexpr int kVectorBytes = 32;
+#else
+constexpr int kVectorBytes = 16;
+#endif
+
+template <typename T>
+struct Vec {
+  typedef T type __attribute__((vector_size(kVectorBytes)));
+  static constexpr int kLanes = kVectorBytes / int(sizeof(T));
+  static type load(const T* p) {
+    type v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+  }
+  // A load kept in a register: otherwise GCC folds the load into every instruction that uses
+  // the vector (the max and the NaN check both), and the extra loads slow the streaming loops.
+  static type load_once(const T* p) {
+    type v = load(p);
+    asm("" : "+v"(v));
+    return v;
+  }
+  static type broadcast(T x) {
+    type v;
+    for (int j = 0; j < kLanes; ++j) v[j] = x;
+    return v;
+  }
+};
+
+// A comparison of two vectors (GCC vector extensions, IEEE: NaN compares false except !=) gives
+// lanes of all ones / zero. mask_bits packs them to one bit per lane, lane 0 in bit 0.
+template <typename M>
+[[gnu::always_inline]] inline uint64_t mask_bits(M m) {
+  constexpr bool wide = sizeof(m[0]) == 8;
+#if defined(__AVX512F__)
+  if constexpr (wide) return _mm512_movepi64_mask(__m512i(m));
+  else return _mm512_movepi32_mask(__m512i(m));
+#elif defined(__AVX2__)
+  if constexpr (wide) return uint32_t(_mm256_movemask_pd(__m256d(m)));
+  else return uint32_t(_mm256_movemask_ps(__m256(m)));
+#else
+  if constexpr (wide) return uint32_t(_mm_movemask_pd(__m128d(m)));
+  else return uint32_t(_mm_movemask_ps(__m128(m)));
+#endif
+}
+
+// out[k] = bit k of bits (0 / 1), k < kVectorBytes: one vector store of bool bytes.
+[[gnu::always_inline]] inline void store_bits_as_bytes(uint64_t bits, bool* out) {
+#if defined(__AVX512F__)
+  _mm512_storeu_si512(out, _mm512_maskz_mov_epi8(__mmask64(bits), _mm512_set1_epi8(1)));
+#else
+  // Byte k gets a copy of the bits' byte k / 8, then keeps bit k % 8, clamped to 0 / 1.
+#if defined(__AVX2__)
+  const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                          2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+  __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32(int32_t(uint32_t(bits))), spread);
+  v = _mm256_and_si256(v, _mm256_set1_epi64x(int64_t(0x8040201008040201)));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm256_min_epu8(v, _mm256_set1_epi8(1)));
+#else
+  __m128i v = _mm_cvtsi32_si128(int32_t(bits));
+  v = _mm_unpacklo_epi8(v, v);   // b0 b0 b1 b1 ...
+  v = _mm_unpacklo_epi16(v, v);  // b0 x4, b1 x4, ...
+  v = _mm_unpacklo_epi32(v, v);  // b0 x8, b1 x8
+  v = _mm_and_si128(v, _mm_set1_epi64x(int64_t(0x8040201008040201)));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm_min_epu8(v, _mm_set1_epi8(1)));
+#endif
+#endif
+}
+
 // ------------------------------------------------------------------ elementwise loops
 
 template <UnaryOp op, typename T>
@@ -168,9 +241,95 @@ void binary_loop(const T* a, int64_t a_step, const T* b, int64_t b_step, void* o
   }
 }
 
+
+// ------------------------------------------------------------------ comparisons to bool
+
+template <BinaryOp op, typename V>
+[[gnu::always_inline]] inline auto compare_vec(V a, V b) {
+  if constexpr (op == BinaryOp::Eq) return a == b;
+  else if constexpr (op == BinaryOp::Ne) return a != b;
+  else if constexpr (op == BinaryOp::Lt) return a < b;
+  else if constexpr (op == BinaryOp::Le) return a <= b;
+  else if constexpr (op == BinaryOp::Gt) return a > b;
+  else return a >= b;
+}
+
+// out[i] = a[i] op b[i] (a[0] when !AStep, likewise b): kVectorBytes elements per step, their
+// compare masks gathered as bits (one movemask per vector) and stored as one vector of bytes.
+template <BinaryOp op, bool AStep, bool BStep, typename T>
+void compare_steps(const T* a, const T* b, bool* out, int64_t n) {
+  using V = Vec<T>;
+  constexpr int64_t step = kVectorBytes;
+  const typename V::type av = V::broadcast(*a), bv = V::broadcast(*b);
+  int64_t i = 0;
+  for (; i + step <= n; i += step) {
+    uint64_t bits = 0;
+    for (int k = 0; k < int(sizeof(T)); ++k) {
+      const int64_t at = i + k * V::kLanes;
+      bits |= mask_bits(compare_vec<op>(AStep ? V::load(a + at) : av, BStep ? V::load(b + at) : bv)) << (k * V::kLanes);
+    }
+    store_bits_as_bytes(bits, out + i);
+  }
+  for (; i < n; ++i) out[i] = binary_scalar<op>(a[AStep ? i : 0], b[BStep ? i : 0]);
+}
+
+template <BinaryOp op, typename T>
+void compare_loop(const T* a, int64_t a_step, const T* b, int64_t b_step, bool* out, int64_t n) {
+  if (a_step && b_step) compare_steps<op, true, true>(a, b, out, n);
+  else if (a_step) compare_steps<op, true, false>(a, b, out, n);
+  else if (b_step) compare_steps<op, false, true>(a, b, out, n);
+  else std::memset(out, binary_scalar<op>(*a, *b) ? 1 : 0, size_t(n));
+}
+
+template <typename T>
+void compare(BinaryOp op, const T* a, int64_t a_step, const T* b, int64_t b_step, bool* out, int64_t n) {
+  cpu::visit_binary_op(op, [&](auto tag) {
+    constexpr BinaryOp o = decltype(tag)::value;
+    if constexpr (o >= BinaryOp::Eq && o <= BinaryOp::Ge) compare_loop<o>(a, a_step, b, b_step, out, n);
+  });
+}
+
+// LogicalAnd / LogicalOr of bool bytes (any nonzero byte is true).
+template <bool And, bool AStep, bool BStep>
+void logical_steps(const uint8_t* a, const uint8_t* b, uint8_t* out, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) {
+    const uint8_t x = a[AStep ? i : 0], y = b[BStep ? i : 0];
+    out[i] = And ? uint8_t((x != 0) & (y != 0)) : uint8_t((x | y) != 0);
+  }
+}
+
+void logical_bool(BinaryOp op, const bool* a_ptr, int64_t a_step, const bool* b_ptr, int64_t b_step, bool* out_ptr, int64_t n) {
+  const auto* a = reinterpret_cast<const uint8_t*>(a_ptr);
+  const auto* b = reinterpret_cast<const uint8_t*>(b_ptr);
+  auto* out = reinterpret_cast<uint8_t*>(out_ptr);
+  auto run = [&](auto and_tag) {
+    constexpr bool And = decltype(and_tag)::value;
+    if (a_step && b_step) logical_steps<And, true, true>(a, b, out, n);
+    else if (a_step) logical_steps<And, true, false>(a, b, out, n);
+    else if (b_step) logical_steps<And, false, true>(a, b, out, n);
+    else logical_steps<And, false, false>(a, b, out, n);
+  };
+  if (op == BinaryOp::LogicalAnd) run(std::true_type{});
+  else run(std::false_type{});
+}
+
+void logical_not_bool(const bool* in_ptr, bool* out_ptr, int64_t n) {
+  const auto* in = reinterpret_cast<const uint8_t*>(in_ptr);
+  auto* out = reinterpret_cast<uint8_t*>(out_ptr);
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) out[i] = uint8_t(in[i] == 0);
+}
+
+// Arithmetic ops here; comparisons through compare_loop (the plain loop does not vectorise the
+// narrowing to bytes well).
 template <typename T>
 void binary(BinaryOp op, const T* a, int64_t a_step, const T* b, int64_t b_step, void* out, int64_t n) {
-  cpu::visit_binary_op(op, [&](auto tag) { binary_loop<decltype(tag)::value>(a, a_step, b, b_step, out, n); });
+  cpu::visit_binary_op(op, [&](auto tag) {
+    constexpr BinaryOp o = decltype(tag)::value;
+    if constexpr (o >= BinaryOp::Eq && o <= BinaryOp::Ge) compare_loop<o>(a, a_step, b, b_step, static_cast<bool*>(out), n);
+    else binary_loop<o>(a, a_step, b, b_step, out, n);
+  });
 }
 
 // min(max(x, lo), hi) with NaN propagating.
@@ -227,30 +386,6 @@ void f32_to_bf16(const float* in, BFloat16* out, int64_t n) {
 }
 
 // ------------------------------------------------------------------ reductions
-
-#if defined(__AVX512F__)
-constexpr int kVectorBytes = 64;
-#elif defined(__AVX2__)
-constexpr int kVectorBytes = 32;
-#else
-constexpr int kVectorBytes = 16;
-#endif
-
-template <typename T>
-struct Vec {
-  typedef T type __attribute__((vector_size(kVectorBytes)));
-  static constexpr int kLanes = kVectorBytes / int(sizeof(T));
-  static type load(const T* p) {
-    type v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-  }
-  static type broadcast(T x) {
-    type v;
-    for (int j = 0; j < kLanes; ++j) v[j] = x;
-    return v;
-  }
-};
 
 // Four independent accumulators hide the add latency.
 constexpr int kAccumulators = 4;
@@ -342,7 +477,7 @@ T extreme_and_nan(const T* x, int64_t n, bool* nan) {
     for (; i + step <= n; i += step) {
       typename V::type v[kAccumulators];
       for (int k = 0; k < kAccumulators; ++k) {
-        v[k] = V::load(x + i + k * V::kLanes);
+        v[k] = V::load_once(x + i + k * V::kLanes);
         if constexpr (Larger) acc[k] = acc[k] > v[k] ? acc[k] : v[k];
         else acc[k] = acc[k] < v[k] ? acc[k] : v[k];
       }
@@ -372,81 +507,83 @@ T extreme(const T* x, int64_t n) {
   return nan ? std::numeric_limits<T>::quiet_NaN() : best;
 }
 
-// Arg max / arg min of x[0..n), n > 0: the first occurrence, or the first NaN if there is one.
-// One pass: each lane keeps its best value and the index where it first reached it (strictly
-// better replaces, so ties keep the earlier index); the lanes are folded at the end, the
-// smaller index winning ties. NaN is only detected in the pass (NanFlags) and then located by a
-// scan, as it is rare. Indices are lanes of T's width (int32 for float32), so blocks of at most
-// 2^30 elements are handled at a time.
-template <bool Larger, typename T>
-int64_t arg_extreme_block(const T* x, int64_t n, T* best_out) {
+// Index of the first x[i] == v in x[0..n) (the first NaN when IsNaN), which must exist. Four
+// vectors per step with one branch on their or-ed masks.
+template <bool IsNaN, typename T>
+int64_t find_first(const T* x, int64_t n, T v) {
   using V = Vec<T>;
-  using I = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
-  using IV = typename Vec<I>::type;
-  constexpr int kAcc = 2;
-  constexpr int64_t step = int64_t(V::kLanes) * kAcc;
-  T best = x[0];
-  int64_t best_i = 0;
+  constexpr int64_t step = int64_t(V::kLanes) * 4;
+  const typename V::type target = V::broadcast(v);
+  auto hit = [&](int64_t at) {
+    typename V::type y = V::load(x + at);
+    if constexpr (IsNaN) return y != y;
+    else return y == target;
+  };
   int64_t i = 0;
-  NanFlags<T> flags;
-  if (n >= step) {
-    typename V::type acc[kAcc];
-    IV idx[kAcc], cur[kAcc];  // lane j of accumulator k: its best's index, and the index it is at
-    for (int k = 0; k < kAcc; ++k) {
-      acc[k] = V::load(x + k * V::kLanes);
-      for (int j = 0; j < V::kLanes; ++j) cur[k][j] = I(k * V::kLanes + j);
-      idx[k] = cur[k];
-    }
-    const IV advance = IV{} + I(step);
-    for (; i + step <= n; i += step) {
-      typename V::type v[kAcc];
-      for (int k = 0; k < kAcc; ++k) {
-        v[k] = V::load(x + i + k * V::kLanes);
-        auto better = Larger ? v[k] > acc[k] : v[k] < acc[k];
-        acc[k] = better ? v[k] : acc[k];
-        idx[k] = better ? cur[k] : idx[k];
-        cur[k] += advance;
-      }
-      flags.add(v[0], v[1]);
-    }
-    for (int k = 0; k < kAcc; ++k)
-      for (int j = 0; j < V::kLanes; ++j) {
-        T value = acc[k][j];
-        int64_t at = idx[k][j];
-        if ((Larger ? value > best : value < best) || (value == best && at < best_i)) {
-          best = value;
-          best_i = at;
-        }
-      }
-  }
-  bool nan = flags.any();
-  for (int64_t t = i; t < n; ++t) {
-    nan |= x[t] != x[t];
-    if (Larger ? x[t] > best : x[t] < best) {
-      best = x[t];
-      best_i = t;
-    }
-  }
-  if (nan) {
-    int64_t t = 0;
-    while (x[t] == x[t]) ++t;
-    best_i = t;
-  }
-  *best_out = x[best_i];
-  return best_i;
+  for (; i + step <= n; i += step)
+    if (mask_bits(hit(i) | hit(i + V::kLanes) | hit(i + 2 * V::kLanes) | hit(i + 3 * V::kLanes))) break;
+  for (; i + V::kLanes <= n; i += V::kLanes)
+    if (uint64_t bits = mask_bits(hit(i))) return i + std::countr_zero(bits);
+  for (; i < n; ++i)
+    if (IsNaN ? x[i] != x[i] : x[i] == v) return i;
+  return n;  // unreachable when the element exists
 }
 
+// Arg max / arg min of x[0..n), n > 0: the first occurrence, or the first NaN if there is one.
+// One pass over steps of 4 vectors: the step's lane-wise best (a tree of 3 max) updates each
+// lane's best so far, and, when strictly better (so earlier ties win), the number of the step
+// that reached it. Only step numbers are tracked, not element indices, so the loop carries one
+// short chain (best -> compare -> best). At the end, the earliest step among the lanes holding
+// the overall best holds its first occurrence: 4 compares and movemasks of that step locate
+// it, without a data-dependent scan. The scalar tail is compared last; a NaN anywhere (NaN
+// flags, as in max_f32) is located by a scan, as it is rare. +0 and -0 compare equal, so the
+// first of either is the first occurrence of a zero extreme.
 template <bool Larger, typename T>
 int64_t arg_extreme(const T* x, int64_t n) {
-  constexpr int64_t kBlock = int64_t(1) << 30;
-  T best;
-  int64_t best_i = arg_extreme_block<Larger>(x, std::min(kBlock, n), &best);
-  for (int64_t b = kBlock; b < n && best == best; b += kBlock) {
-    T v;
-    int64_t at = b + arg_extreme_block<Larger>(x + b, std::min(kBlock, n - b), &v);
-    if (v != v || (Larger ? v > best : v < best)) {
-      best = v;
-      best_i = at;
+  using V = Vec<T>;
+  using I = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;  // step numbers, T's lanes
+  using IV = typename Vec<I>::type;
+  constexpr int L = V::kLanes;
+  constexpr int64_t step = int64_t(L) * 4;
+  static_assert(step <= 64, "a step's compare bits must fit in uint64_t");
+  constexpr T worst = Larger ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity();
+  auto better = [](auto a, auto b) { return Larger ? a > b : a < b; };
+  const int64_t full = n / step * step;
+  T best_value = x[0];
+  int64_t best_i = 0;
+  if (full > 0) {
+    typename V::type best = V::broadcast(worst);
+    IV best_step = {}, current = {};
+    const IV one = Vec<I>::broadcast(1);
+    NanFlags<T> flags;
+    for (int64_t i = 0; i < full; i += step) {
+      const typename V::type v0 = V::load_once(x + i), v1 = V::load_once(x + i + L),
+                             v2 = V::load_once(x + i + 2 * L), v3 = V::load_once(x + i + 3 * L);
+      flags.add(v0, v1);
+      flags.add(v2, v3);
+      const typename V::type m01 = better(v1, v0) ? v1 : v0, m23 = better(v3, v2) ? v3 : v2;
+      const typename V::type m = better(m23, m01) ? m23 : m01;
+      const auto improved = better(m, best);
+      best = improved ? m : best;
+      best_step = improved ? current : best_step;
+      current += one;
+    }
+    if (flags.any()) return find_first<true>(x, n, T(0));
+    best_value = best[0];
+    for (int j = 1; j < L; ++j) best_value = better(best[j], best_value) ? best[j] : best_value;
+    I first = std::numeric_limits<I>::max();
+    for (int j = 0; j < L; ++j) first = (best[j] == best_value && best_step[j] < first) ? best_step[j] : first;
+    const T* p = x + int64_t(first) * step;
+    const typename V::type target = V::broadcast(best_value);
+    uint64_t bits = 0;
+    for (int k = 0; k < 4; ++k) bits |= mask_bits(V::load(p + k * L) == target) << (k * L);
+    best_i = int64_t(first) * step + std::countr_zero(bits);
+  }
+  for (int64_t t = full; t < n; ++t) {
+    if (x[t] != x[t]) return t;
+    if (better(x[t], best_value)) {
+      best_value = x[t];
+      best_i = t;
     }
   }
   return best_i;
@@ -513,6 +650,12 @@ const KernelTable kTable = {
     unary<double>,
     binary<float>,
     binary<double>,
+    compare<float>,
+    compare<double>,
+    compare<int32_t>,
+    compare<int64_t>,
+    logical_bool,
+    logical_not_bool,
     clamp_f32,
     f16_to_f32,
     f32_to_f16,

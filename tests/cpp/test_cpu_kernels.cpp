@@ -279,6 +279,94 @@ TEST_P(CpuKernels, BinaryIntegerEdgeCasesWrapAndNeverTrap) {
   EXPECT_EQ(out.data<int32_t>()[2], 1);
 }
 
+// The SIMD comparison loops (bool bytes out) on lengths around every vector width and step
+// (the widest step is 64 elements), with ties, +-0, +-inf and NaN, for both operands arrays,
+// either one a repeated scalar (step 0), or both; through the table and through cpu::binary.
+template <typename T>
+void check_comparisons_against_scalar_loop(DType dt) {
+  const simd::KernelTable& k = simd::kernels();
+  const BinaryOp ops[] = {BinaryOp::Eq, BinaryOp::Ne, BinaryOp::Lt, BinaryOp::Le, BinaryOp::Gt, BinaryOp::Ge};
+  std::vector<T> pool = {T(0), T(1), T(-1), T(2)};
+  if constexpr (std::is_floating_point_v<T>)
+    pool.insert(pool.end(), {T(-0.0), std::numeric_limits<T>::infinity(), -std::numeric_limits<T>::infinity(),
+                             std::numeric_limits<T>::quiet_NaN()});
+  else
+    pool.insert(pool.end(), {std::numeric_limits<T>::min(), std::numeric_limits<T>::max()});
+  std::mt19937 gen(7);
+  std::uniform_int_distribution<size_t> pick(0, pool.size() - 1);
+  auto want = [](BinaryOp op, T a, T b) {
+    switch (op) {
+      case BinaryOp::Eq: return a == b;
+      case BinaryOp::Ne: return a != b;
+      case BinaryOp::Lt: return a < b;
+      case BinaryOp::Le: return a <= b;
+      case BinaryOp::Gt: return a > b;
+      default: return a >= b;
+    }
+  };
+  for (int64_t n : {1, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 200, 1000}) {
+    std::vector<T> a(static_cast<size_t>(n)), b(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) a[size_t(i)] = pool[pick(gen)], b[size_t(i)] = pool[pick(gen)];
+    std::vector<uint8_t> out(static_cast<size_t>(n) + 1);
+    for (BinaryOp op : ops)
+      for (int steps = 0; steps < 4; ++steps) {
+        const int64_t a_step = steps & 1, b_step = steps >> 1;
+        out[size_t(n)] = 0xee;  // a guard byte: nothing is written past n
+        bool* o = reinterpret_cast<bool*>(out.data());
+        if constexpr (std::is_same_v<T, float>) k.compare_f32(op, a.data(), a_step, b.data(), b_step, o, n);
+        else if constexpr (std::is_same_v<T, double>) k.compare_f64(op, a.data(), a_step, b.data(), b_step, o, n);
+        else if constexpr (std::is_same_v<T, int32_t>) k.compare_i32(op, a.data(), a_step, b.data(), b_step, o, n);
+        else k.compare_i64(op, a.data(), a_step, b.data(), b_step, o, n);
+        ASSERT_EQ(out[size_t(n)], 0xee) << "n " << n;
+        for (int64_t i = 0; i < n; ++i) {
+          const T x = a[size_t(a_step * i)], y = b[size_t(b_step * i)];
+          ASSERT_EQ(out[size_t(i)], uint8_t(want(op, x, y)))
+              << dtype_name(dt) << " op " << int(op) << " n " << n << " i " << i << " steps " << steps << " " << x << " " << y;
+        }
+      }
+    // Through the kernel: a (n,) array against an array and against a broadcast 0-d scalar.
+    Tensor ta = Tensor::empty({n}, dt), tb = Tensor::empty({n}, dt), out_t = Tensor::empty({n}, DType::Bool);
+    std::copy(a.begin(), a.end(), ta.data<T>());
+    std::copy(b.begin(), b.end(), tb.data<T>());
+    for (BinaryOp op : ops) {
+      cpu::binary(op, ta, tb, out_t);
+      for (int64_t i = 0; i < n; ++i) ASSERT_EQ(out_t.data<bool>()[i], want(op, a[size_t(i)], b[size_t(i)]));
+      cpu::binary(op, ta, tb.as_strided({n}, {0}, 3 % n), out_t);
+      for (int64_t i = 0; i < n; ++i) ASSERT_EQ(out_t.data<bool>()[i], want(op, a[size_t(i)], b[size_t(3 % n)]));
+    }
+    cpu::unary(UnaryOp::LogicalNot, ta, out_t);  // x == 0: false for NaN, true for -0
+    for (int64_t i = 0; i < n; ++i) ASSERT_EQ(out_t.data<bool>()[i], a[size_t(i)] == T(0)) << dtype_name(dt) << " " << i;
+  }
+}
+
+TEST_P(CpuKernels, SimdComparisonsWriteBoolBytesWithNaNSemantics) {
+  check_comparisons_against_scalar_loop<float>(DType::Float32);
+  check_comparisons_against_scalar_loop<double>(DType::Float64);
+  check_comparisons_against_scalar_loop<int32_t>(DType::Int32);
+  check_comparisons_against_scalar_loop<int64_t>(DType::Int64);
+}
+
+// Logical ops on bool bytes: arrays, a broadcast scalar on either side, and LogicalNot.
+TEST_P(CpuKernels, SimdLogicalOpsOnBools) {
+  for (int64_t n : {1, 15, 16, 17, 31, 32, 33, 64, 65, 1000}) {
+    Tensor a = Tensor::empty({n}, DType::Bool), b = Tensor::empty({n}, DType::Bool), out = Tensor::empty({n}, DType::Bool);
+    for (int64_t i = 0; i < n; ++i) a.data<bool>()[i] = (i * 5) % 3 == 0, b.data<bool>()[i] = (i * 7) % 4 < 2;
+    for (BinaryOp op : {BinaryOp::LogicalAnd, BinaryOp::LogicalOr}) {
+      auto ref = [&](bool x, bool y) { return op == BinaryOp::LogicalAnd ? (x && y) : (x || y); };
+      cpu::binary(op, a, b, out);
+      for (int64_t i = 0; i < n; ++i) ASSERT_EQ(out.data<bool>()[i], ref(a.data<bool>()[i], b.data<bool>()[i]));
+      for (int64_t at : {int64_t(0), n - 1}) {  // a true and (for n > 1) a false scalar
+        cpu::binary(op, a, b.as_strided({n}, {0}, at), out);
+        for (int64_t i = 0; i < n; ++i) ASSERT_EQ(out.data<bool>()[i], ref(a.data<bool>()[i], b.data<bool>()[at]));
+        cpu::binary(op, b.as_strided({n}, {0}, at), a, out);
+        for (int64_t i = 0; i < n; ++i) ASSERT_EQ(out.data<bool>()[i], ref(b.data<bool>()[at], a.data<bool>()[i]));
+      }
+    }
+    cpu::unary(UnaryOp::LogicalNot, a, out);
+    for (int64_t i = 0; i < n; ++i) ASSERT_EQ(out.data<bool>()[i], !a.data<bool>()[i]);
+  }
+}
+
 // ------------------------------------------------------------------ where, clamp, copy, fill
 
 TEST_P(CpuKernels, WhereSelectsOnEveryLayout) {
@@ -492,18 +580,26 @@ void check_extremes_against_scalar_loop() {
   const simd::KernelTable& k = simd::kernels();
   std::mt19937 gen(5);
   std::uniform_int_distribution<int> small(-3, 3);  // many ties
-  for (int64_t n : {int64_t(1), int64_t(2), int64_t(7), int64_t(8), int64_t(15), int64_t(16), int64_t(31), int64_t(32), int64_t(33), int64_t(63), int64_t(64), int64_t(65), int64_t(100), int64_t(1000), int64_t(4097), int64_t(20000)}) {
+  for (int64_t n : {int64_t(1), int64_t(2), int64_t(7), int64_t(8), int64_t(15), int64_t(16), int64_t(31), int64_t(32), int64_t(33), int64_t(63), int64_t(64), int64_t(65), int64_t(100), int64_t(127), int64_t(128), int64_t(129), int64_t(1000), int64_t(1024), int64_t(4097), int64_t(20000)}) {
     std::vector<T> x(static_cast<size_t>(n), T(0));
-    for (int trial = 0; trial < 6; ++trial) {
+    for (int trial = 0; trial < 9; ++trial) {
       for (T& v : x) v = T(small(gen));
+      if (trial == 6)  // zeros of both signs only: the first of either is the first occurrence
+        for (T& v : x) v = gen() % 2 ? T(-0.0) : T(0.0);
+      if (trial == 7)  // only +-inf: every element ties with the max or the min
+        for (T& v : x) v = T(small(gen)) == 0 ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity();
+      if (trial == 8) {  // the max last (in the scalar tail when n is not a multiple of the step)
+        for (size_t i = 0; i < x.size(); ++i) x[i] = T(int(i % 5));
+        x[size_t(n - 1)] = T(9);
+      }
       if (trial == 1) x[size_t(n - 1)] = std::numeric_limits<T>::infinity();
       if (trial == 2) x[size_t(n / 2)] = -std::numeric_limits<T>::infinity();
-      if (trial >= 3) x[size_t(int64_t(gen()) % n)] = std::numeric_limits<T>::quiet_NaN();
+      if (trial >= 3 && trial <= 5) x[size_t(int64_t(gen()) % n)] = std::numeric_limits<T>::quiet_NaN();
       if (trial == 5) x[size_t(int64_t(gen()) % n)] = std::numeric_limits<T>::quiet_NaN();
       std::vector<double> xs(x.begin(), x.end());
       auto want_max = int64_t(reduce_ref(ReduceOp::ArgMax, xs, 0));
       auto want_min = int64_t(reduce_ref(ReduceOp::ArgMin, xs, 0));
-      bool nan = trial >= 3;
+      bool nan = trial >= 3 && trial <= 5;
       if constexpr (std::is_same_v<T, float>) {
         ASSERT_EQ(k.argmax_f32(x.data(), n), want_max) << "n " << n << " trial " << trial;
         ASSERT_EQ(k.argmin_f32(x.data(), n), want_min) << "n " << n << " trial " << trial;

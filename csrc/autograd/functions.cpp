@@ -305,7 +305,7 @@ struct IndexBackward final : Node {
   std::vector<Tensor> apply(const std::vector<Tensor>& grads) override {
     if (!grads[0].defined()) return {Tensor()};
     Tensor out = full(input_shape, Scalar::from_int(0), dtype, device);
-    index_put(out, idx, grads[0]);  // basic indices only: no element is selected twice
+    index_put(out, idx, grads[0], /*accumulate=*/true);  // an element picked twice gets both gradients
     return {out};
   }
 };
@@ -503,10 +503,6 @@ Tensor expand(const Tensor& x, const Shape& shape, const char* op) {
 Tensor index(const Tensor& x, const std::vector<TensorIndex>& idx) {
   Tensor out = raw::index(x, idx);
   if (!any_requires_grad({&x})) return out;
-  for (const TensorIndex& t : idx)
-    AM_CHECK(t.kind != TensorIndex::Kind::Tensor, NotImplementedError,
-             "index: the gradient through integer-array or boolean-mask indexing is not supported yet; "
-             "index with ints and slices, or detach() the tensor");
   auto node = make_node<IndexBackward>({&x});
   node->input_shape = x.shape();
   node->dtype = x.dtype();

@@ -101,13 +101,11 @@ Tensor from_numpy(py::array array) {
     array = py::array(py::module_::import("numpy").attr("array")(array, py::arg("copy") = true, py::arg("order") = "C"));
     return from_numpy(array);
   }
-  py::object owner = array;  // released with the GIL held when the last view goes
-  auto* keep = new py::object(std::move(owner));
-  Storage storage = wrap_external_storage(const_cast<void*>(array.data()), 0, Device(), [keep](void*) {
+  auto* keep = new py::object(array);  // released with the GIL held when the last view goes
+  return from_external(const_cast<void*>(array.data()), shape, strides, dtype, Device(), [keep](void*) {
     py::gil_scoped_acquire gil;
     delete keep;
   });
-  return from_strided(storage, 0, shape, strides, dtype);
 }
 
 Tensor to_tensor(const py::handle& obj, const Tensor* like) {

@@ -83,18 +83,12 @@ Tensor import(Managed* m) {
   AM_CHECK(t.byte_offset % itemsize(dtype) == 0, ValueError, "from_dlpack: byte_offset ", t.byte_offset,
            " is not a multiple of the item size");
   shape_numel(shape, "from_dlpack");  // rejects negative dims
-  // The producer's deleter runs when the last tensor viewing the memory goes, but only once
-  // the import has succeeded: on failure the caller still owns the capsule.
-  auto armed = std::make_shared<bool>(true);
-  Storage storage = wrap_external_storage(t.data, 0, device, [m, armed](void*) {
-    if (*armed && m->deleter) m->deleter(m);
+  // The producer's deleter runs when the last tensor viewing the memory goes; if the import
+  // fails it is not run, and the caller still owns the capsule.
+  void* first = static_cast<char*>(t.data) + t.byte_offset;
+  return from_external(first, shape, strides, dtype, device, [m](void*) {
+    if (m->deleter) m->deleter(m);
   });
-  try {
-    return from_strided(storage, int64_t(t.byte_offset / itemsize(dtype)), shape, strides, dtype);
-  } catch (...) {
-    *armed = false;  // `storage` is still alive here, so its deleter has not run yet
-    throw;
-  }
 }
 
 }  // namespace

@@ -28,6 +28,15 @@ int64_t shape_numel(const Shape& shape, const char* op) {
   return n;
 }
 
+std::pair<int64_t, int64_t> element_span(const Shape& shape, const Shape& strides) {
+  int64_t lo = 0, hi = 0;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] == 0) return {0, -1};
+    (strides[d] < 0 ? lo : hi) += (shape[d] - 1) * strides[d];
+  }
+  return {lo, hi};
+}
+
 int64_t normalize_axis(int64_t axis, int64_t ndim, const char* op) {
   int64_t lo = ndim > 0 ? -ndim : -1, hi = ndim > 0 ? ndim - 1 : 0;
   AM_CHECK(axis >= lo && axis <= hi, IndexError, op, ": axis ", axis, " is out of range for a tensor with ",

@@ -29,6 +29,9 @@ struct TensorImpl {
 
 Shape contiguous_strides(const Shape& shape);
 int64_t shape_numel(const Shape& shape, const char* op = "tensor");  // checks non-negative, no overflow
+// The elements a (shape, strides) view can reach, relative to its first element: [lo, hi]
+// (lo <= 0 when a stride is negative). An empty view reaches none: {0, -1}.
+std::pair<int64_t, int64_t> element_span(const Shape& shape, const Shape& strides);
 // Wraps a possibly negative axis into [0, ndim); IndexError naming the op otherwise.
 int64_t normalize_axis(int64_t axis, int64_t ndim, const char* op);
 

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "ops/convert.h"
+#include "ops/elementwise.h"
 #include "ops/kernels.h"
 #include "ops/shape.h"
 
@@ -223,18 +224,32 @@ Tensor index(const Tensor& x, const std::vector<TensorIndex>& idx) {
   return p.insert_at == 0 ? res : permute(res, index_dims_to(p.insert_at, k, res.dim()));
 }
 
-Tensor from_strided(Storage storage, int64_t offset, Shape shape, Shape strides, DType dtype) {
+Tensor from_external(void* first, Shape shape, Shape strides, DType dtype, Device device,
+                     std::function<void(void*)> release) {
+  auto [lo, hi] = element_span(shape, strides);
+  int64_t item = int64_t(itemsize(dtype));
+  void* lowest = static_cast<char*>(first) + lo * item;
+  // `release` runs only once this function has succeeded: a caller whose import fails still
+  // owns the memory (a DLPack capsule not consumed, say).
+  auto succeeded = std::make_shared<bool>(false);
+  Storage storage = wrap_external_storage(lowest, size_t(hi - lo + 1) * size_t(item), device,
+                                          [succeeded, release = std::move(release)](void* p) {
+                                            if (*succeeded) release(p);
+                                          });
   std::vector<int64_t> negative;
   for (size_t d = 0; d < strides.size(); ++d)
     if (strides[d] < 0) negative.push_back(int64_t(d));
-  Tensor v = Tensor::from_storage(std::move(storage), offset, std::move(shape), std::move(strides), dtype);
-  if (negative.empty()) return v;
-  v = unflip(v, negative);
-  for (int64_t d : negative) v = reverse_dim(v, d);
-  return v;
+  Tensor base = Tensor::from_storage(std::move(storage), -lo, std::move(shape), std::move(strides), dtype);
+  Tensor result = base;
+  if (!negative.empty()) {
+    result = unflip(base, negative);
+    for (int64_t d : negative) result = reverse_dim(result, d);
+  }
+  *succeeded = true;
+  return result;  // when result is a copy, `base` goes here and the memory is released
 }
 
-void index_put(const Tensor& x, const std::vector<TensorIndex>& idx, const Tensor& value) {
+void index_put(const Tensor& x, const std::vector<TensorIndex>& idx, const Tensor& value, bool accumulate) {
   AM_CHECK(value.device() == x.device() || value.dim() == 0, RuntimeError, "index_put: value is on ",
            value.device().str(), " but the tensor is on ", x.device().str());
   BasicResult r = apply_basic(x, idx);
@@ -254,7 +269,8 @@ void index_put(const Tensor& x, const std::vector<TensorIndex>& idx, const Tenso
     }
   }
   if (r.advanced.empty()) {
-    copy_into(v, val, "index_put");
+    // Basic indices select every element at most once.
+    copy_into(v, accumulate ? binary(BinaryOp::Add, v, val) : val, "index_put");
     return;
   }
   AdvancedPlan p = plan_advanced(v, r.advanced, r.advanced_adjacent);
@@ -272,7 +288,7 @@ void index_put(const Tensor& x, const std::vector<TensorIndex>& idx, const Tenso
   flat.insert(flat.end(), p.rest.shape().begin(), p.rest.shape().end());
   Tensor values = reshape(ordered, flat);
   x.storage()->version++;
-  if (values.numel()) scatter_kernel.on(x.device())(p.rest, p.offsets, values);
+  if (values.numel()) scatter_kernel.on(x.device())(p.rest, p.offsets, values, accumulate);
 }
 
 }  // namespace aimass

@@ -26,12 +26,16 @@ struct TensorIndex {
 // x[index]: a view when the index is basic (ints, slices with positive steps, None,
 // Ellipsis); a copy otherwise (advanced indices, or a negative step).
 Tensor index(const Tensor& x, const std::vector<TensorIndex>& index);
-// x[index] = value, value broadcast to the shape x[index] has.
-void index_put(const Tensor& x, const std::vector<TensorIndex>& index, const Tensor& value);
-// A tensor over existing memory with any strides, negative ones included (NumPy and DLPack
-// allow them): a view when every stride is non-negative, else a copy walking those dims
-// backwards. Kernels only ever see non-negative strides.
-Tensor from_strided(Storage storage, int64_t offset, Shape shape, Shape strides, DType dtype);
+// x[index] = value, value broadcast to the shape x[index] has; with accumulate, x[index] +=
+// value, where an element selected several times receives every contribution.
+void index_put(const Tensor& x, const std::vector<TensorIndex>& index, const Tensor& value, bool accumulate = false);
+// A tensor over external memory (NumPy, DLPack) whose element [0, ...] is at `first` and
+// whose strides may be negative. The storage records the exact span the view reaches,
+// starting at its lowest address, so every offset into it is non-negative. A view when every
+// stride is non-negative, else a copy walking those dims backwards: kernels only ever see
+// non-negative strides. `release` frees the memory when the last tensor using it goes.
+Tensor from_external(void* first, Shape shape, Shape strides, DType dtype, Device device,
+                     std::function<void(void*)> release);
 // Indices of the true elements of a bool mask, one int64 tensor per dim, on the CPU.
 std::vector<Tensor> nonzero(const Tensor& mask);
 

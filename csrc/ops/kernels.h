@@ -52,9 +52,10 @@ using MatmulFn = void (*)(const Tensor& a, const Tensor& b, const Tensor& out);
 // offsets: int64 (G,) contiguous, in elements, added to src's offset; out: (G, *src.shape)
 // contiguous. out[g, ...] = element at (src.offset + offsets[g] + sum idx_k * src.strides[k]).
 using GatherFn = void (*)(const Tensor& src, const Tensor& offsets, const Tensor& out);
-// The reverse, for item assignment: dst[offsets[g] + ...] = values[g, ...]. values: (G, *dst.shape),
-// same dtype as dst, any strides (may be broadcast). Later duplicates win.
-using ScatterFn = void (*)(const Tensor& dst, const Tensor& offsets, const Tensor& values);
+// The reverse: dst[offsets[g] + ...] = values[g, ...] for item assignment (later duplicates
+// win), or += for the gradient of indexing (accumulate: duplicates add up; floating dtypes,
+// int32 and int64). values: (G, *dst.shape), same dtype as dst, any strides (may be broadcast).
+using ScatterFn = void (*)(const Tensor& dst, const Tensor& offsets, const Tensor& values, bool accumulate);
 // Fills contiguous out from the Philox stream (core/philox.h): element i from counter offset + i.
 // Uniform in [a, b); Normal with mean a, std b; Integer in [a, b).
 using RandomFn = void (*)(RandomKind kind, const Tensor& out, double a, double b, uint64_t seed, uint64_t offset);
@@ -82,7 +83,7 @@ void fill(const Tensor& out, Scalar value);
 void reduce(ReduceOp op, const Tensor& in, const Tensor& out, int64_t ddof);
 void matmul(const Tensor& a, const Tensor& b, const Tensor& out);
 void gather(const Tensor& src, const Tensor& offsets, const Tensor& out);
-void scatter(const Tensor& dst, const Tensor& offsets, const Tensor& values);
+void scatter(const Tensor& dst, const Tensor& offsets, const Tensor& values, bool accumulate);
 void random(RandomKind kind, const Tensor& out, double a, double b, uint64_t seed, uint64_t offset);
 }  // namespace cpu
 

@@ -123,6 +123,12 @@ TEST(Autograd, ShapeOpsWhereClampConcat) {
   gradcheck([](const std::vector<Tensor>& in) {
     return ag::index(in[0], {TensorIndex::slice(1, std::nullopt, std::nullopt), TensorIndex::integer(-1)});
   }, {leaf({4, 3})});
+  Tensor picks = arange(Scalar::from_int(0), Scalar::from_int(6), Scalar::from_int(1), DType::Int64);
+  picks = binary(BinaryOp::Remainder, picks, Scalar::from_int(2));  // [0, 1, 0, 1, 0, 1]: repeated rows
+  gradcheck([picks](const std::vector<Tensor>& in) { return ag::index(in[0], {TensorIndex::of(picks)}); }, {leaf({3, 2})});
+  gradcheck([](const std::vector<Tensor>& in) {
+    return ag::index(in[0], {TensorIndex::slice(std::nullopt, std::nullopt, -1), TensorIndex::integer(1)});
+  }, {leaf({4, 3})});
 }
 
 TEST(Autograd, GradientsAccumulateAndSharedInputsSum) {

@@ -725,7 +725,7 @@ TEST_P(CpuKernels, GatherAndScatterThroughStridedViews) {
       for (int64_t r = 0; r < 5; ++r) ASSERT_EQ(get(out, g * 5 + r), get(src, r * 6 + cols[g]));
     // scatter back: duplicates (column 4 twice), later wins; values broadcast along r.
     Tensor values = filled({4, 1}, dt, -9, 9, 9).as_strided({4, 5}, {1, 0}, 0);
-    cpu::scatter(column, offsets, values);
+    cpu::scatter(column, offsets, values, false);
     for (int64_t r = 0; r < 5; ++r) {
       EXPECT_EQ(get(src, r * 6 + 4), get(values, 2 * 5 + r));
       EXPECT_EQ(get(src, r * 6 + 0), get(values, 1 * 5 + r));
@@ -742,7 +742,7 @@ TEST_P(CpuKernels, GatherAndScatterThroughStridedViews) {
   for (int64_t g = 0; g < 3000; g += 97)
     for (int64_t c = 0; c < 64; ++c) ASSERT_EQ(out.data<float>()[g * 64 + c], table.data<float>()[((g * 7) % 4000) * 64 + c]);
   cpu::fill(out, Scalar::from_float(2));
-  cpu::scatter(row, offsets, out);
+  cpu::scatter(row, offsets, out, false);
   for (int64_t g = 0; g < 3000; g += 97) ASSERT_EQ(table.data<float>()[((g * 7) % 4000) * 64 + 5], 2.0f);
 }
 
@@ -798,3 +798,26 @@ INSTANTIATE_TEST_SUITE_P(SimdLevels, CpuKernels, ::testing::Values("baseline", "
                          [](const ::testing::TestParamInfo<const char*>& info) { return std::string(info.param); });
 
 }  // namespace
+
+TEST(CpuScatter, AccumulateSumsDuplicatesForEveryAddableDtype) {
+  for (DType dt : {DType::Float32, DType::Float64, DType::Float16, DType::Int32, DType::Int64}) {
+    // dst: a (3,) column view of a zeroed (4, 3) matrix; rows 1 and 3 selected, row 1 three times.
+    Tensor base = Tensor::empty({4, 3}, dt);
+    cpu::fill(base, Scalar::from_int(0));
+    Tensor dst = base.as_strided({3}, {1}, 0);
+    Tensor offsets = Tensor::empty({4}, DType::Int64);
+    int64_t* off = offsets.data<int64_t>();
+    off[0] = 3; off[1] = 9; off[2] = 3; off[3] = 3;
+    Tensor values = Tensor::empty({4, 3}, dt);
+    cpu::fill(values, Scalar::from_int(2));
+    cpu::scatter(dst, offsets, values, true);
+    Tensor as64 = Tensor::empty({4, 3}, DType::Float64);
+    cpu::copy(base, as64);
+    const double* v = as64.data<double>();
+    for (int c = 0; c < 3; ++c) {
+      EXPECT_EQ(v[0 * 3 + c], 0) << dtype_name(dt);
+      EXPECT_EQ(v[1 * 3 + c], 6) << dtype_name(dt);  // three duplicates of 2
+      EXPECT_EQ(v[3 * 3 + c], 2) << dtype_name(dt);
+    }
+  }
+}

@@ -379,11 +379,26 @@ TEST(CudaKernels, ScatterLetsLaterDuplicatesWin) {
     for (bool broadcast : {false, true}) {
       Pair values = broadcast ? view_of(random_cpu({1, 3}, dt, -50, 50, 5), {6, 3}, {0, 1})
                               : view_of(random_cpu({3, 6}, dt, -50, 50, 5), {6, 3}, {1, 6});
-      cpu::scatter(dst.cpu, offsets.cpu, values.cpu);
-      scatter_kernel.on(kCuda)(dst.cuda, offsets.cuda, values.cuda);
+      cpu::scatter(dst.cpu, offsets.cpu, values.cpu, false);
+      scatter_kernel.on(kCuda)(dst.cuda, offsets.cuda, values.cuda, false);
       Pair whole{dst.cpu.as_strided({8, 5}, {5, 1}, 0), dst.cuda.as_strided({8, 5}, {5, 1}, 0)};
       expect_close(whole.cpu, whole.cuda, 0, 0, std::string("scatter ") + dtype_name(dt));
     }
+  }
+}
+
+TEST(CudaKernels, ScatterAccumulateSumsDuplicates) {
+  SKIP_WITHOUT_CUDA();
+  for (DType dt : {DType::Float32, DType::Float64, DType::Float16, DType::BFloat16, DType::Int32, DType::Int64}) {
+    Tensor base = random_cpu({8, 5}, dt, -4, 4, 6);
+    Pair dst = view_of(base, {3}, {2});
+    Pair offsets = offsets_pair({10, 30, 10, 0, 30, 10});
+    Pair values = view_of(random_cpu({6, 3}, dt, -4, 4, 7), {6, 3}, {3, 1});
+    cpu::scatter(dst.cpu, offsets.cpu, values.cpu, true);
+    scatter_kernel.on(kCuda)(dst.cuda, offsets.cuda, values.cuda, true);
+    Pair whole{dst.cpu.as_strided({8, 5}, {5, 1}, 0), dst.cuda.as_strided({8, 5}, {5, 1}, 0)};
+    double tol = dt == DType::Float16 || dt == DType::BFloat16 ? 5e-2 : 1e-6;  // atomics add in any order
+    expect_close(whole.cpu, whole.cuda, tol, tol, std::string("scatter accumulate ") + dtype_name(dt));
   }
 }
 

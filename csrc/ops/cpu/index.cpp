@@ -31,6 +31,22 @@ void copy_block(const StridedLoop<2>& loop, const std::array<char*, 2>& base, in
   }
 }
 
+template <typename T>
+void add_row(const std::array<char*, 2>& p, const std::array<int64_t, 2>& s, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    T& d = *reinterpret_cast<T*>(p[0] + i * s[0]);
+    d = T(static_cast<acc_t<T>>(d) + static_cast<acc_t<T>>(*reinterpret_cast<const T*>(p[1] + i * s[1])));
+  }
+}
+
+// Adds one S-shaped block of values (base[1]) into the destination (base[0]).
+void add_block(const StridedLoop<2>& loop, const std::array<char*, 2>& base, DType dtype) {
+  visit_dtype(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    for_each_row(loop, base, 0, loop.numel, add_row<T>);
+  });
+}
+
 int64_t groups_per_chunk(int64_t block) { return std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(1, block)); }
 
 // True when the blocks that offsets select in a view of `span` elements cannot overlap, so
@@ -61,7 +77,7 @@ void gather(const Tensor& src, const Tensor& offsets, const Tensor& out) {
   });
 }
 
-void scatter(const Tensor& dst, const Tensor& offsets, const Tensor& values) {
+void scatter(const Tensor& dst, const Tensor& offsets, const Tensor& values, bool accumulate) {
   const int64_t G = offsets.numel(), itemsize = int64_t(dst.itemsize());
   const Shape value_strides(values.strides().begin() + 1, values.strides().end());
   auto loop = make_strided_loop<2>(dst.shape(), {LoopOperand{nullptr, &dst.strides(), itemsize},
@@ -73,7 +89,11 @@ void scatter(const Tensor& dst, const Tensor& offsets, const Tensor& values) {
   char* values_base = static_cast<char*>(values.data_ptr());
   const int64_t values_step = values.strides()[0] * itemsize;
   auto run = [&](int64_t g0, int64_t g1) {
-    for (int64_t g = g0; g < g1; ++g) copy_block(loop, {dst_base + off[g] * itemsize, values_base + g * values_step}, itemsize);
+    for (int64_t g = g0; g < g1; ++g) {
+      std::array<char*, 2> base{dst_base + off[g] * itemsize, values_base + g * values_step};
+      if (accumulate) add_block(loop, base, dst.dtype());
+      else copy_block(loop, base, itemsize);
+    }
   };
   int64_t span = 1;  // elements from the first to the last of one block, inclusive
   for (size_t k = 0; k < dst.shape().size(); ++k) span += (dst.shape()[k] - 1) * std::abs(dst.strides()[k]);

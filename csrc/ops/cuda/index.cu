@@ -1,6 +1,10 @@
 // gather: out[g, ...] = src view at src.offset + offsets[g]; out (G, *src.shape) contiguous.
 // scatter: dst view at dst.offset + offsets[g] = values[g, ...]; values (G, *dst.shape), any
 // strides; later duplicates win. Both move bytes, so they are instantiated per element size.
+// scatter with accumulate adds instead (atomics, so duplicates sum), typed per dtype.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
 #include <climits>
 
 #include "cuda/cuda_check.h"
@@ -42,6 +46,42 @@ __global__ void scatter_kernel(Bits* storage, int64_t dst_offset, const int64_t*
     values_ix.offsets(e, v);
     storage[p] = values[v[0]];
   }
+}
+
+__device__ inline void atomic_add(float* p, float v) { atomicAdd(p, v); }
+__device__ inline void atomic_add(double* p, double v) { atomicAdd(p, v); }
+__device__ inline void atomic_add(int32_t* p, int32_t v) { atomicAdd(reinterpret_cast<int*>(p), int(v)); }
+__device__ inline void atomic_add(int64_t* p, int64_t v) {
+  // Two's complement: adding as unsigned wraps to the same bits as a signed add.
+  atomicAdd(reinterpret_cast<unsigned long long*>(p), static_cast<unsigned long long>(v));
+}
+__device__ inline void atomic_add(Half* p, Half v) {
+  atomicAdd(reinterpret_cast<__half*>(p), __ushort_as_half(v.bits));  // sm_70+
+}
+__device__ inline void atomic_add(BFloat16* p, BFloat16 v) {
+  atomicAdd(reinterpret_cast<__nv_bfloat16*>(p), __ushort_as_bfloat16(v.bits));  // sm_80+
+}
+
+template <typename T>
+__global__ void scatter_add_kernel(T* storage, int64_t dst_offset, const int64_t* offsets, const T* values, int64_t n,
+                                   int64_t block, StridedIndexer<1> dst_ix, StridedIndexer<1> values_ix) {
+  for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < n; e += int64_t(gridDim.x) * blockDim.x) {
+    int64_t d[1], v[1];
+    dst_ix.offsets(e % block, d);
+    values_ix.offsets(e, v);
+    atomic_add(storage + dst_offset + offsets[e / block] + d[0], values[v[0]]);
+  }
+}
+
+template <typename T>
+void scatter_add(const Tensor& dst, const Tensor& offsets, const Tensor& values) {
+  const int64_t n = offsets.numel() * dst.numel();
+  StridedIndexer<1> dst_ix = make_indexer<1>(dst.shape(), {&dst.strides()}, "scatter");
+  StridedIndexer<1> values_ix = make_indexer<1>(values.shape(), {&values.strides()}, "scatter");
+  scatter_add_kernel<T><<<grid_for(n), kBlockSize>>>(static_cast<T*>(dst.storage()->data), dst.offset(),
+                                                     offsets.data<int64_t>(), static_cast<const T*>(values.data_ptr()),
+                                                     n, dst.numel(), dst_ix, values_ix);
+  check_launch("scatter");
 }
 
 template <typename Bits>
@@ -101,9 +141,21 @@ AIMASS_CUDA_EXPORT void aimass_cuda_gather(const aimass::Tensor& src, const aima
 }
 
 AIMASS_CUDA_EXPORT void aimass_cuda_scatter(const aimass::Tensor& dst, const aimass::Tensor& offsets,
-                                            const aimass::Tensor& values) {
+                                            const aimass::Tensor& values, bool accumulate) {
   using namespace aimass;
   if (offsets.numel() == 0 || dst.numel() == 0) return;
   gpu::DeviceGuard guard(dst.device().index, "scatter");
-  gpu::visit_itemsize(dst.itemsize(), [&](auto tag) { gpu::scatter<typename decltype(tag)::type>(dst, offsets, values); });
+  if (!accumulate) {
+    gpu::visit_itemsize(dst.itemsize(), [&](auto tag) { gpu::scatter<typename decltype(tag)::type>(dst, offsets, values); });
+    return;
+  }
+  visit_dtype(dst.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, Half> ||
+                  std::is_same_v<T, BFloat16> || std::is_same_v<T, int32_t> || std::is_same_v<T, int64_t>) {
+      gpu::scatter_add<T>(dst, offsets, values);
+    } else {
+      throw NotImplementedError(str_cat("cuda scatter: accumulating into ", dst.describe(), " is not supported"));
+    }
+  });
 }

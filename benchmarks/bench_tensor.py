@@ -70,6 +70,8 @@ def bench_elementwise(bandwidth: float, quick: bool) -> None:
             ("tanh", lambda: np.tanh(x), lambda: tx.tanh(), 2 * nb),
             ("sigmoid", lambda: 1 / (1 + np.exp(-x)), lambda: tx.sigmoid(), 2 * nb),
             ("where", lambda: np.where(x > 0, x, y), lambda: am.where(tx > 0, tx, ty), 3 * nb),
+            ("x > 0 (bool out)", lambda: x > 0, lambda: tx > 0, nb + nb // 4),
+            ("x == y (bool out)", lambda: x == y, lambda: tx == ty, 2 * nb + nb // 4),
             ("sum", lambda: x.sum(), lambda: tx.sum(), nb),
             ("max", lambda: x.max(), lambda: tx.max(), nb),
             ("mean axis=1 (rows of 1024)", lambda: m.mean(axis=1), lambda: tm.mean(axis=1), nb),

@@ -14,6 +14,7 @@ void bind_runtime(py::module_& m) {
   m.def("get_num_threads", &num_threads);
   m.def("version", &version);
   m.def("cuda_built", &cuda_built);
+  m.def("cuda_toolkit_version", &cuda_toolkit_version);
   m.def("blas_config", &blas_config);
   m.def("cpu_simd_level", &cpu_simd_level);
 

@@ -13,6 +13,7 @@ def info() -> dict:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cuda_built": _core.cuda_built(),
+        "cuda_toolkit": _core.cuda_toolkit_version() or "-",
         "blas": _core.blas_config(),
         "cpu_simd": _core.cpu_simd_level(),
         "num_threads": _core.get_num_threads(),

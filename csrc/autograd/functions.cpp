@@ -9,6 +9,7 @@
 #include "ops/creation.h"
 #include "ops/elementwise.h"
 #include "ops/linalg.h"
+#include "ops/nn.h"
 #include "ops/reduce.h"
 #include "ops/shape.h"
 
@@ -343,6 +344,18 @@ struct ConvertBackward final : Node {
   }
 };
 
+struct SoftmaxBackward final : Node {
+  SavedTensor result;
+  int64_t axis;
+  bool log;
+  std::string name() const override { return log ? "log_softmax_backward" : "softmax_backward"; }
+  void release_saved() override { result.release(); }
+  std::vector<Tensor> apply(const std::vector<Tensor>& grads) override {
+    if (!grads[0].defined()) return {Tensor()};
+    return {raw::softmax_backward(result.get(name().c_str()), grads[0], axis, log)};
+  }
+};
+
 }  // namespace
 
 Tensor sum_to(const Tensor& grad, const Shape& shape) {
@@ -532,6 +545,17 @@ Tensor concat_impl(const std::vector<Tensor>& xs, int64_t axis, bool stacked) {
 
 Tensor concatenate(const std::vector<Tensor>& xs, int64_t axis) { return concat_impl(xs, axis, false); }
 Tensor stack(const std::vector<Tensor>& xs, int64_t axis) { return concat_impl(xs, axis, true); }
+
+Tensor softmax(const Tensor& x, int64_t axis, bool log) {
+  Tensor out = raw::softmax(x, axis, log);
+  if (!any_requires_grad({&x})) return out;
+  auto node = make_node<SoftmaxBackward>({&x});
+  node->result = SavedTensor(out);
+  node->axis = axis;
+  node->log = log;
+  set_history({out}, node);
+  return out;
+}
 
 Tensor to_dtype(const Tensor& x, DType dtype, bool copy) {
   Tensor out = raw::to_dtype(x, dtype, copy);

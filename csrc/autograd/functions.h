@@ -36,6 +36,7 @@ Tensor stack(const std::vector<Tensor>& xs, int64_t axis);
 Tensor to_dtype(const Tensor& x, DType dtype, bool copy = false);
 Tensor to_device(const Tensor& x, Device device, bool copy = false);
 Tensor contiguous(const Tensor& x);
+Tensor softmax(const Tensor& x, int64_t axis, bool log);
 Tensor clone(const Tensor& x);
 
 // The gradient of a broadcast: sums grad over the dims that broadcasting added or stretched,

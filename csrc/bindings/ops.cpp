@@ -99,6 +99,14 @@ void bind_ops(py::module_& m) {
   m.attr("cat") = m.attr("concatenate");
   m.def("stack", [](const py::object& xs, int64_t axis) { return ag::stack(as_tensors(xs), axis); },
         py::arg("tensors"), py::arg("axis") = 0);
+  m.def("softmax", [](const py::object& x, int64_t axis) {
+    Tensor t = as_tensor(x);
+    return without_gil([&] { return ag::softmax(t, axis, false); });
+  }, py::arg("x"), py::arg("axis") = -1);
+  m.def("log_softmax", [](const py::object& x, int64_t axis) {
+    Tensor t = as_tensor(x);
+    return without_gil([&] { return ag::softmax(t, axis, true); });
+  }, py::arg("x"), py::arg("axis") = -1);
   m.def("contiguous", [](const py::object& x) { return ag::contiguous(as_tensor(x)); }, py::arg("x"));
 }
 

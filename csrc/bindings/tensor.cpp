@@ -205,6 +205,10 @@ void bind_tensor(py::module_& m) {
     UnaryOp op = UnaryOp(i);
     t.def(unary_name(op), [op](const Tensor& x) { return without_gil([&] { return ag::unary(op, x); }); });
   }
+  t.def("softmax", [](const Tensor& x, int64_t axis) { return without_gil([&] { return ag::softmax(x, axis, false); }); },
+        py::arg("axis") = -1);
+  t.def("log_softmax", [](const Tensor& x, int64_t axis) { return without_gil([&] { return ag::softmax(x, axis, true); }); },
+        py::arg("axis") = -1);
   t.def("clamp", [](const Tensor& x, const py::object& lo, const py::object& hi) {
     return ag::clamp(x, lo.is_none() ? Scalar::from_float(-INFINITY) : to_scalar(lo),
                  hi.is_none() ? Scalar::from_float(INFINITY) : to_scalar(hi));

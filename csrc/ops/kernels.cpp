@@ -15,5 +15,7 @@ Kernel<MatmulFn>  matmul_kernel {"matmul",  cpu::matmul,  "aimass_cuda_matmul"};
 Kernel<GatherFn>  gather_kernel {"gather",  cpu::gather,  "aimass_cuda_gather"};
 Kernel<ScatterFn> scatter_kernel{"scatter", cpu::scatter, "aimass_cuda_scatter"};
 Kernel<RandomFn>  random_kernel {"random",  cpu::random,  "aimass_cuda_random"};
+Kernel<SoftmaxFn> softmax_kernel{"softmax", cpu::softmax, "aimass_cuda_softmax"};
+Kernel<SoftmaxBackwardFn> softmax_backward_kernel{"softmax_backward", cpu::softmax_backward, "aimass_cuda_softmax_backward"};
 
 }  // namespace aimass

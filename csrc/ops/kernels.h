@@ -60,6 +60,15 @@ using ScatterFn = void (*)(const Tensor& dst, const Tensor& offsets, const Tenso
 // Uniform in [a, b); Normal with mean a, std b; Integer in [a, b).
 using RandomFn = void (*)(RandomKind kind, const Tensor& out, double a, double b, uint64_t seed, uint64_t offset);
 
+// Softmax over the last axis. in, out: (R, C) contiguous, float32 or float64 (the op layer
+// widens 16-bit floats). log: log_softmax. Computed as exp(x - max) / sum, so large inputs
+// do not overflow; a row of -inf gives NaN, as in NumPy/PyTorch.
+using SoftmaxFn = void (*)(const Tensor& in, const Tensor& out, bool log);
+// Its gradient, from the forward result y and grad_out (all (R, C) contiguous, one dtype):
+// softmax: grad_in = y * (grad_out - sum_c grad_out * y); log_softmax: grad_in = grad_out -
+// exp(y) * sum_c grad_out.
+using SoftmaxBackwardFn = void (*)(const Tensor& y, const Tensor& grad_out, const Tensor& grad_in, bool log);
+
 // The table (defined in ops/kernels.cpp).
 extern Kernel<UnaryFn> unary_kernel;
 extern Kernel<BinaryFn> binary_kernel;
@@ -72,6 +81,8 @@ extern Kernel<MatmulFn> matmul_kernel;
 extern Kernel<GatherFn> gather_kernel;
 extern Kernel<ScatterFn> scatter_kernel;
 extern Kernel<RandomFn> random_kernel;
+extern Kernel<SoftmaxFn> softmax_kernel;
+extern Kernel<SoftmaxBackwardFn> softmax_backward_kernel;
 
 namespace cpu {
 void unary(UnaryOp op, const Tensor& in, const Tensor& out);
@@ -85,6 +96,8 @@ void matmul(const Tensor& a, const Tensor& b, const Tensor& out);
 void gather(const Tensor& src, const Tensor& offsets, const Tensor& out);
 void scatter(const Tensor& dst, const Tensor& offsets, const Tensor& values, bool accumulate);
 void random(RandomKind kind, const Tensor& out, double a, double b, uint64_t seed, uint64_t offset);
+void softmax(const Tensor& in, const Tensor& out, bool log);
+void softmax_backward(const Tensor& y, const Tensor& grad_out, const Tensor& grad_in, bool log);
 }  // namespace cpu
 
 }  // namespace aimass

@@ -131,6 +131,15 @@ TEST(Autograd, ShapeOpsWhereClampConcat) {
   }, {leaf({4, 3})});
 }
 
+TEST(Autograd, SoftmaxAndLogSoftmaxAlongAnyAxis) {
+  manual_seed(15);
+  for (bool log : {false, true})
+    for (int64_t axis : {-1, 0, 1}) {
+      SCOPED_TRACE(str_cat(log ? "log_softmax" : "softmax", " axis ", axis));
+      gradcheck([log, axis](const std::vector<Tensor>& in) { return ag::softmax(in[0], axis, log); }, {leaf({3, 4, 2}, -3, 3)});
+    }
+}
+
 TEST(Autograd, GradientsAccumulateAndSharedInputsSum) {
   Tensor x = leaf({3});
   Tensor y = ag::binary(BinaryOp::Mul, x, x);  // x used twice: dy/dx = 2x

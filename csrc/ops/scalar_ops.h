@@ -1,5 +1,8 @@
 // The scalar definition of every elementwise op and dtype conversion: NumPy's semantics, the
-// reference that both the strided loops and the vectorised contiguous loops (simd/) follow.
+// reference that the CPU strided loops, the CPU vectorised loops (cpu/simd/) and the CUDA
+// kernels all follow. Every element rule is AM_HOST_DEVICE, so a CUDA kernel runs the same code
+// as its CPU reference (results agree to the last ulp of each side's math library for the
+// transcendental functions); the host-only helpers turn a Scalar into an element value.
 // A is the arithmetic type acc_t<T>: float for the 16-bit floats, int64 for bool, T otherwise.
 // Integer arithmetic wraps as in NumPy (done in unsigned types: signed overflow is undefined
 // in C++); integer division by zero gives 0; float-to-integer conversion truncates, NaN gives 0
@@ -12,9 +15,10 @@
 #include <utility>
 
 #include "core/dtype.h"
+#include "core/scalar.h"
 #include "ops/kernels.h"
 
-namespace aimass::cpu {
+namespace aimass::scalar_ops {
 
 template <typename A>
 inline constexpr bool kFloatArith = std::is_floating_point_v<A>;
@@ -23,20 +27,20 @@ template <typename A>
 using wrap_t = std::make_unsigned_t<A>;
 
 // x < 0 without -Wtype-limits noise for unsigned types.
-template <typename A> inline bool is_negative(A x) {
+template <typename A> AM_HOST_DEVICE inline bool is_negative(A x) {
   if constexpr (std::is_unsigned_v<A>) return false;
   else return x < A(0);
 }
 
-template <typename A> inline A wrap_add(A a, A b) {
+template <typename A> AM_HOST_DEVICE inline A wrap_add(A a, A b) {
   if constexpr (kFloatArith<A>) return a + b;
   else return A(wrap_t<A>(a) + wrap_t<A>(b));
 }
-template <typename A> inline A wrap_sub(A a, A b) {
+template <typename A> AM_HOST_DEVICE inline A wrap_sub(A a, A b) {
   if constexpr (kFloatArith<A>) return a - b;
   else return A(wrap_t<A>(a) - wrap_t<A>(b));
 }
-template <typename A> inline A wrap_mul(A a, A b) {
+template <typename A> AM_HOST_DEVICE inline A wrap_mul(A a, A b) {
   if constexpr (kFloatArith<A>) return a * b;
   else return A(wrap_t<A>(a) * wrap_t<A>(b));
 }
@@ -44,7 +48,7 @@ template <typename A> inline A wrap_mul(A a, A b) {
 // double (or float) -> arithmetic type A, truncating toward zero for integers. Narrow integers
 // go through int64 and wrap, as NumPy's casts do on x86 (float32 -65.4 -> uint8 191).
 template <typename A, typename F>
-inline A saturate_cast(F v) {
+AM_HOST_DEVICE inline A saturate_cast(F v) {
   if constexpr (kFloatArith<A>) {
     return A(v);
   } else if constexpr (sizeof(A) < sizeof(int64_t)) {
@@ -60,7 +64,7 @@ inline A saturate_cast(F v) {
 
 // Value conversion between any two element types (copy, fill, where scalars come from).
 template <typename To, typename From>
-inline To convert(From x) {
+AM_HOST_DEVICE inline To convert(From x) {
   if constexpr (std::is_same_v<To, From>) {
     return x;
   } else if constexpr (std::is_same_v<From, Half> || std::is_same_v<From, BFloat16>) {
@@ -78,7 +82,7 @@ inline To convert(From x) {
 
 // Integer power by squaring, wrapping; a negative exponent gives 1/a^|b| truncated.
 template <typename A>
-inline A int_pow(A a, A b) {
+AM_HOST_DEVICE inline A int_pow(A a, A b) {
   if (is_negative(b)) return a == A(1) ? A(1) : a == A(-1) ? ((wrap_t<A>(b) & 1) ? A(-1) : A(1)) : A(0);
   A result = 1;
   for (wrap_t<A> e = wrap_t<A>(b); e; e >>= 1) {
@@ -90,12 +94,12 @@ inline A int_pow(A a, A b) {
 
 // Unary ops that exist only for floats reach integers (and bool) through double.
 template <typename A, typename F>
-inline A via_double(A x, F&& f) {
+AM_HOST_DEVICE inline A via_double(A x, F&& f) {
   return saturate_cast<A>(f(double(x)));
 }
 
 template <UnaryOp op, typename A>
-inline A unary_scalar(A x) {
+AM_HOST_DEVICE inline A unary_scalar(A x) {
   constexpr bool fp = kFloatArith<A>;
   if constexpr (op == UnaryOp::Neg) {
     if constexpr (fp) return -x;  // not 0 - x, which loses the sign of zero
@@ -113,6 +117,7 @@ inline A unary_scalar(A x) {
   } else if constexpr (op == UnaryOp::Tanh) {
     if constexpr (fp) return std::tanh(x); else return via_double(x, [](double v) { return std::tanh(v); });
   } else if constexpr (op == UnaryOp::Sigmoid) {
+    // exp(-x) overflows to inf for very negative x: 1 / inf = 0, never NaN.
     if constexpr (fp) return A(1) / (A(1) + std::exp(-x));
     else return via_double(x, [](double v) { return 1.0 / (1.0 + std::exp(-v)); });
   } else if constexpr (op == UnaryOp::Relu) {
@@ -145,7 +150,7 @@ inline A unary_scalar(A x) {
 
 // Floor division and Python's modulo (the result takes the divisor's sign).
 template <typename A>
-inline A floor_div(A a, A b) {
+AM_HOST_DEVICE inline A floor_div(A a, A b) {
   if constexpr (kFloatArith<A>) {
     return a / b;
   } else {
@@ -160,7 +165,7 @@ inline A floor_div(A a, A b) {
   }
 }
 template <typename A>
-inline A python_mod(A a, A b) {
+AM_HOST_DEVICE inline A python_mod(A a, A b) {
   if constexpr (kFloatArith<A>) {
     A r = std::fmod(a, b);
     if (r != A(0) && ((r < A(0)) != (b < A(0)))) r += b;
@@ -177,12 +182,16 @@ inline A python_mod(A a, A b) {
   }
 }
 
+// NaN wins, as NumPy's maximum / minimum.
+template <typename A> AM_HOST_DEVICE inline A nan_maximum(A a, A b) { return (a > b || a != a) ? a : b; }
+template <typename A> AM_HOST_DEVICE inline A nan_minimum(A a, A b) { return (a < b || a != a) ? a : b; }
+
 // The result type of op on arithmetic type A: bool for comparisons and logical ops.
 template <BinaryOp op, typename A>
 using binary_result_t = std::conditional_t<is_comparison(op), bool, A>;
 
 template <BinaryOp op, typename A>
-inline binary_result_t<op, A> binary_scalar(A a, A b) {
+AM_HOST_DEVICE inline binary_result_t<op, A> binary_scalar(A a, A b) {
   if constexpr (op == BinaryOp::Add) return wrap_add(a, b);
   else if constexpr (op == BinaryOp::Sub) return wrap_sub(a, b);
   else if constexpr (op == BinaryOp::Mul) return wrap_mul(a, b);
@@ -190,8 +199,8 @@ inline binary_result_t<op, A> binary_scalar(A a, A b) {
   else if constexpr (op == BinaryOp::Pow) {
     if constexpr (kFloatArith<A>) return std::pow(a, b); else return int_pow(a, b);
   }
-  else if constexpr (op == BinaryOp::Maximum) return (a > b || a != a) ? a : b;  // NaN wins
-  else if constexpr (op == BinaryOp::Minimum) return (a < b || a != a) ? a : b;
+  else if constexpr (op == BinaryOp::Maximum) return nan_maximum(a, b);
+  else if constexpr (op == BinaryOp::Minimum) return nan_minimum(a, b);
   else if constexpr (op == BinaryOp::Remainder) return python_mod(a, b);
   else if constexpr (op == BinaryOp::Eq) return a == b;
   else if constexpr (op == BinaryOp::Ne) return a != b;
@@ -201,6 +210,50 @@ inline binary_result_t<op, A> binary_scalar(A a, A b) {
   else if constexpr (op == BinaryOp::Ge) return a >= b;
   else if constexpr (op == BinaryOp::LogicalAnd) return a != A(0) && b != A(0);
   else { static_assert(op == BinaryOp::LogicalOr); return a != A(0) || b != A(0); }
+}
+
+// clamp: min(max(x, lo), hi) in clamp_t<T> (bool clamps as bool; a NaN x stays NaN).
+template <typename T>
+using clamp_t = std::conditional_t<std::is_same_v<T, bool>, bool, acc_t<T>>;
+template <typename T>
+AM_HOST_DEVICE inline T clamp_scalar(T x, clamp_t<T> lo, clamp_t<T> hi) {
+  const clamp_t<T> v = clamp_t<T>(x), y = v < lo ? lo : v;
+  return T(y > hi ? hi : y);
+}
+
+// The host-side conversions of a Scalar argument to an element value.
+
+// A fill value as element type T.
+template <typename T>
+T scalar_as(const Scalar& value) {
+  if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>) return T(value.to<float>());
+  else if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
+    return value.kind == Scalar::Kind::Float ? saturate_cast<T>(value.f) : T(value.i);
+  else return value.to<T>();
+}
+
+// A clamp bound as clamp_t<T>. For an integer type: the nearest representable value on the
+// inside of the bound (ceil for lo, floor for hi), saturated to its range; an infinite bound is
+// no bound.
+template <typename T>
+clamp_t<T> clamp_bound(const Scalar& bound, bool is_lo) {
+  using A = clamp_t<T>;
+  if constexpr (std::is_floating_point_v<A>) {
+    return bound.to<A>();
+  } else if constexpr (std::is_same_v<A, bool>) {
+    return is_lo ? bound.to<double>() > 0 : bound.to<double>() >= 1;
+  } else {
+    constexpr A kMin = std::numeric_limits<A>::min(), kMax = std::numeric_limits<A>::max();
+    if (bound.kind != Scalar::Kind::Float) {
+      if (bound.i <= int64_t(kMin)) return kMin;
+      if (std::is_unsigned_v<A> ? bound.i >= 0 && uint64_t(bound.i) >= uint64_t(kMax) : bound.i >= int64_t(kMax)) return kMax;
+      return A(bound.i);
+    }
+    double f = is_lo ? std::ceil(bound.f) : std::floor(bound.f);
+    if (f != f || f <= double(kMin)) return f != f && !is_lo ? kMax : kMin;
+    if (f >= double(kMax)) return kMax;
+    return A(f);
+  }
 }
 
 // visit_unary_op(op, [&](auto tag) { constexpr UnaryOp o = decltype(tag)::value; ... })
@@ -255,4 +308,8 @@ decltype(auto) visit_binary_op(BinaryOp op, F&& f) {
   return f(BinaryTag<BinaryOp::LogicalOr>{});
 }
 
-}  // namespace aimass::cpu
+}  // namespace aimass::scalar_ops
+
+// The CPU and CUDA kernels call these rules unqualified.
+namespace aimass::cpu { using namespace scalar_ops; }
+namespace aimass::gpu { using namespace scalar_ops; }

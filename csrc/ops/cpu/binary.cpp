@@ -5,9 +5,9 @@
 // rest runs the scalar definition (scalar_ops.h) in a strided loop.
 #include <algorithm>
 
-#include "ops/cpu/scalar_ops.h"
 #include "ops/cpu/simd/simd.h"
 #include "ops/cpu/strided_loop.h"
+#include "ops/scalar_ops.h"
 
 namespace aimass::cpu {
 

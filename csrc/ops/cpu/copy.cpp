@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <cstring>
 
-#include "ops/cpu/scalar_ops.h"
 #include "ops/cpu/simd/simd.h"
 #include "ops/cpu/strided_loop.h"
+#include "ops/scalar_ops.h"
 
 namespace aimass::cpu {
 
@@ -43,14 +43,6 @@ void copy_row(const std::array<char*, 2>& p, const std::array<int64_t, 2>& s, in
   }
   for (int64_t i = 0; i < n; ++i)
     *reinterpret_cast<To*>(p[0] + i * s[0]) = convert<To>(*reinterpret_cast<const From*>(p[1] + i * s[1]));
-}
-
-template <typename T>
-T scalar_as(Scalar value) {
-  if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>) return T(value.to<float>());
-  else if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
-    return value.kind == Scalar::Kind::Float ? saturate_cast<T>(value.f) : T(value.i);
-  else return value.to<T>();
 }
 
 }  // namespace

@@ -14,7 +14,7 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
-#include "ops/cpu/scalar_ops.h"
+#include "ops/scalar_ops.h"
 
 namespace aimass::cpu {
 

@@ -18,8 +18,8 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
-#include "ops/cpu/scalar_ops.h"
 #include "ops/cpu/simd/simd.h"
+#include "ops/scalar_ops.h"
 
 namespace aimass::cpu {
 

@@ -1,11 +1,8 @@
 // where (out = cond ? a : b) and clamp (out = min(max(in, lo), hi)): the two elementwise
 // selections. where moves bytes, so it is instantiated per element size, not per dtype.
-#include <cmath>
-#include <limits>
-
-#include "ops/cpu/scalar_ops.h"
 #include "ops/cpu/simd/simd.h"
 #include "ops/cpu/strided_loop.h"
+#include "ops/scalar_ops.h"
 
 namespace aimass::cpu {
 
@@ -36,22 +33,6 @@ void where_row(const std::array<char*, 4>& p, const std::array<int64_t, 4>& s, i
   }
 }
 
-// A clamp bound for integer type A: the nearest representable value on the inside of the
-// bound (ceil for lo, floor for hi), saturated to A's range; an infinite bound is no bound.
-template <typename A>
-A integer_bound(Scalar bound, bool is_lo) {
-  constexpr A kMin = std::numeric_limits<A>::min(), kMax = std::numeric_limits<A>::max();
-  if (bound.kind != Scalar::Kind::Float) {
-    if (bound.i <= int64_t(kMin)) return kMin;
-    if (std::is_unsigned_v<A> ? bound.i >= 0 && uint64_t(bound.i) >= uint64_t(kMax) : bound.i >= int64_t(kMax)) return kMax;
-    return A(bound.i);
-  }
-  double f = is_lo ? std::ceil(bound.f) : std::floor(bound.f);
-  if (f != f || f <= double(kMin)) return f != f && !is_lo ? kMax : kMin;
-  if (f >= double(kMax)) return kMax;
-  return A(f);
-}
-
 }  // namespace
 
 void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) {
@@ -70,18 +51,7 @@ void clamp(const Tensor& in, Scalar lo, Scalar hi, const Tensor& out) {
   if (loop.numel == 0) return;
   visit_dtype(in.dtype(), [&](auto dtype_tag) {
     using T = typename decltype(dtype_tag)::type;
-    using A = std::conditional_t<std::is_same_v<T, bool>, bool, acc_t<T>>;
-    A lo_v, hi_v;
-    if constexpr (std::is_floating_point_v<A>) {
-      lo_v = lo.to<A>();
-      hi_v = hi.to<A>();
-    } else if constexpr (std::is_same_v<A, bool>) {
-      lo_v = lo.to<double>() > 0;
-      hi_v = hi.to<double>() >= 1;
-    } else {
-      lo_v = integer_bound<A>(lo, true);
-      hi_v = integer_bound<A>(hi, false);
-    }
+    const clamp_t<T> lo_v = clamp_bound<T>(lo, true), hi_v = clamp_bound<T>(hi, false);
     parallel_rows(loop, [&](const std::array<char*, 2>& p, const std::array<int64_t, 2>& s, int64_t n) {
       if constexpr (std::is_same_v<T, float>) {
         if (s[0] == 4 && s[1] == 4) {
@@ -89,11 +59,8 @@ void clamp(const Tensor& in, Scalar lo, Scalar hi, const Tensor& out) {
           return;
         }
       }
-      for (int64_t i = 0; i < n; ++i) {
-        A x = A(*reinterpret_cast<const T*>(p[1] + i * s[1]));
-        A y = x < lo_v ? lo_v : x;
-        *reinterpret_cast<T*>(p[0] + i * s[0]) = T(y > hi_v ? hi_v : y);
-      }
+      for (int64_t i = 0; i < n; ++i)
+        *reinterpret_cast<T*>(p[0] + i * s[0]) = clamp_scalar(*reinterpret_cast<const T*>(p[1] + i * s[1]), lo_v, hi_v);
     });
   });
 }

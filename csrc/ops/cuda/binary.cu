@@ -1,9 +1,8 @@
 // out = a op b, elementwise. a, b: one dtype, already broadcast to out's shape (stride-0 views),
 // any strides; out has that dtype, or bool for comparisons and logical ops.
 #include "cuda/cuda_check.h"
-#include "ops/cpu/scalar_ops.h"  // visit_binary_op: the op switch shared with the CPU kernels
-#include "ops/cuda/device_math.cuh"
 #include "ops/cuda/elementwise.cuh"
+#include "ops/scalar_ops.h"
 
 namespace aimass::gpu {
 namespace {
@@ -27,7 +26,7 @@ AIMASS_CUDA_EXPORT void aimass_cuda_binary(aimass::BinaryOp op, const aimass::Te
   using namespace aimass;
   visit_dtype(a.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
-    cpu::visit_binary_op(op, [&](auto op_tag) {
+    scalar_ops::visit_binary_op(op, [&](auto op_tag) {
       constexpr BinaryOp o = decltype(op_tag)::value;
       using Out = std::conditional_t<is_comparison(o), bool, T>;
       gpu::launch_elementwise<3>("binary", {&out, &a, &b},

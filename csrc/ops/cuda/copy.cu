@@ -2,8 +2,8 @@
 // broadcast) and fill (every element of out = value). Host <-> device transfers are not here:
 // they are DeviceApi::copy.
 #include "cuda/cuda_check.h"
-#include "ops/cuda/device_math.cuh"
 #include "ops/cuda/elementwise.cuh"
+#include "ops/scalar_ops.h"
 
 namespace aimass::gpu {
 namespace {

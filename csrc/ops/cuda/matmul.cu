@@ -13,8 +13,8 @@
 #include <cuda_fp16.h>
 
 #include "cuda/cuda_check.h"
-#include "ops/cuda/device_math.cuh"
 #include "ops/cuda/elementwise.cuh"
+#include "ops/scalar_ops.h"
 
 namespace aimass::gpu {
 namespace {

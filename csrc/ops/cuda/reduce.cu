@@ -8,8 +8,8 @@
 #include <limits>
 
 #include "cuda/cuda_check.h"
-#include "ops/cuda/device_math.cuh"
 #include "ops/cuda/elementwise.cuh"
+#include "ops/scalar_ops.h"
 
 namespace aimass::gpu {
 namespace {

@@ -1,9 +1,8 @@
 // out = op(in), elementwise. in and out: same shape, any strides; out is in's dtype, or bool
 // for LogicalNot. Arithmetic in acc_t<T> (float for float16 / bfloat16).
 #include "cuda/cuda_check.h"
-#include "ops/cpu/scalar_ops.h"  // visit_unary_op: the op switch shared with the CPU kernels
-#include "ops/cuda/device_math.cuh"
 #include "ops/cuda/elementwise.cuh"
+#include "ops/scalar_ops.h"
 
 namespace aimass::gpu {
 namespace {
@@ -25,7 +24,7 @@ AIMASS_CUDA_EXPORT void aimass_cuda_unary(aimass::UnaryOp op, const aimass::Tens
   using namespace aimass;
   visit_dtype(in.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
-    cpu::visit_unary_op(op, [&](auto op_tag) {
+    scalar_ops::visit_unary_op(op, [&](auto op_tag) {
       constexpr UnaryOp o = decltype(op_tag)::value;
       using Out = std::conditional_t<o == UnaryOp::LogicalNot, bool, T>;
       gpu::launch_elementwise<2>("unary", {&out, &in}, gpu::UnaryFunctor<o, T, Out>{in.data<T>(), out.data<Out>()});

@@ -10,8 +10,8 @@
 #include <cstring>
 #include <limits>
 
-#include "ops/cpu/scalar_ops.h"
 #include "ops/cpu/simd/simd.h"
+#include "ops/scalar_ops.h"
 
 #include <immintrin.h>
 

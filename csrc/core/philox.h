@@ -8,7 +8,6 @@
 #include <limits>
 
 #include "core/dtype.h"  // AM_HOST_DEVICE
-#include "ops/scalar_ops.h"  // convert (a draw rounded to the element type), RandomKind
 
 namespace aimass {
 
@@ -61,68 +60,6 @@ AM_HOST_DEVICE inline int64_t philox_integer(uint64_t seed, uint64_t counter, in
   uint64_t hi = uint64_t((unsigned __int128)x * range >> 64);
 #endif
   return low + int64_t(hi);
-}
-
-// The largest value of T below `limit` (the rounding of a + (b - a) u to T may reach b).
-template <typename T>
-T largest_below(double limit) {
-  if constexpr (std::is_same_v<T, double>) {
-    return std::nextafter(limit, -std::numeric_limits<double>::infinity());
-  } else if constexpr (std::is_same_v<T, float>) {
-    float v = float(limit);
-    return double(v) < limit ? v : std::nextafter(v, -std::numeric_limits<float>::infinity());
-  } else {  // Half / BFloat16: step the bits down one ulp at a time
-    T v = T(float(limit));
-    while (double(float(v)) >= limit) {
-      float f = float(v);
-      if (f > 0) v.bits = uint16_t(v.bits - 1);
-      else if (f == 0) v.bits = 0x8001;
-      else v.bits = uint16_t(v.bits + 1);
-    }
-    return v;
-  }
-}
-
-// A random tensor of element type T: Uniform in [a, b); Normal with mean a and std b;
-// Integer in [a, b), drawn as low + [0, range).
-template <typename T>
-struct RandomParams {
-  RandomKind kind;
-  double a, b;
-  uint64_t seed;
-  int64_t low = 0;     // Integer
-  uint64_t range = 0;  // Integer
-  T top{};             // Uniform on a floating T: the largest value below b
-};
-
-template <typename T>
-RandomParams<T> random_params(RandomKind kind, double a, double b, uint64_t seed) {
-  RandomParams<T> p{kind, a, b, seed};
-  if (kind == RandomKind::Integer) {
-    p.low = int64_t(a);
-    p.range = uint64_t(int64_t(b)) - uint64_t(p.low);
-  }
-  if constexpr (std::is_floating_point_v<acc_t<T>>) {
-    if (kind == RandomKind::Uniform) p.top = largest_below<T>(b);
-  }
-  return p;
-}
-
-// The element of counter c: the draw rounded to T (a float draw that rounds up to b is
-// replaced by p.top, so Uniform never reaches b).
-template <typename T>
-AM_HOST_DEVICE inline T philox_value(const RandomParams<T>& p, uint64_t c) {
-  if (p.kind == RandomKind::Uniform) {
-    const double v = p.a + (p.b - p.a) * philox_uniform(p.seed, c);
-    if constexpr (std::is_floating_point_v<acc_t<T>>) {
-      const T t = T(acc_t<T>(v));
-      return double(acc_t<T>(t)) >= p.b ? p.top : t;
-    } else {
-      return scalar_ops::convert<T>(v);
-    }
-  }
-  if (p.kind == RandomKind::Normal) return scalar_ops::convert<T>(p.a + p.b * philox_normal(p.seed, c));
-  return scalar_ops::convert<T>(philox_integer(p.seed, c, p.low, p.range));
 }
 
 // The process-wide generator state: a seed (am.manual_seed) and the next unused counter.

@@ -2,7 +2,7 @@
 // (seed, offset + i), so the result is the same whatever the number of threads or how the
 // range is split. The value rule, philox_value, is shared with the CUDA kernel.
 #include "core/parallel.h"
-#include "core/philox.h"
+#include "ops/random_values.h"
 
 namespace aimass::cpu {
 

@@ -1,6 +1,6 @@
 // Fills contiguous out from the Philox stream (core/philox.h): element i from counter offset + i,
 // by the same value rule (philox_value) as the CPU kernel, so both devices draw the same numbers.
-#include "core/philox.h"
+#include "ops/random_values.h"
 #include "cuda/cuda_check.h"
 #include "ops/cuda/elementwise.cuh"
 

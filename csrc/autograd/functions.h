@@ -9,6 +9,7 @@
 #include "core/tensor.h"
 #include "ops/index.h"
 #include "ops/kernels.h"
+#include "ops/nn.h"
 
 namespace aimass::autograd {
 
@@ -37,6 +38,9 @@ Tensor to_dtype(const Tensor& x, DType dtype, bool copy = false);
 Tensor to_device(const Tensor& x, Device device, bool copy = false);
 Tensor contiguous(const Tensor& x);
 Tensor softmax(const Tensor& x, int64_t axis, bool log);
+// Gradient with respect to the logits only (the target and weight get none).
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, const Tensor& weight, int64_t ignore_index,
+                     Reduction reduction, double label_smoothing);
 Tensor clone(const Tensor& x);
 
 // The gradient of a broadcast: sums grad over the dims that broadcasting added or stretched,

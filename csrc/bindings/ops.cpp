@@ -5,6 +5,7 @@
 #include "ops/convert.h"
 #include "ops/elementwise.h"
 #include "ops/linalg.h"
+#include "ops/nn.h"
 #include "ops/reduce.h"
 #include "ops/shape.h"
 
@@ -107,6 +108,17 @@ void bind_ops(py::module_& m) {
     Tensor t = as_tensor(x);
     return without_gil([&] { return ag::softmax(t, axis, true); });
   }, py::arg("x"), py::arg("axis") = -1);
+  m.def("cross_entropy", [](const py::object& logits, const py::object& target, const py::object& weight,
+                            int64_t ignore_index, const std::string& reduction, double label_smoothing) {
+    Tensor x = as_tensor(logits);
+    // A target given as a list or array keeps its own kind: integers are class indices,
+    // floats probabilities (converted to logits' dtype by the op).
+    Tensor t = to_tensor(target, &x);
+    Tensor w = weight.is_none() ? Tensor() : to_tensor(weight, &x);
+    Reduction r = parse_reduction(reduction, "cross_entropy");
+    return without_gil([&] { return ag::cross_entropy(x, t, w, ignore_index, r, label_smoothing); });
+  }, py::arg("input"), py::arg("target"), py::arg("weight") = py::none(), py::arg("ignore_index") = -100,
+     py::arg("reduction") = "mean", py::arg("label_smoothing") = 0.0);
   m.def("contiguous", [](const py::object& x) { return ag::contiguous(as_tensor(x)); }, py::arg("x"));
 }
 

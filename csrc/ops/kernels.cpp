@@ -17,5 +17,8 @@ Kernel<ScatterFn> scatter_kernel{"scatter", cpu::scatter, "aimass_cuda_scatter"}
 Kernel<RandomFn>  random_kernel {"random",  cpu::random,  "aimass_cuda_random"};
 Kernel<SoftmaxFn> softmax_kernel{"softmax", cpu::softmax, "aimass_cuda_softmax"};
 Kernel<SoftmaxBackwardFn> softmax_backward_kernel{"softmax_backward", cpu::softmax_backward, "aimass_cuda_softmax_backward"};
+Kernel<CrossEntropyFn> cross_entropy_kernel{"cross_entropy", cpu::cross_entropy, "aimass_cuda_cross_entropy"};
+Kernel<CrossEntropyBackwardFn> cross_entropy_backward_kernel{"cross_entropy_backward", cpu::cross_entropy_backward,
+                                                             "aimass_cuda_cross_entropy_backward"};
 
 }  // namespace aimass

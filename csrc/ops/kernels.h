@@ -68,6 +68,24 @@ using SoftmaxFn = void (*)(const Tensor& in, const Tensor& out, bool log);
 // softmax: grad_in = y * (grad_out - sum_c grad_out * y); log_softmax: grad_in = grad_out -
 // exp(y) * sum_c grad_out.
 using SoftmaxBackwardFn = void (*)(const Tensor& y, const Tensor& grad_out, const Tensor& grad_in, bool log);
+// Cross-entropy of rows of logits (N, C) contiguous, float32 or float64 (the op layer widens
+// 16-bit floats). target: hard, int64 (N,) class indices, each in [0, C) or ignore_index
+// (the op layer has checked); or soft, (N, C) probabilities of logits' dtype. weight: (C,)
+// of logits' dtype, or undefined for all ones. eps = label_smoothing in [0, 1].
+// With logp = log_softmax(logits) (written to log_probs (N, C), saved for the backward),
+// loss[n] = -sum_c a[n, c] * logp[n, c] where
+//   hard: a[n, c] = (1 - eps) w[y_n] [c == y_n] + (eps / C) w[c], and 0 when y_n == ignore_index;
+//   soft: a[n, c] = w[c] ((1 - eps) target[n, c] + eps / C).
+// A zero coefficient contributes 0 even where logp is -inf. sample_weight[n] (the mean's
+// denominator terms): hard, w[y_n] (0 when ignored); soft, 1. loss, sample_weight: (N,).
+using CrossEntropyFn = void (*)(const Tensor& logits, const Tensor& target, const Tensor& weight,
+                                double label_smoothing, int64_t ignore_index, const Tensor& loss,
+                                const Tensor& sample_weight, const Tensor& log_probs);
+// Its gradient: grad_logits[n, c] = grad_loss[n] * ((sum_k a[n, k]) * exp(logp[n, c]) - a[n, c]),
+// with a as above. log_probs, grad_logits: (N, C); grad_loss: (N,); all contiguous, one dtype.
+using CrossEntropyBackwardFn = void (*)(const Tensor& log_probs, const Tensor& target, const Tensor& weight,
+                                        double label_smoothing, int64_t ignore_index, const Tensor& grad_loss,
+                                        const Tensor& grad_logits);
 
 // The table (defined in ops/kernels.cpp).
 extern Kernel<UnaryFn> unary_kernel;
@@ -83,6 +101,8 @@ extern Kernel<ScatterFn> scatter_kernel;
 extern Kernel<RandomFn> random_kernel;
 extern Kernel<SoftmaxFn> softmax_kernel;
 extern Kernel<SoftmaxBackwardFn> softmax_backward_kernel;
+extern Kernel<CrossEntropyFn> cross_entropy_kernel;
+extern Kernel<CrossEntropyBackwardFn> cross_entropy_backward_kernel;
 
 namespace cpu {
 void unary(UnaryOp op, const Tensor& in, const Tensor& out);
@@ -98,6 +118,11 @@ void scatter(const Tensor& dst, const Tensor& offsets, const Tensor& values, boo
 void random(RandomKind kind, const Tensor& out, double a, double b, uint64_t seed, uint64_t offset);
 void softmax(const Tensor& in, const Tensor& out, bool log);
 void softmax_backward(const Tensor& y, const Tensor& grad_out, const Tensor& grad_in, bool log);
+void cross_entropy(const Tensor& logits, const Tensor& target, const Tensor& weight, double label_smoothing,
+                   int64_t ignore_index, const Tensor& loss, const Tensor& sample_weight, const Tensor& log_probs);
+void cross_entropy_backward(const Tensor& log_probs, const Tensor& target, const Tensor& weight,
+                            double label_smoothing, int64_t ignore_index, const Tensor& grad_loss,
+                            const Tensor& grad_logits);
 }  // namespace cpu
 
 }  // namespace aimass

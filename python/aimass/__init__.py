@@ -31,6 +31,7 @@ from ._core import (  # noqa: F401  (re-exported API)
     concatenate,
     contiguous,
     cos,
+    cross_entropy,
     divide,
     empty,
     equal,

@@ -13,6 +13,7 @@
 #include "ops/convert.h"
 #include "ops/creation.h"
 #include "ops/elementwise.h"
+#include "ops/nn.h"
 #include "ops/reduce.h"
 
 using namespace aimass;
@@ -138,6 +139,34 @@ TEST(Autograd, SoftmaxAndLogSoftmaxAlongAnyAxis) {
       SCOPED_TRACE(str_cat(log ? "log_softmax" : "softmax", " axis ", axis));
       gradcheck([log, axis](const std::vector<Tensor>& in) { return ag::softmax(in[0], axis, log); }, {leaf({3, 4, 2}, -3, 3)});
     }
+}
+
+TEST(Autograd, CrossEntropyHardAndSoftTargetsEveryOption) {
+  manual_seed(16);
+  const int64_t N = 5, C = 4;
+  Tensor hard = Tensor::empty({N}, DType::Int64);
+  const int64_t classes[N] = {0, 3, -100, 1, 3};  // one ignored row (the default ignore_index)
+  std::copy(classes, classes + N, hard.data<int64_t>());
+  Tensor soft = softmax(uniform({N, C}, -2, 2, DType::Float64), -1, false);
+  Tensor weight = uniform({C}, 0.5, 2.0, DType::Float64);
+  for (Reduction reduction : {Reduction::None, Reduction::Mean, Reduction::Sum})
+    for (double eps : {0.0, 0.3})
+      for (bool weighted : {false, true})
+        for (bool is_soft : {false, true}) {
+          SCOPED_TRACE(str_cat("reduction ", int(reduction), " eps ", eps, " weighted ", weighted, " soft ", is_soft));
+          Tensor target = is_soft ? soft : hard;
+          Tensor w = weighted ? weight : Tensor();
+          gradcheck([=](const std::vector<Tensor>& in) {
+            return ag::cross_entropy(in[0], target, w, -100, reduction, eps);
+          }, {leaf({N, C}, -3, 3)});
+        }
+  // A single sample: (C,) logits with a 0-d class index, and a custom ignore_index.
+  Tensor one = Tensor::empty({}, DType::Int64);
+  *one.data<int64_t>() = 2;
+  for (Reduction reduction : {Reduction::None, Reduction::Mean})
+    gradcheck([=](const std::vector<Tensor>& in) {
+      return ag::cross_entropy(in[0], one, weight, 0, reduction, 0.1);
+    }, {leaf({C}, -3, 3)});
 }
 
 TEST(Autograd, GradientsAccumulateAndSharedInputsSum) {

@@ -6,33 +6,12 @@
 #include <vector>
 
 #include "core/parallel.h"
-#include "ops/cpu/simd/simd.h"
+#include "ops/cpu/row_ops.h"
 #include "ops/kernels.h"
 
 namespace aimass::cpu {
 
 namespace {
-
-template <typename T>
-struct RowOps;
-template <>
-struct RowOps<float> {
-  static void unary(UnaryOp op, const float* in, float* out, int64_t n) { simd::kernels().unary_f32(op, in, out, n); }
-  static void binary(BinaryOp op, const float* a, int64_t as, const float* b, int64_t bs, float* out, int64_t n) {
-    simd::kernels().binary_f32(op, a, as, b, bs, out, n);
-  }
-  static float max(const float* in, int64_t n) { return simd::kernels().max_f32(in, n); }
-  static double sum(const float* in, int64_t n) { return simd::kernels().sum_f32_as_f64(in, n); }
-};
-template <>
-struct RowOps<double> {
-  static void unary(UnaryOp op, const double* in, double* out, int64_t n) { simd::kernels().unary_f64(op, in, out, n); }
-  static void binary(BinaryOp op, const double* a, int64_t as, const double* b, int64_t bs, double* out, int64_t n) {
-    simd::kernels().binary_f64(op, a, as, b, bs, out, n);
-  }
-  static double max(const double* in, int64_t n) { return simd::kernels().max_f64(in, n); }
-  static double sum(const double* in, int64_t n) { return simd::kernels().sum_f64(in, n); }
-};
 
 // coef * logp, where a zero coefficient contributes 0 even against logp = -inf.
 inline double term(double coef, double logp) { return coef != 0 ? coef * logp : 0.0; }
@@ -74,7 +53,7 @@ void forward_rows(const T* in, const Coefs<T>& k, T* loss, T* sample_weight, T* 
       if (std::isinf(shift)) shift = shift > 0 ? shift : T(0);
       Ops::binary(BinaryOp::Sub, x, 1, &shift, 0, lp, C);
       Ops::unary(UnaryOp::Exp, lp, scratch.data(), C);
-      T log_sum = T(std::log(Ops::sum(scratch.data(), C)));
+      T log_sum = T(std::log(Ops::sum_as_double(scratch.data(), C)));
       Ops::binary(BinaryOp::Sub, lp, 1, &log_sum, 0, lp, C);
 
       double total = 0;
@@ -140,7 +119,7 @@ Coefs<T> coefs(const Tensor& target, const Tensor& weight, int64_t C, double eps
   k.C = C;
   k.eps = eps;
   k.ignore_index = ignore_index;
-  k.w_total = k.w ? RowOps<T>::sum(k.w, C) : double(C);
+  k.w_total = k.w ? RowOps<T>::sum_as_double(k.w, C) : double(C);
   return k;
 }
 

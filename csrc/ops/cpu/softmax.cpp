@@ -4,34 +4,12 @@
 #include <vector>
 
 #include "core/parallel.h"
-#include "ops/cpu/simd/simd.h"
+#include "ops/cpu/row_ops.h"
 #include "ops/kernels.h"
 
 namespace aimass::cpu {
 
 namespace {
-
-// The table's loops for one floating type.
-template <typename T>
-struct RowOps;
-template <>
-struct RowOps<float> {
-  static void unary(UnaryOp op, const float* in, float* out, int64_t n) { simd::kernels().unary_f32(op, in, out, n); }
-  static void binary(BinaryOp op, const float* a, int64_t as, const float* b, int64_t bs, float* out, int64_t n) {
-    simd::kernels().binary_f32(op, a, as, b, bs, out, n);
-  }
-  static float max(const float* in, int64_t n) { return simd::kernels().max_f32(in, n); }
-  static float sum(const float* in, int64_t n) { return simd::kernels().sum_f32(in, n); }
-};
-template <>
-struct RowOps<double> {
-  static void unary(UnaryOp op, const double* in, double* out, int64_t n) { simd::kernels().unary_f64(op, in, out, n); }
-  static void binary(BinaryOp op, const double* a, int64_t as, const double* b, int64_t bs, double* out, int64_t n) {
-    simd::kernels().binary_f64(op, a, as, b, bs, out, n);
-  }
-  static double max(const double* in, int64_t n) { return simd::kernels().max_f64(in, n); }
-  static double sum(const double* in, int64_t n) { return simd::kernels().sum_f64(in, n); }
-};
 
 template <typename T>
 void softmax_rows(const T* in, T* out, int64_t R, int64_t C, bool log) {

@@ -38,7 +38,7 @@ ctest --test-dir "$work/cpu" --output-on-failure -j "$jobs"
 stamp "pytest against the CPU-only build"
 pkg="$work/cpu-package/aimass"
 rm -rf "$pkg" && mkdir -p "$pkg"
-cp "$root"/python/aimass/*.py "$pkg"/ && cp "$work"/cpu/lib/*.so "$pkg"/
+cp -r "$root"/python/aimass/. "$pkg"/ && cp "$work"/cpu/lib/*.so "$pkg"/
 (cd "$work" && PYTHONPATH="$work/cpu-package" python -m pytest -c "$root/pyproject.toml" --rootdir "$root" "$root/tests/python" -q -p no:cacheprovider)
 
 stamp "GoogleTest under AddressSanitizer + UndefinedBehaviorSanitizer"

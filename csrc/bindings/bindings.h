@@ -19,6 +19,11 @@ void bind_creation(py::module_& m);
 void bind_interop(py::module_& m);
 void bind_runtime(py::module_& m);
 void bind_autograd(py::module_& m);
+// aimass._core.functional: the neural-network ops behind am.nn.functional, one file per family.
+void bind_functional_conv(py::module_& f);  // conv, pooling
+void bind_functional_norm(py::module_& f);  // normalisation, dropout, activations
+void bind_functional_loss(py::module_& f);  // losses, linear
+void bind_nn(py::module_& m);               // aimass._core.nn: Module and the native layers
 
 // Python value -> C++ value conversions used across the binding files.
 DType to_dtype_arg(const py::object& dtype);                 // am.float32, "float32", np.float32, np.dtype

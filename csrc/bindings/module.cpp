@@ -10,4 +10,9 @@ PYBIND11_MODULE(_core, m) {
   bind_creation(m);
   bind_runtime(m);
   bind_autograd(m);
+  py::module_ functional = m.def_submodule("functional", "neural-network ops (use aimass.nn.functional)");
+  bind_functional_conv(functional);
+  bind_functional_norm(functional);
+  bind_functional_loss(functional);
+  bind_nn(m);
 }

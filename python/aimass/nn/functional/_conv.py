@@ -1,0 +1,4 @@
+"""conv ops of aimass.nn.functional."""
+from __future__ import annotations
+
+__all__: list[str] = []

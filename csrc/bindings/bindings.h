@@ -24,6 +24,9 @@ void bind_functional_conv(py::module_& f);  // conv, pooling
 void bind_functional_norm(py::module_& f);  // normalisation, dropout, activations
 void bind_functional_loss(py::module_& f);  // losses, linear
 void bind_nn(py::module_& m);               // aimass._core.nn: Module and the native layers
+void bind_optim(py::module_& m);            // aimass._core.optim: optimizers, schedules, clipping
+void bind_metrics(py::module_& m);          // aimass._core.metrics
+void bind_data(py::module_& m);             // aimass._core.data: batching, shuffling, prefetch, augmentation
 
 // Python value -> C++ value conversions used across the binding files.
 DType to_dtype_arg(const py::object& dtype);                 // am.float32, "float32", np.float32, np.dtype

@@ -15,4 +15,7 @@ PYBIND11_MODULE(_core, m) {
   bind_functional_norm(functional);
   bind_functional_loss(functional);
   bind_nn(m);
+  bind_optim(m);
+  bind_metrics(m);
+  bind_data(m);
 }

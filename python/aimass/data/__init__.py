@@ -1,0 +1,2 @@
+"""aimass.data."""
+from __future__ import annotations

@@ -1,0 +1,2 @@
+"""aimass.metrics."""
+from __future__ import annotations

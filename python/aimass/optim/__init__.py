@@ -1,0 +1,2 @@
+"""aimass.optim."""
+from __future__ import annotations

@@ -630,13 +630,14 @@ struct Conv2dBackward final : Node {
 
 struct MaxPool2dBackward final : Node {
   SavedTensor indices;
+  Pool2dParams params;
   Shape x_shape;
   DType x_dtype;
   std::string name() const override { return "max_pool2d_backward"; }
   void release_saved() override { indices.release(); }
   std::vector<Tensor> apply(const std::vector<Tensor>& grads) override {
     if (!grads[0].defined()) return {Tensor()};
-    return {raw::max_pool2d_backward(grads[0], indices.get("max_pool2d_backward"), x_shape, x_dtype)};
+    return {raw::max_pool2d_backward(grads[0], indices.get("max_pool2d_backward"), params, x_shape, x_dtype)};
   }
 };
 
@@ -670,6 +671,7 @@ Tensor max_pool2d(const Tensor& x, const Pool2dParams& p) {
   Tensor out = raw::max_pool2d(x, p, &indices);
   auto node = make_node<MaxPool2dBackward>({&x});
   node->indices = SavedTensor(indices);
+  node->params = p;
   node->x_shape = x.shape();
   node->x_dtype = x.dtype();
   set_history({out}, node);

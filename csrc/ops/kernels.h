@@ -103,8 +103,10 @@ using Conv2dBackwardFn = void (*)(const Tensor& grad_out, const Tensor& x, const
 // x: (N, C, H, W) -> out, indices: (N, C, OH, OW); indices int64, the flat h * W + w of each
 // window's max in its plane (first of ties; a NaN wins). Windows never lie wholly in padding.
 using MaxPool2dFn = void (*)(const Tensor& x, const Pool2dParams& p, const Tensor& out, const Tensor& indices);
-// grad_x (N, C, H, W), overwritten: grad_x[plane][indices] += grad_out.
-using MaxPool2dBackwardFn = void (*)(const Tensor& grad_out, const Tensor& indices, const Tensor& grad_x);
+// grad_x (N, C, H, W), overwritten: grad_x[plane][indices] += grad_out (p gives the windows,
+// for kernels that gather over the outputs covering each pixel).
+using MaxPool2dBackwardFn = void (*)(const Tensor& grad_out, const Tensor& indices, const Pool2dParams& p,
+                                     const Tensor& grad_x);
 // Window means, divisor as in PyTorch: the window clipped to the padded input
 // (count_include_pad) or to the input itself.
 using AvgPool2dFn = void (*)(const Tensor& x, const Pool2dParams& p, const Tensor& out);
@@ -159,7 +161,7 @@ void conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dPa
 void conv2d_backward(const Tensor& grad_out, const Tensor& x, const Tensor& w, const Conv2dParams& p,
                      const Tensor& grad_x, const Tensor& grad_w, const Tensor& grad_bias);
 void max_pool2d(const Tensor& x, const Pool2dParams& p, const Tensor& out, const Tensor& indices);
-void max_pool2d_backward(const Tensor& grad_out, const Tensor& indices, const Tensor& grad_x);
+void max_pool2d_backward(const Tensor& grad_out, const Tensor& indices, const Pool2dParams& p, const Tensor& grad_x);
 void avg_pool2d(const Tensor& x, const Pool2dParams& p, const Tensor& out);
 void avg_pool2d_backward(const Tensor& grad_out, const Pool2dParams& p, const Tensor& grad_x);
 }  // namespace cpu

@@ -57,14 +57,15 @@ Tensor max_pool2d(const Tensor& x, const Pool2dParams& p, Tensor* indices) {
   return to_dtype(out, x.dtype());
 }
 
-Tensor max_pool2d_backward(const Tensor& grad_out, const Tensor& indices, const Shape& x_shape, DType x_dtype) {
+Tensor max_pool2d_backward(const Tensor& grad_out, const Tensor& indices, const Pool2dParams& p, const Shape& x_shape,
+                           DType x_dtype) {
   AM_CHECK(indices.shape() == grad_out.shape() && indices.dtype() == DType::Int64, ValueError,
            "max_pool2d_backward: indices ", indices.describe(), " do not match the gradient ", grad_out.describe());
   const DType compute = compute_dtype(x_dtype);
   Tensor gx = grad_input(to_dtype(grad_out, compute), x_shape, "max_pool2d_backward");
   if (gx.numel() == 0) return to_dtype(gx, x_dtype);
   if (grad_out.numel() == 0) fill_(gx, Scalar::from_int(0));
-  else max_pool2d_backward_kernel.on(gx.device())(contiguous(to_dtype(grad_out, compute)), contiguous(indices), gx);
+  else max_pool2d_backward_kernel.on(gx.device())(contiguous(to_dtype(grad_out, compute)), contiguous(indices), p, gx);
   return to_dtype(gx, x_dtype);
 }
 

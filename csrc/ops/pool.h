@@ -23,7 +23,8 @@ int64_t pool_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad
 // argmax's flat position h * W + w in its plane, for the backward.
 Tensor max_pool2d(const Tensor& x, const Pool2dParams& p, Tensor* indices = nullptr);
 // grad_out and indices: (N, C, OH, OW) -> the gradient of x (x_shape, x_dtype).
-Tensor max_pool2d_backward(const Tensor& grad_out, const Tensor& indices, const Shape& x_shape, DType x_dtype);
+Tensor max_pool2d_backward(const Tensor& grad_out, const Tensor& indices, const Pool2dParams& p, const Shape& x_shape,
+                           DType x_dtype);
 
 // The window mean; the divisor counts the padding (count_include_pad) or only the input's pixels.
 Tensor avg_pool2d(const Tensor& x, const Pool2dParams& p);

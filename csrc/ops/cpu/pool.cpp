@@ -124,7 +124,7 @@ void max_pool2d(const Tensor& x, const Pool2dParams& p, const Tensor& out, const
   else max_forward(x.data<float>(), out.data<float>(), indices.data<int64_t>(), q, p);
 }
 
-void max_pool2d_backward(const Tensor& grad_out, const Tensor& indices, const Tensor& grad_x) {
+void max_pool2d_backward(const Tensor& grad_out, const Tensor& indices, const Pool2dParams&, const Tensor& grad_x) {
   const Planes q = planes(grad_x, grad_out);
   if (grad_x.dtype() == DType::Float64)
     max_backward(grad_out.data<double>(), indices.data<int64_t>(), grad_x.data<double>(), q);

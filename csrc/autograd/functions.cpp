@@ -612,4 +612,81 @@ Tensor to_device(const Tensor& x, Device device, bool copy) {
   return out;
 }
 
+// --- convolution and pooling
+namespace {
+
+struct Conv2dBackward final : Node {
+  SavedTensor x, w;
+  Conv2dParams params;
+  std::string name() const override { return "conv2d_backward"; }
+  void release_saved() override { x.release(); w.release(); }
+  std::vector<Tensor> apply(const std::vector<Tensor>& grads) override {
+    if (!grads[0].defined()) return {Tensor(), Tensor(), Tensor()};
+    Conv2dGrads g = raw::conv2d_backward(grads[0], x.get("conv2d_backward"), w.get("conv2d_backward"), params,
+                                         next[0].valid(), next[1].valid(), next[2].valid());
+    return {g.x, g.w, g.bias};
+  }
+};
+
+struct MaxPool2dBackward final : Node {
+  SavedTensor indices;
+  Pool2dParams params;
+  Shape x_shape;
+  DType x_dtype;
+  std::string name() const override { return "max_pool2d_backward"; }
+  void release_saved() override { indices.release(); }
+  std::vector<Tensor> apply(const std::vector<Tensor>& grads) override {
+    if (!grads[0].defined()) return {Tensor()};
+    return {raw::max_pool2d_backward(grads[0], indices.get("max_pool2d_backward"), params, x_shape, x_dtype)};
+  }
+};
+
+struct AvgPool2dBackward final : Node {
+  Pool2dParams params;
+  Shape x_shape;
+  DType x_dtype;
+  std::string name() const override { return "avg_pool2d_backward"; }
+  std::vector<Tensor> apply(const std::vector<Tensor>& grads) override {
+    if (!grads[0].defined()) return {Tensor()};
+    return {raw::avg_pool2d_backward(grads[0], params, x_shape, x_dtype)};
+  }
+};
+
+}  // namespace
+
+Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p) {
+  Tensor out = raw::conv2d(x, w, bias, p);
+  if (!any_requires_grad({&x, &w, &bias})) return out;
+  auto node = make_node<Conv2dBackward>({&x, &w, &bias});
+  node->x = SavedTensor(x);
+  node->w = SavedTensor(w);
+  node->params = p;
+  set_history({out}, node);
+  return out;
+}
+
+Tensor max_pool2d(const Tensor& x, const Pool2dParams& p) {
+  if (!any_requires_grad({&x})) return raw::max_pool2d(x, p);
+  Tensor indices;
+  Tensor out = raw::max_pool2d(x, p, &indices);
+  auto node = make_node<MaxPool2dBackward>({&x});
+  node->indices = SavedTensor(indices);
+  node->params = p;
+  node->x_shape = x.shape();
+  node->x_dtype = x.dtype();
+  set_history({out}, node);
+  return out;
+}
+
+Tensor avg_pool2d(const Tensor& x, const Pool2dParams& p) {
+  Tensor out = raw::avg_pool2d(x, p);
+  if (!any_requires_grad({&x})) return out;
+  auto node = make_node<AvgPool2dBackward>({&x});
+  node->params = p;
+  node->x_shape = x.shape();
+  node->x_dtype = x.dtype();
+  set_history({out}, node);
+  return out;
+}
+
 }  // namespace aimass::autograd

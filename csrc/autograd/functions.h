@@ -10,6 +10,8 @@
 #include "ops/index.h"
 #include "ops/kernels.h"
 #include "ops/nn.h"
+#include "ops/conv.h"
+#include "ops/pool.h"
 
 namespace aimass::autograd {
 
@@ -42,6 +44,12 @@ Tensor softmax(const Tensor& x, int64_t axis, bool log);
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, const Tensor& weight, int64_t ignore_index,
                      Reduction reduction, double label_smoothing);
 Tensor clone(const Tensor& x);
+// --- convolution and pooling (ops/conv.h, ops/pool.h)
+// x: (N, C, H, W), w: (O, C/groups, KH, KW), bias: (O,) or undefined -> (N, O, OH, OW). Gradients for x, w, bias.
+Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p);
+// x: (N, C, H, W) -> (N, C, OH, OW)
+Tensor max_pool2d(const Tensor& x, const Pool2dParams& p);
+Tensor avg_pool2d(const Tensor& x, const Pool2dParams& p);
 
 // The gradient of a broadcast: sums grad over the dims that broadcasting added or stretched,
 // giving a tensor of `shape`.

@@ -20,5 +20,14 @@ Kernel<SoftmaxBackwardFn> softmax_backward_kernel{"softmax_backward", cpu::softm
 Kernel<CrossEntropyFn> cross_entropy_kernel{"cross_entropy", cpu::cross_entropy, "aimass_cuda_cross_entropy"};
 Kernel<CrossEntropyBackwardFn> cross_entropy_backward_kernel{"cross_entropy_backward", cpu::cross_entropy_backward,
                                                              "aimass_cuda_cross_entropy_backward"};
+// convolution and pooling
+Kernel<Conv2dFn> conv2d_kernel{"conv2d", cpu::conv2d, "aimass_cuda_conv2d"};
+Kernel<Conv2dBackwardFn> conv2d_backward_kernel{"conv2d_backward", cpu::conv2d_backward, "aimass_cuda_conv2d_backward"};
+Kernel<MaxPool2dFn> max_pool2d_kernel{"max_pool2d", cpu::max_pool2d, "aimass_cuda_max_pool2d"};
+Kernel<MaxPool2dBackwardFn> max_pool2d_backward_kernel{"max_pool2d_backward", cpu::max_pool2d_backward,
+                                                       "aimass_cuda_max_pool2d_backward"};
+Kernel<AvgPool2dFn> avg_pool2d_kernel{"avg_pool2d", cpu::avg_pool2d, "aimass_cuda_avg_pool2d"};
+Kernel<AvgPool2dBackwardFn> avg_pool2d_backward_kernel{"avg_pool2d_backward", cpu::avg_pool2d_backward,
+                                                       "aimass_cuda_avg_pool2d_backward"};
 
 }  // namespace aimass

@@ -9,6 +9,8 @@
 #include "core/dispatch.h"
 #include "core/scalar.h"
 #include "core/tensor.h"
+#include "ops/conv.h"
+#include "ops/pool.h"
 
 namespace aimass {
 
@@ -87,6 +89,30 @@ using CrossEntropyBackwardFn = void (*)(const Tensor& log_probs, const Tensor& t
                                         double label_smoothing, int64_t ignore_index, const Tensor& grad_loss,
                                         const Tensor& grad_logits);
 
+// --- convolution and pooling (ops/conv.h, ops/pool.h). All tensors contiguous, float32 or
+// float64 (the op layer widens 16-bit floats), one dtype; the op layer has checked the shapes.
+// x: (N, C, H, W), w: (O, C/g, KH, KW), bias: (O,) or undefined -> out: (N, O, OH, OW), the
+// output size following p (zero padding, stride, dilation, groups).
+using Conv2dFn = void (*)(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p,
+                          const Tensor& out);
+// Its gradients from grad_out (N, O, OH, OW): grad_x (N, C, H, W), grad_w (O, C/g, KH, KW),
+// grad_bias (O,); each overwritten, or skipped when undefined (x is then unused for grad_w
+// undefined, w for grad_x undefined, but both are always passed).
+using Conv2dBackwardFn = void (*)(const Tensor& grad_out, const Tensor& x, const Tensor& w, const Conv2dParams& p,
+                                  const Tensor& grad_x, const Tensor& grad_w, const Tensor& grad_bias);
+// x: (N, C, H, W) -> out, indices: (N, C, OH, OW); indices int64, the flat h * W + w of each
+// window's max in its plane (first of ties; a NaN wins). Windows never lie wholly in padding.
+using MaxPool2dFn = void (*)(const Tensor& x, const Pool2dParams& p, const Tensor& out, const Tensor& indices);
+// grad_x (N, C, H, W), overwritten: grad_x[plane][indices] += grad_out (p gives the windows,
+// for kernels that gather over the outputs covering each pixel).
+using MaxPool2dBackwardFn = void (*)(const Tensor& grad_out, const Tensor& indices, const Pool2dParams& p,
+                                     const Tensor& grad_x);
+// Window means, divisor as in PyTorch: the window clipped to the padded input
+// (count_include_pad) or to the input itself.
+using AvgPool2dFn = void (*)(const Tensor& x, const Pool2dParams& p, const Tensor& out);
+// grad_x (N, C, H, W), overwritten: each grad_out spread evenly over its window.
+using AvgPool2dBackwardFn = void (*)(const Tensor& grad_out, const Pool2dParams& p, const Tensor& grad_x);
+
 // The table (defined in ops/kernels.cpp).
 extern Kernel<UnaryFn> unary_kernel;
 extern Kernel<BinaryFn> binary_kernel;
@@ -103,6 +129,13 @@ extern Kernel<SoftmaxFn> softmax_kernel;
 extern Kernel<SoftmaxBackwardFn> softmax_backward_kernel;
 extern Kernel<CrossEntropyFn> cross_entropy_kernel;
 extern Kernel<CrossEntropyBackwardFn> cross_entropy_backward_kernel;
+// convolution and pooling
+extern Kernel<Conv2dFn> conv2d_kernel;
+extern Kernel<Conv2dBackwardFn> conv2d_backward_kernel;
+extern Kernel<MaxPool2dFn> max_pool2d_kernel;
+extern Kernel<MaxPool2dBackwardFn> max_pool2d_backward_kernel;
+extern Kernel<AvgPool2dFn> avg_pool2d_kernel;
+extern Kernel<AvgPool2dBackwardFn> avg_pool2d_backward_kernel;
 
 namespace cpu {
 void unary(UnaryOp op, const Tensor& in, const Tensor& out);
@@ -123,6 +156,14 @@ void cross_entropy(const Tensor& logits, const Tensor& target, const Tensor& wei
 void cross_entropy_backward(const Tensor& log_probs, const Tensor& target, const Tensor& weight,
                             double label_smoothing, int64_t ignore_index, const Tensor& grad_loss,
                             const Tensor& grad_logits);
+// convolution and pooling
+void conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p, const Tensor& out);
+void conv2d_backward(const Tensor& grad_out, const Tensor& x, const Tensor& w, const Conv2dParams& p,
+                     const Tensor& grad_x, const Tensor& grad_w, const Tensor& grad_bias);
+void max_pool2d(const Tensor& x, const Pool2dParams& p, const Tensor& out, const Tensor& indices);
+void max_pool2d_backward(const Tensor& grad_out, const Tensor& indices, const Pool2dParams& p, const Tensor& grad_x);
+void avg_pool2d(const Tensor& x, const Pool2dParams& p, const Tensor& out);
+void avg_pool2d_backward(const Tensor& grad_out, const Pool2dParams& p, const Tensor& grad_x);
 }  // namespace cpu
 
 }  // namespace aimass

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import aimass as am
+import aimass.nn.functional as F
 from conftest import NP_BF16, RED_TOL, as_f64, make_tensor, to_np
 
 
@@ -113,7 +114,34 @@ OPS = [
     ("index-mask", [_f(6, 7), _b(6, 7)], lambda x, m: x[m]),
     ("setitem", [_f(6, 7), _f(7)], lambda x, v: _setitem(x, v)),
     ("setitem-ints", [_f(6, 7)], lambda x: _setitem_ints(x)),
+    # convolution and pooling
+    ("conv2d", [_f(2, 4, 9, 8), _f(6, 2, 3, 3), _f(6)],
+     lambda x, w, b: F.conv2d(x, w, b, stride=(2, 1), padding=(0, 1, 1, 0), dilation=(1, 2), groups=2)),
+    ("conv2d-same-f64", [_f(2, 3, 7, 7, dt=np.float64), _f(4, 3, 4, 4, dt=np.float64)],
+     lambda x, w: F.conv2d(x, w, padding="same")),
+    ("conv2d-1x1", [_f(3, 5, 6, 4), _f(2, 5, 1, 1)], F.conv2d),
+    ("conv1d", [_f(2, 3, 17), _f(4, 3, 5)], lambda x, w: F.conv1d(x, w, stride=2, padding=2)),
+    ("max_pool2d", [_f(2, 3, 9, 8)], lambda x: F.max_pool2d(x, 3, 2, 1, ceil_mode=True)),
+    ("avg_pool2d", [_f(2, 3, 9, 8)], lambda x: F.avg_pool2d(x, (3, 2), 2, 1, ceil_mode=True)),
+    ("avg_pool2d-nopad-f64", [_f(2, 3, 7, 7, dt=np.float64)],
+     lambda x: F.avg_pool2d(x, 2, 1, 1, count_include_pad=False)),
+    ("max_pool2d-grad", [_f(2, 2, 6, 6)], lambda x: _grad(lambda t: F.max_pool2d(t, 2, 1), x)),
+    ("avg_pool2d-grad", [_f(2, 2, 6, 6)], lambda x: _grad(lambda t: F.avg_pool2d(t, 3, 2, 1, ceil_mode=True), x)),
+    ("conv2d-grad-x", [_f(2, 4, 7, 6), _f(4, 2, 3, 3)],
+     lambda x, w: _grad(lambda t: F.conv2d(t, w, padding=(1, 0), groups=2), x)),
+    ("conv2d-grad-w", [_f(2, 4, 7, 6), _f(4, 2, 3, 3)],
+     lambda x, w: _grad(lambda t: F.conv2d(x, t, stride=2, padding="same", groups=2), w)),
 ]
+
+
+def _grad(fn, x):
+    """The gradient of sum(fn(x) * ramp) with respect to x (a fresh leaf of x's values)."""
+    leaf = x.detach().clone()
+    leaf.requires_grad = True
+    out = fn(leaf)
+    ramp = am.arange(out.numel(), dtype=out.dtype, device=str(out.device)).reshape(out.shape) * 0.01
+    (out * ramp).sum().backward()
+    return leaf.grad
 
 
 def _setitem(x, v):

@@ -1,0 +1,252 @@
+// Convolution on the CPU: im2col + BLAS GEMM. For sample n and group g,
+//   cols (K = Cg*KH*KW, L = OH*OW): row (c, kh, kw) holds the input pixel each output pixel
+//   sees through kernel tap (kh, kw) of channel c (0 in the padding);
+//   out[n, g] (Og, L) = w[g] (Og, K) @ cols (+ bias per row).
+// Backward: grad_w[g] += grad_out[n, g] (Og, L) @ cols^T (summed over the batch);
+// dcols = w[g]^T (K, Og) @ grad_out[n, g], and col2im adds each dcols entry back onto the
+// pixel it came from. A 1x1, stride-1, unpadded convolution has cols = x[n, g] (Cg, L) itself.
+// cols covers a tile of output rows at a time, so its size stays bounded on large images.
+// Big samples run one at a time, im2col / col2im spread over the pool and the GEMM threaded
+// by the BLAS; small ones run whole samples per pool thread with single-threaded GEMMs (as
+// matmul.cpp does for small batches).
+#include <cblas.h>
+
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+#include "core/parallel.h"
+#include "ops/cpu/row_ops.h"
+#include "ops/kernels.h"
+
+namespace aimass::cpu {
+
+namespace {
+
+// Multiply-adds per sample below which samples, not GEMMs, are spread over the threads.
+constexpr int64_t kSmallConv = int64_t(1) << 22;
+// Elements of one cols buffer: about 16 MiB of float32.
+constexpr int64_t kColsLimit = int64_t(1) << 22;
+
+struct Geometry {
+  int64_t N, C, H, W, O, KH, KW, OH, OW, G, Cg, Og, K, L;
+  Conv2dParams p;
+  bool direct;     // 1x1, stride 1, no padding: cols is x[n, g] itself
+  int64_t tile_h;  // output rows per cols tile
+};
+
+Geometry geometry(const Tensor& x, const Tensor& w, const Tensor& out, const Conv2dParams& p) {
+  Geometry g;
+  g.N = x.shape()[0], g.C = x.shape()[1], g.H = x.shape()[2], g.W = x.shape()[3];
+  g.O = w.shape()[0], g.KH = w.shape()[2], g.KW = w.shape()[3];
+  g.OH = out.shape()[2], g.OW = out.shape()[3];
+  g.G = p.groups, g.Cg = g.C / g.G, g.Og = g.O / g.G;
+  g.K = g.Cg * g.KH * g.KW, g.L = g.OH * g.OW;
+  g.p = p;
+  g.direct = g.KH == 1 && g.KW == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_top == 0 && p.pad_bottom == 0 &&
+             p.pad_left == 0 && p.pad_right == 0;
+  g.tile_h = g.direct ? g.OH : std::clamp<int64_t>(kColsLimit / std::max<int64_t>(1, g.K * g.OW), 1, g.OH);
+  return g;
+}
+
+// C (M, N; row stride ldc) = A @ B + beta C, with A (M, K) or its transpose, B (K, N) or its transpose.
+template <typename T>
+void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* a, int64_t lda, const T* b, int64_t ldb,
+          T beta, T* c, int64_t ldc) {
+  const CBLAS_TRANSPOSE A = ta ? CblasTrans : CblasNoTrans, B = tb ? CblasTrans : CblasNoTrans;
+  if constexpr (std::is_same_v<T, float>)
+    scipy_cblas_sgemm(CblasRowMajor, A, B, blasint(M), blasint(N), blasint(K), 1.0f, a, blasint(lda), b, blasint(ldb),
+                      beta, c, blasint(ldc));
+  else
+    scipy_cblas_dgemm(CblasRowMajor, A, B, blasint(M), blasint(N), blasint(K), 1.0, a, blasint(lda), b, blasint(ldb),
+                      beta, c, blasint(ldc));
+}
+
+// Runs fn(r0, r1) over [0, n) on the pool when `threaded`, else inline.
+template <typename F>
+void maybe_parallel(bool threaded, int64_t n, int64_t grain, F&& fn) {
+  if (threaded) parallel_for(0, n, grain, fn);
+  else fn(0, n);
+}
+
+// For each cols row in [r0, r1) and output row oh in [oh0, oh1): the input row it reads (or
+// -1 in the padding) and the output columns [lo, hi) whose input column lies inside the image.
+// visit(r, c, ih, oh, iw0, lo, hi) does the copying; iw = iw0 + ow * stride_w.
+template <typename F>
+void for_each_cols_row(const Geometry& g, int64_t r0, int64_t r1, int64_t oh0, int64_t oh1, F&& visit) {
+  const Conv2dParams& p = g.p;
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t c = r / (g.KH * g.KW), kh = (r / g.KW) % g.KH, kw = r % g.KW;
+    const int64_t iw0 = kw * p.dilation_w - p.pad_left;
+    // ow in [lo, hi) <=> 0 <= iw0 + ow * sw < W
+    const int64_t lo = std::min(g.OW, iw0 >= 0 ? 0 : (-iw0 + p.stride_w - 1) / p.stride_w);
+    const int64_t hi = std::max(lo, std::min(g.OW, iw0 >= g.W ? 0 : (g.W - iw0 + p.stride_w - 1) / p.stride_w));
+    for (int64_t oh = oh0; oh < oh1; ++oh) {
+      const int64_t ih = oh * p.stride_h - p.pad_top + kh * p.dilation_h;
+      visit(r, c, ih >= 0 && ih < g.H ? ih : -1, oh - oh0, iw0, lo, hi);
+    }
+  }
+}
+
+// cols (K, (oh1 - oh0) * OW) from xg (Cg, H, W), output rows [oh0, oh1).
+template <typename T>
+void im2col(const Geometry& g, const T* xg, T* cols, int64_t oh0, int64_t oh1, bool threaded) {
+  const int64_t Lt = (oh1 - oh0) * g.OW, sw = g.p.stride_w;
+  maybe_parallel(threaded, g.K, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(1, Lt)),
+                 [&](int64_t r0, int64_t r1) {
+    for_each_cols_row(g, r0, r1, oh0, oh1, [&](int64_t r, int64_t c, int64_t ih, int64_t t, int64_t iw0, int64_t lo,
+                                               int64_t hi) {
+      T* d = cols + r * Lt + t * g.OW;
+      if (ih < 0) {
+        std::fill(d, d + g.OW, T(0));
+        return;
+      }
+      const T* src = xg + (c * g.H + ih) * g.W + iw0;
+      std::fill(d, d + lo, T(0));
+      if (sw == 1) std::memcpy(d + lo, src + lo, size_t(hi - lo) * sizeof(T));
+      else for (int64_t ow = lo; ow < hi; ++ow) d[ow] = src[ow * sw];
+      std::fill(d + hi, d + g.OW, T(0));
+    });
+  });
+}
+
+// gxg (Cg, H, W) += the entries of dcols (K, (oh1 - oh0) * OW) at the pixels im2col took them
+// from. Threads split the channels, so no two write one pixel.
+template <typename T>
+void col2im(const Geometry& g, const T* dcols, T* gxg, int64_t oh0, int64_t oh1, bool threaded) {
+  const int64_t Lt = (oh1 - oh0) * g.OW, sw = g.p.stride_w, taps = g.KH * g.KW;
+  maybe_parallel(threaded, g.Cg, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(1, taps * Lt)),
+                 [&](int64_t c0, int64_t c1) {
+    for_each_cols_row(g, c0 * taps, c1 * taps, oh0, oh1, [&](int64_t r, int64_t c, int64_t ih, int64_t t,
+                                                             int64_t iw0, int64_t lo, int64_t hi) {
+      if (ih < 0) return;
+      const T* s = dcols + r * Lt + t * g.OW;
+      T* dst = gxg + (c * g.H + ih) * g.W + iw0;
+      for (int64_t ow = lo; ow < hi; ++ow) dst[ow * sw] += s[ow];
+    });
+  });
+}
+
+template <typename T>
+void forward(const Geometry& g, const T* x, const T* w, const T* bias, T* out) {
+  const bool small = g.O * g.K * g.L < kSmallConv;
+  auto sample = [&](int64_t n, std::vector<T>& buf, bool threaded) {
+    for (int64_t gi = 0; gi < g.G; ++gi) {
+      const T* xg = x + (n * g.C + gi * g.Cg) * g.H * g.W;
+      const T* wg = w + gi * g.Og * g.K;
+      T* og = out + (n * g.O + gi * g.Og) * g.L;
+      if (bias)
+        for (int64_t o = 0; o < g.Og; ++o) std::fill(og + o * g.L, og + (o + 1) * g.L, bias[gi * g.Og + o]);
+      const T beta = bias ? T(1) : T(0);
+      for (int64_t oh0 = 0; oh0 < g.OH; oh0 += g.tile_h) {
+        const int64_t oh1 = std::min(g.OH, oh0 + g.tile_h), Lt = (oh1 - oh0) * g.OW;
+        const T* cols = xg;
+        if (!g.direct) {
+          im2col(g, xg, buf.data(), oh0, oh1, threaded);
+          cols = buf.data();
+        }
+        gemm<T>(false, false, g.Og, Lt, g.K, wg, g.K, cols, Lt, beta, og + oh0 * g.OW, g.L);
+      }
+    }
+  };
+  const size_t cols_size = g.direct ? 0 : size_t(g.K * g.tile_h * g.OW);
+  if (small) {
+    parallel_for(0, g.N, std::max<int64_t>(1, kSmallConv / std::max<int64_t>(1, g.O * g.K * g.L)),
+                 [&](int64_t n0, int64_t n1) {
+      std::vector<T> cols(cols_size);
+      for (int64_t n = n0; n < n1; ++n) sample(n, cols, false);
+    });
+  } else {
+    std::vector<T> cols(cols_size);
+    for (int64_t n = 0; n < g.N; ++n) sample(n, cols, true);
+  }
+}
+
+template <typename T>
+void backward(const Geometry& g, const T* go, const T* x, const T* w, T* gx, T* gw, T* gb) {
+  const bool small = g.O * g.K * g.L < kSmallConv;
+  const size_t cols_size = g.direct ? 0 : size_t(g.K * g.tile_h * g.OW);
+  // grad_w of samples n in [n0, n1) added into acc (O, K); grad_x written for those samples.
+  auto samples = [&](int64_t n0, int64_t n1, T* acc, bool threaded) {
+    std::vector<T> cols(gw ? cols_size : 0), dcols(gx ? cols_size : 0);
+    for (int64_t n = n0; n < n1; ++n) {
+      if (gx && !g.direct) std::fill(gx + n * g.C * g.H * g.W, gx + (n + 1) * g.C * g.H * g.W, T(0));
+      for (int64_t gi = 0; gi < g.G; ++gi) {
+        const T* xg = x + (n * g.C + gi * g.Cg) * g.H * g.W;
+        const T* wg = w + gi * g.Og * g.K;
+        const T* gog = go + (n * g.O + gi * g.Og) * g.L;
+        T* gxg = gx ? gx + (n * g.C + gi * g.Cg) * g.H * g.W : nullptr;
+        for (int64_t oh0 = 0; oh0 < g.OH; oh0 += g.tile_h) {
+          const int64_t oh1 = std::min(g.OH, oh0 + g.tile_h), Lt = (oh1 - oh0) * g.OW;
+          const T* got = gog + oh0 * g.OW;
+          if (acc) {
+            const T* c = xg;
+            if (!g.direct) {
+              im2col(g, xg, cols.data(), oh0, oh1, threaded);
+              c = cols.data();
+            }
+            gemm<T>(false, true, g.Og, g.K, Lt, got, g.L, c, Lt, T(1), acc + gi * g.Og * g.K, g.K);
+          }
+          if (gx) {
+            if (g.direct) {
+              gemm<T>(true, false, g.K, Lt, g.Og, wg, g.K, got, g.L, T(0), gxg, g.L);
+            } else {
+              gemm<T>(true, false, g.K, Lt, g.Og, wg, g.K, got, g.L, T(0), dcols.data(), Lt);
+              col2im(g, dcols.data(), gxg, oh0, oh1, threaded);
+            }
+          }
+        }
+      }
+    }
+  };
+  if (gw) std::fill(gw, gw + g.O * g.K, T(0));
+  if (small) {
+    std::mutex mutex;
+    parallel_for(0, g.N, std::max<int64_t>(1, kSmallConv / std::max<int64_t>(1, g.O * g.K * g.L)),
+                 [&](int64_t n0, int64_t n1) {
+      std::vector<T> acc(gw ? size_t(g.O * g.K) : 0, T(0));
+      samples(n0, n1, gw ? acc.data() : nullptr, false);
+      if (!gw) return;
+      std::lock_guard<std::mutex> lock(mutex);
+      for (size_t i = 0; i < acc.size(); ++i) gw[i] += acc[i];
+    });
+  } else {
+    samples(0, g.N, gw, true);
+  }
+  if (gb) {
+    // grad_bias[o] = sum over n and pixels of grad_out[n, o], in double.
+    parallel_for(0, g.O, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(1, g.N * g.L)),
+                 [&](int64_t o0, int64_t o1) {
+      for (int64_t o = o0; o < o1; ++o) {
+        double s = 0;
+        for (int64_t n = 0; n < g.N; ++n) s += RowOps<T>::sum_as_double(go + (n * g.O + o) * g.L, g.L);
+        gb[o] = T(s);
+      }
+    });
+  }
+}
+
+template <typename T>
+T* ptr(const Tensor& t) { return t.defined() ? t.data<T>() : nullptr; }
+
+}  // namespace
+
+void conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p, const Tensor& out) {
+  const Geometry g = geometry(x, w, out, p);
+  if (x.dtype() == DType::Float64) forward(g, x.data<double>(), w.data<double>(), ptr<double>(bias), out.data<double>());
+  else forward(g, x.data<float>(), w.data<float>(), ptr<float>(bias), out.data<float>());
+}
+
+void conv2d_backward(const Tensor& grad_out, const Tensor& x, const Tensor& w, const Conv2dParams& p,
+                     const Tensor& grad_x, const Tensor& grad_w, const Tensor& grad_bias) {
+  const Geometry g = geometry(x, w, grad_out, p);
+  if (x.dtype() == DType::Float64)
+    backward(g, grad_out.data<double>(), x.data<double>(), w.data<double>(), ptr<double>(grad_x),
+             ptr<double>(grad_w), ptr<double>(grad_bias));
+  else
+    backward(g, grad_out.data<float>(), x.data<float>(), w.data<float>(), ptr<float>(grad_x),
+             ptr<float>(grad_w), ptr<float>(grad_bias));
+}
+
+}  // namespace aimass::cpu

@@ -9,7 +9,10 @@
 #include "ops/creation.h"
 #include "ops/elementwise.h"
 #include "ops/linalg.h"
+#include "ops/activation.h"
+#include "ops/dropout.h"
 #include "ops/nn.h"
+#include "ops/norm.h"
 #include "ops/reduce.h"
 #include "ops/shape.h"
 
@@ -375,6 +378,98 @@ struct CrossEntropyBackward final : Node {
   }
 };
 
+// ---- normalisation, dropout and activations
+
+// Gradients for (x, weight, bias); weight's and bias's come flat from the op and take their
+// input's shape and dtype here.
+struct NormBackward : Node {
+  SavedTensor x, weight, mean, scale;  // scale: layer norm's rstd, batch norm's invstd
+  Shape weight_shape, bias_shape;
+  DType weight_dtype = DType::Float32, bias_dtype = DType::Float32;
+  void release_saved() override {
+    x.release();
+    weight.release();
+    mean.release();
+    scale.release();
+  }
+  virtual NormGrads run(const Tensor& g, bool want_weight, bool want_bias) = 0;
+  std::vector<Tensor> apply(const std::vector<Tensor>& grads) override {
+    if (!grads[0].defined()) return {Tensor(), Tensor(), Tensor()};
+    const bool want_weight = next[1].valid(), want_bias = next[2].valid();
+    NormGrads r = run(grads[0], want_weight, want_bias);
+    return {next[0].valid() ? r.x : Tensor(),
+            want_weight ? raw::to_dtype(raw::reshape(r.weight, weight_shape), weight_dtype) : Tensor(),
+            want_bias ? raw::to_dtype(raw::reshape(r.bias, bias_shape), bias_dtype) : Tensor()};
+  }
+  void save(const Tensor& in, const Tensor& w, const Tensor& b, const Tensor& m, const Tensor& s) {
+    x = SavedTensor(in);
+    weight = SavedTensor(w);
+    mean = SavedTensor(m);
+    scale = SavedTensor(s);
+    if (w.defined()) {
+      weight_shape = w.shape();
+      weight_dtype = w.dtype();
+    }
+    if (b.defined()) {
+      bias_shape = b.shape();
+      bias_dtype = b.dtype();
+    }
+  }
+};
+
+struct LayerNormBackward final : NormBackward {
+  int64_t normalized_dims = 1;
+  std::string name() const override { return "layer_norm_backward"; }
+  NormGrads run(const Tensor& g, bool want_weight, bool want_bias) override {
+    const char* n = "layer_norm_backward";
+    return raw::layer_norm_backward(g, x.get(n), normalized_dims, weight.get(n), mean.get(n), scale.get(n),
+                                    want_weight, want_bias);
+  }
+};
+
+struct BatchNormBackward final : NormBackward {
+  bool batch_statistics = true;
+  std::string name() const override { return "batch_norm_backward"; }
+  NormGrads run(const Tensor& g, bool want_weight, bool want_bias) override {
+    const char* n = "batch_norm_backward";
+    return raw::batch_norm_backward(g, x.get(n), weight.get(n), mean.get(n), scale.get(n), batch_statistics,
+                                    want_weight, want_bias);
+  }
+};
+
+struct DropoutBackward final : Node {
+  double p = 0;
+  uint64_t seed = 0, offset = 0;
+  std::string name() const override { return "dropout_backward"; }
+  std::vector<Tensor> apply(const std::vector<Tensor>& grads) override {
+    if (!grads[0].defined()) return {Tensor()};
+    return {raw::dropout_backward(grads[0], p, seed, offset)};
+  }
+};
+
+struct ActivationBackward final : Node {
+  ActivationOp op = ActivationOp::Gelu;
+  double param = 0;
+  SavedTensor x;
+  std::string name() const override { return std::string(activation_name(op)) + "_backward"; }
+  void release_saved() override { x.release(); }
+  std::vector<Tensor> apply(const std::vector<Tensor>& grads) override {
+    if (!grads[0].defined()) return {Tensor()};
+    return {raw::activation_backward(op, x.get(activation_name(op)), grads[0], param)};
+  }
+};
+
+Tensor activation_with_history(ActivationOp op, const Tensor& x, double param) {
+  Tensor out = raw::activation(op, x, param);
+  if (!any_requires_grad({&x})) return out;
+  auto node = make_node<ActivationBackward>({&x});
+  node->op = op;
+  node->param = param;
+  node->x = SavedTensor(x);
+  set_history({out}, node);
+  return out;
+}
+
 }  // namespace
 
 Tensor sum_to(const Tensor& grad, const Shape& shape) {
@@ -687,6 +782,58 @@ Tensor avg_pool2d(const Tensor& x, const Pool2dParams& p) {
   node->x_dtype = x.dtype();
   set_history({out}, node);
   return out;
+}
+
+// ---- normalisation, dropout and activations
+
+Tensor layer_norm(const Tensor& x, int64_t normalized_dims, const Tensor& weight, const Tensor& bias, double eps) {
+  if (!any_requires_grad({&x, &weight, &bias})) return raw::layer_norm(x, normalized_dims, weight, bias, eps);
+  Tensor mean, rstd;
+  Tensor out = raw::layer_norm(x, normalized_dims, weight, bias, eps, &mean, &rstd);
+  auto node = make_node<LayerNormBackward>({&x, &weight, &bias});
+  node->normalized_dims = normalized_dims;
+  node->save(x, weight, bias, mean, rstd);
+  set_history({out}, node);
+  return out;
+}
+
+Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                  const Tensor& bias, bool training, double momentum, double eps) {
+  if (!any_requires_grad({&x, &weight, &bias}))
+    return raw::batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps);
+  Tensor mean, invstd;
+  Tensor out = raw::batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps, &mean, &invstd);
+  auto node = make_node<BatchNormBackward>({&x, &weight, &bias});
+  node->batch_statistics = training || !running_mean.defined();
+  node->save(x, weight, bias, mean, invstd);
+  set_history({out}, node);
+  return out;
+}
+
+Tensor dropout(const Tensor& x, double p, bool training) {
+  if (!training || p == 0) {
+    // The checks still run, so a bad p fails in eval mode too.
+    AM_CHECK(is_floating(x.dtype()), TypeError, "dropout: needs a floating input, got ", x.describe());
+    AM_CHECK(p >= 0.0 && p <= 1.0, ValueError, "dropout: probability p must be in [0, 1], got ", p);
+    return x;
+  }
+  uint64_t seed = 0, offset = 0;
+  Tensor out = raw::dropout(x, p, &seed, &offset);
+  if (!any_requires_grad({&x})) return out;
+  auto node = make_node<DropoutBackward>({&x});
+  node->p = p;
+  node->seed = seed;
+  node->offset = offset;
+  set_history({out}, node);
+  return out;
+}
+
+Tensor gelu(const Tensor& x, bool tanh_approximation) {
+  return activation_with_history(tanh_approximation ? ActivationOp::GeluTanh : ActivationOp::Gelu, x, 0);
+}
+Tensor silu(const Tensor& x) { return activation_with_history(ActivationOp::Silu, x, 0); }
+Tensor leaky_relu(const Tensor& x, double negative_slope) {
+  return activation_with_history(ActivationOp::LeakyRelu, x, negative_slope);
 }
 
 }  // namespace aimass::autograd

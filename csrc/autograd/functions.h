@@ -51,6 +51,24 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2d
 Tensor max_pool2d(const Tensor& x, const Pool2dParams& p);
 Tensor avg_pool2d(const Tensor& x, const Pool2dParams& p);
 
+// ---- normalisation, dropout and activations (ops/norm.h, ops/dropout.h, ops/activation.h)
+// Normalises over the last `normalized_dims` axes of x; weight, bias: those axes' shape, or
+// undefined. Gradients for x, weight, bias.
+Tensor layer_norm(const Tensor& x, int64_t normalized_dims, const Tensor& weight, const Tensor& bias, double eps);
+// x: (N, C) or (N, C, *spatial), statistics per channel C. running_mean/running_var: (C,) float (may be
+// undefined: then training statistics are always used, as PyTorch's track_running_stats=False).
+// training: normalise with the batch statistics (biased variance) and update running_* in place,
+// without recording a graph, as running = (1 - momentum) * running + momentum * batch (unbiased
+// variance for running_var); eval: use running_*. Gradients for x, weight, bias.
+Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                  const Tensor& bias, bool training, double momentum, double eps);
+// Inverted dropout: zero with probability p, scale the rest by 1 / (1 - p); identity when
+// !training or p == 0. Random bits from the global seedable Philox generator (am.manual_seed).
+Tensor dropout(const Tensor& x, double p, bool training);
+Tensor gelu(const Tensor& x, bool tanh_approximation);
+Tensor silu(const Tensor& x);
+Tensor leaky_relu(const Tensor& x, double negative_slope);
+
 // The gradient of a broadcast: sums grad over the dims that broadcasting added or stretched,
 // giving a tensor of `shape`.
 Tensor sum_to(const Tensor& grad, const Shape& shape);

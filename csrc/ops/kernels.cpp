@@ -29,5 +29,17 @@ Kernel<MaxPool2dBackwardFn> max_pool2d_backward_kernel{"max_pool2d_backward", cp
 Kernel<AvgPool2dFn> avg_pool2d_kernel{"avg_pool2d", cpu::avg_pool2d, "aimass_cuda_avg_pool2d"};
 Kernel<AvgPool2dBackwardFn> avg_pool2d_backward_kernel{"avg_pool2d_backward", cpu::avg_pool2d_backward,
                                                        "aimass_cuda_avg_pool2d_backward"};
+// normalisation, dropout and activations
+Kernel<LayerNormFn> layer_norm_kernel{"layer_norm", cpu::layer_norm, "aimass_cuda_layer_norm"};
+Kernel<LayerNormBackwardFn> layer_norm_backward_kernel{"layer_norm_backward", cpu::layer_norm_backward,
+                                                       "aimass_cuda_layer_norm_backward"};
+Kernel<BatchNormStatsFn> batch_norm_stats_kernel{"batch_norm_stats", cpu::batch_norm_stats, "aimass_cuda_batch_norm_stats"};
+Kernel<BatchNormApplyFn> batch_norm_apply_kernel{"batch_norm_apply", cpu::batch_norm_apply, "aimass_cuda_batch_norm_apply"};
+Kernel<BatchNormBackwardFn> batch_norm_backward_kernel{"batch_norm_backward", cpu::batch_norm_backward,
+                                                       "aimass_cuda_batch_norm_backward"};
+Kernel<DropoutFn> dropout_kernel{"dropout", cpu::dropout, "aimass_cuda_dropout"};
+Kernel<ActivationFn> activation_kernel{"activation", cpu::activation, "aimass_cuda_activation"};
+Kernel<ActivationBackwardFn> activation_backward_kernel{"activation_backward", cpu::activation_backward,
+                                                        "aimass_cuda_activation_backward"};
 
 }  // namespace aimass

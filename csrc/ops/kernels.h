@@ -113,6 +113,48 @@ using AvgPool2dFn = void (*)(const Tensor& x, const Pool2dParams& p, const Tenso
 // grad_x (N, C, H, W), overwritten: each grad_out spread evenly over its window.
 using AvgPool2dBackwardFn = void (*)(const Tensor& grad_out, const Pool2dParams& p, const Tensor& grad_x);
 
+// ---- normalisation, dropout and activations (ops/{cpu,cuda}/norm, dropout, activation) ----
+// Layer norm over the rows of x (R, D) contiguous, float32 or float64 (the op layer widens 16-bit
+// floats). weight, bias: (D,) of x's dtype, or undefined (ones, zeros). With mean and the biased
+// variance var of each row, rstd = 1 / sqrt(var + eps) and y = (x - mean) * rstd * weight + bias.
+// y: (R, D); mean, rstd: (R,) of x's dtype, saved for the backward.
+using LayerNormFn = void (*)(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, const Tensor& y,
+                             const Tensor& mean, const Tensor& rstd);
+// Its gradient, with xhat = (x - mean) * rstd and g = grad_y * weight (grad_y where undefined):
+// grad_x = rstd * (g - mean_d(g) - xhat * mean_d(g * xhat)); grad_weight = sum_r grad_y * xhat;
+// grad_bias = sum_r grad_y. grad_weight, grad_bias: (D,) or undefined when not wanted. All
+// contiguous, one dtype.
+using LayerNormBackwardFn = void (*)(const Tensor& grad_y, const Tensor& x, const Tensor& weight, const Tensor& mean,
+                                     const Tensor& rstd, const Tensor& grad_x, const Tensor& grad_weight,
+                                     const Tensor& grad_bias);
+// Batch-norm statistics of x (N, C, S) contiguous, float32 or float64: mean and biased variance
+// of each channel c over its N * S values (N * S > 0). mean, var: (C,) of x's dtype.
+using BatchNormStatsFn = void (*)(const Tensor& x, const Tensor& mean, const Tensor& var);
+// y[n, c, s] = (x[n, c, s] - mean[c]) * invstd[c] * weight[c] + bias[c]. x, y: (N, C, S); mean,
+// invstd: (C,); weight, bias: (C,) or undefined (ones, zeros); all contiguous, one dtype.
+using BatchNormApplyFn = void (*)(const Tensor& x, const Tensor& mean, const Tensor& invstd, const Tensor& weight,
+                                  const Tensor& bias, const Tensor& y);
+// Its gradient, with M = N * S, xhat = (x - mean[c]) * invstd[c], sums over n and s per channel:
+// grad_weight[c] = sum grad_y * xhat, grad_bias[c] = sum grad_y; grad_x = weight[c] * invstd[c] *
+// (grad_y - sum grad_y / M - xhat * sum(grad_y * xhat) / M) when the statistics were the batch's
+// (training), weight[c] * invstd[c] * grad_y when they were constants. grad_weight, grad_bias:
+// (C,) or undefined when not wanted. Layouts as in BatchNormApplyFn.
+using BatchNormBackwardFn = void (*)(const Tensor& grad_y, const Tensor& x, const Tensor& mean, const Tensor& invstd,
+                                     const Tensor& weight, bool training, const Tensor& grad_x,
+                                     const Tensor& grad_weight, const Tensor& grad_bias);
+// Inverted dropout: out[i] = keep(i) ? in[i] / (1 - p) : 0 with keep(i) = u(i) >= p, where u(i) =
+// uniform_from_bits(philox4x32(offset + i / 4, seed).v[i % 4]) (core/philox.h): one Philox counter
+// serves four elements. in, out: contiguous, same floating dtype, n elements; p in [0, 1].
+// Applied to the gradient with the same seed and offset, it is its own backward.
+using DropoutFn = void (*)(const Tensor& in, const Tensor& out, double p, uint64_t seed, uint64_t offset);
+// Elementwise activations whose rules are in ops/activation_ops.h (param: LeakyRelu's negative
+// slope). in, out: contiguous, same shape, float32 or float64 (the op layer widens 16-bit floats).
+enum class ActivationOp : uint8_t { Gelu, GeluTanh, Silu, LeakyRelu };
+using ActivationFn = void (*)(ActivationOp op, const Tensor& in, const Tensor& out, double param);
+// grad_in = grad_out * op'(x); x, grad_out, grad_in contiguous, same shape and dtype.
+using ActivationBackwardFn = void (*)(ActivationOp op, const Tensor& x, const Tensor& grad_out,
+                                      const Tensor& grad_in, double param);
+
 // The table (defined in ops/kernels.cpp).
 extern Kernel<UnaryFn> unary_kernel;
 extern Kernel<BinaryFn> binary_kernel;
@@ -136,6 +178,14 @@ extern Kernel<MaxPool2dFn> max_pool2d_kernel;
 extern Kernel<MaxPool2dBackwardFn> max_pool2d_backward_kernel;
 extern Kernel<AvgPool2dFn> avg_pool2d_kernel;
 extern Kernel<AvgPool2dBackwardFn> avg_pool2d_backward_kernel;
+extern Kernel<LayerNormFn> layer_norm_kernel;
+extern Kernel<LayerNormBackwardFn> layer_norm_backward_kernel;
+extern Kernel<BatchNormStatsFn> batch_norm_stats_kernel;
+extern Kernel<BatchNormApplyFn> batch_norm_apply_kernel;
+extern Kernel<BatchNormBackwardFn> batch_norm_backward_kernel;
+extern Kernel<DropoutFn> dropout_kernel;
+extern Kernel<ActivationFn> activation_kernel;
+extern Kernel<ActivationBackwardFn> activation_backward_kernel;
 
 namespace cpu {
 void unary(UnaryOp op, const Tensor& in, const Tensor& out);
@@ -164,6 +214,20 @@ void max_pool2d(const Tensor& x, const Pool2dParams& p, const Tensor& out, const
 void max_pool2d_backward(const Tensor& grad_out, const Tensor& indices, const Pool2dParams& p, const Tensor& grad_x);
 void avg_pool2d(const Tensor& x, const Pool2dParams& p, const Tensor& out);
 void avg_pool2d_backward(const Tensor& grad_out, const Pool2dParams& p, const Tensor& grad_x);
+void layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, const Tensor& y,
+                const Tensor& mean, const Tensor& rstd);
+void layer_norm_backward(const Tensor& grad_y, const Tensor& x, const Tensor& weight, const Tensor& mean,
+                         const Tensor& rstd, const Tensor& grad_x, const Tensor& grad_weight, const Tensor& grad_bias);
+void batch_norm_stats(const Tensor& x, const Tensor& mean, const Tensor& var);
+void batch_norm_apply(const Tensor& x, const Tensor& mean, const Tensor& invstd, const Tensor& weight,
+                      const Tensor& bias, const Tensor& y);
+void batch_norm_backward(const Tensor& grad_y, const Tensor& x, const Tensor& mean, const Tensor& invstd,
+                         const Tensor& weight, bool training, const Tensor& grad_x, const Tensor& grad_weight,
+                         const Tensor& grad_bias);
+void dropout(const Tensor& in, const Tensor& out, double p, uint64_t seed, uint64_t offset);
+void activation(ActivationOp op, const Tensor& in, const Tensor& out, double param);
+void activation_backward(ActivationOp op, const Tensor& x, const Tensor& grad_out, const Tensor& grad_in,
+                         double param);
 }  // namespace cpu
 
 }  // namespace aimass

@@ -131,6 +131,25 @@ OPS = [
      lambda x, w: _grad(lambda t: F.conv2d(t, w, padding=(1, 0), groups=2), x)),
     ("conv2d-grad-w", [_f(2, 4, 7, 6), _f(4, 2, 3, 3)],
      lambda x, w: _grad(lambda t: F.conv2d(x, t, stride=2, padding="same", groups=2), w)),
+    # normalisation, dropout and activations (am.nn.functional)
+    ("layer_norm", [_f(*S), _f(S[1]), _f(S[1])], lambda x, w, b: _F().layer_norm(x, S[1], w, b)),
+    ("layer_norm-2d-f64", [_f(3, 5, 70, dt=np.float64)], lambda x: _F().layer_norm(x, (5, 70))),
+    ("layer_norm-f16", [_f(*S, dt=np.float16)], lambda x: _F().layer_norm(x, S[1])),
+    ("layer_norm-backward", [_f(*S), _f(S[1]), _f(S[1]), _f(*S)], lambda x, w, b, g: _grads(
+        lambda x, w, b: _F().layer_norm(x, S[1], w, b), g, x, w, b)),
+    ("batch_norm-train", [_f(6, 5, 9), _f(5), _f(5)], lambda x, w, b: _F().batch_norm(x, None, None, w, b, True)),
+    ("batch_norm-2d", [_f(40, 7)], lambda x: _F().batch_norm(x, None, None, training=True)),
+    ("batch_norm-eval", [_f(4, 3, 5), _f(3), _f(3, **POS)], lambda x, m, v: _F().batch_norm(x, m, v)),
+    ("batch_norm-backward", [_f(6, 5, 9), _f(5), _f(5), _f(6, 5, 9)], lambda x, w, b, g: _grads(
+        lambda x, w, b: _F().batch_norm(x, None, None, w, b, True), g, x, w, b)),
+    ("dropout-seeded", [_f(*S)], lambda x: _seeded(lambda: _F().dropout(x, 0.3))),
+    ("dropout-f16", [_f(*S, dt=np.float16)], lambda x: _seeded(lambda: _F().dropout(x, 0.6))),
+    *[(f"activation-{n}", [_f(*S, lo=-6, hi=6)], (lambda n: lambda x: _activation(n, x))(n))
+      for n in ["gelu", "gelu_tanh", "silu", "leaky_relu"]],
+    ("activation-gelu-f64", [_f(*S, lo=-6, hi=6, dt=np.float64)], lambda x: _F().gelu(x)),
+    *[(f"activation-{n}-backward", [_f(*S, lo=-6, hi=6), _f(*S)],
+       (lambda n: lambda x, g: _grads(lambda x: _activation(n, x), g, x))(n))
+      for n in ["gelu", "gelu_tanh", "silu", "leaky_relu"]],
 ]
 
 
@@ -142,6 +161,31 @@ def _grad(fn, x):
     ramp = am.arange(out.numel(), dtype=out.dtype, device=str(out.device)).reshape(out.shape) * 0.01
     (out * ramp).sum().backward()
     return leaf.grad
+
+
+def _F():
+    import aimass.nn.functional as F
+
+    return F
+
+
+def _activation(name, x):
+    F = _F()
+    if name == "gelu_tanh":
+        return F.gelu(x, approximate="tanh")
+    return getattr(F, name)(x)
+
+
+def _grads(fn, g, *inputs):
+    """The gradients of sum(fn(*inputs) * g), stacked flat into one tensor."""
+    leaves = [t.detach().requires_grad_() for t in inputs]  # keeps each input's layout
+    (fn(*leaves) * g).sum().backward()
+    return am.concatenate([leaf.grad.reshape(-1) for leaf in leaves])
+
+
+def _seeded(fn):
+    am.manual_seed(1234)
+    return fn()
 
 
 def _setitem(x, v):

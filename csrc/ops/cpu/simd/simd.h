@@ -65,6 +65,27 @@ struct KernelTable {
   // out[i] = cond[i] ? a[i] : b[i] for elements of 1 << k bytes (where_bits[k], k < 4), all
   // contiguous: where moves bits, so one loop per element size serves every dtype.
   void (*where_bits[4])(const bool* cond, const void* a, const void* b, void* out, int64_t n);
+  // ---- normalisation and activations (ops/cpu/norm.cpp, ops/cpu/activation.cpp)
+  // out[i] = op(in[i]); grad_in[i] = grad_out[i] * op'(x[i]) (ops/activation_ops.h). param:
+  // LeakyRelu's negative slope.
+  void (*activation_f32)(ActivationOp op, const float* in, float* out, int64_t n, float param);
+  void (*activation_f64)(ActivationOp op, const double* in, double* out, int64_t n, double param);
+  void (*activation_backward_f32)(ActivationOp op, const float* x, const float* grad_out, float* grad_in, int64_t n,
+                                  float param);
+  void (*activation_backward_f64)(ActivationOp op, const double* x, const double* grad_out, double* grad_in,
+                                  int64_t n, double param);
+  // One row of layer norm, n > 0: y = (x - mean) * rstd * w + b (w, b: n values or null for
+  // ones / zeros); *mean and *rstd receive the row's statistics (LayerNormFn).
+  void (*layer_norm_row_f32)(const float* x, const float* w, const float* b, float* y, int64_t n, float eps,
+                             float* mean, float* rstd);
+  void (*layer_norm_row_f64)(const double* x, const double* w, const double* b, double* y, int64_t n, double eps,
+                             double* mean, double* rstd);
+  // Its gradient for one row: dx as in LayerNormBackwardFn (w null for ones) and, when dw is
+  // not null, dw[i] += dy[i] * xhat[i] and db[i] += dy[i] (a thread's partial sums over rows).
+  void (*layer_norm_backward_row_f32)(const float* dy, const float* x, const float* w, float mean, float rstd,
+                                      float* dx, float* dw, float* db, int64_t n);
+  void (*layer_norm_backward_row_f64)(const double* dy, const double* x, const double* w, double mean, double rstd,
+                                      double* dx, double* dw, double* db, int64_t n);
 };
 
 // The table in use (see cpu_simd_level).

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <limits>
 
+#include "ops/activation_ops.h"
 #include "ops/cpu/simd/simd.h"
 #include "ops/scalar_ops.h"
 
@@ -641,6 +642,174 @@ void where_bits(const bool* cond, const void* a_ptr, const void* b_ptr, void* ou
   }
 }
 
+// ------------------------------------------------------------------ activations
+
+// erfc(x) with a relative error below 1.2e-7 everywhere (Numerical Recipes' erfcc, a Chebyshev
+// fit of erfc(z) e^{z^2}), branch-free around exp_f32 so that it vectorises.
+[[gnu::always_inline]] inline float erfc_f32(float x) {
+  const float z = std::fabs(x);
+  const float t = 1.0f / (1.0f + 0.5f * z);
+  float p = 0.17087277f;
+  p = p * t - 0.82215223f;
+  p = p * t + 1.48851587f;
+  p = p * t - 1.13520398f;
+  p = p * t + 0.27886807f;
+  p = p * t - 0.18628806f;
+  p = p * t + 0.09678418f;
+  p = p * t + 0.37409196f;
+  p = p * t + 1.00002368f;
+  p = p * t - 1.26551223f;
+  const float r = t * exp_f32(p - z * z);
+  return x >= 0.0f ? r : 2.0f - r;
+}
+
+// The float32 rules of ops/activation_ops.h on the SIMD table's exp / tanh / sigmoid.
+template <ActivationOp op>
+[[gnu::always_inline]] inline float activation_f32_element(float x, float param) {
+  namespace a = activation_ops;
+  if constexpr (op == ActivationOp::Gelu) {
+    return x * (0.5f * erfc_f32(-x * float(a::kSqrtHalf)));
+  } else if constexpr (op == ActivationOp::GeluTanh) {
+    const float u = float(a::kSqrt2OverPi) * (x + float(a::kGeluCubic) * x * x * x);
+    return 0.5f * x * (1.0f + tanh_f32(u));
+  } else if constexpr (op == ActivationOp::Silu) {
+    return x * sigmoid_f32(x);
+  } else {
+    return x > 0.0f ? x : x * param;
+  }
+}
+
+template <ActivationOp op>
+[[gnu::always_inline]] inline float activation_derivative_f32(float x, float param) {
+  namespace a = activation_ops;
+  if constexpr (op == ActivationOp::Gelu) {
+    return 0.5f * erfc_f32(-x * float(a::kSqrtHalf)) + x * float(a::kInvSqrt2Pi) * exp_f32(-0.5f * x * x);
+  } else if constexpr (op == ActivationOp::GeluTanh) {
+    const float u = float(a::kSqrt2OverPi) * (x + float(a::kGeluCubic) * x * x * x);
+    const float t = tanh_f32(u);
+    const float du = float(a::kSqrt2OverPi) * (1.0f + float(3 * a::kGeluCubic) * x * x);
+    return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * du;
+  } else if constexpr (op == ActivationOp::Silu) {
+    const float s = sigmoid_f32(x);
+    return s * (1.0f + x * (1.0f - s));
+  } else {
+    return x > 0.0f ? 1.0f : param;
+  }
+}
+
+template <typename T>
+void activation(ActivationOp op, const T* in, T* out, int64_t n, T param) {
+  activation_ops::visit_activation(op, [&](auto tag) {
+    constexpr ActivationOp o = decltype(tag)::value;
+    if constexpr (std::is_same_v<T, float>) {
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) out[i] = activation_f32_element<o>(in[i], param);
+    } else {
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) out[i] = activation_ops::activation<o>(in[i], param);
+    }
+  });
+}
+
+template <typename T>
+void activation_backward(ActivationOp op, const T* x, const T* grad_out, T* grad_in, int64_t n, T param) {
+  activation_ops::visit_activation(op, [&](auto tag) {
+    constexpr ActivationOp o = decltype(tag)::value;
+    if constexpr (std::is_same_v<T, float>) {
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) grad_in[i] = grad_out[i] * activation_derivative_f32<o>(x[i], param);
+    } else {
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) grad_in[i] = grad_out[i] * activation_ops::activation_derivative<o>(x[i], param);
+    }
+  });
+}
+
+// ------------------------------------------------------------------ layer norm rows
+
+// sum of (x - m)^2 over x[0..n), pairwise over blocks as sum_pairwise.
+template <typename T>
+T sum_sq_dev_block(const T* x, int64_t n, T m) {
+  using V = Vec<T>;
+  constexpr int64_t step = int64_t(V::kLanes) * kAccumulators;
+  const typename V::type mv = V::broadcast(m);
+  typename V::type acc[kAccumulators] = {};
+  int64_t i = 0;
+  for (; i + step <= n; i += step)
+    for (int k = 0; k < kAccumulators; ++k) {
+      typename V::type d = V::load(x + i + k * V::kLanes) - mv;
+      acc[k] += d * d;
+    }
+  typename V::type total = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+  T tail = 0;
+  for (; i < n; ++i) tail += (x[i] - m) * (x[i] - m);
+  T s = 0;
+  for (int j = 0; j < V::kLanes; ++j) s += total[j];
+  return s + tail;
+}
+
+template <typename T>
+T sum_sq_dev_pairwise(const T* x, int64_t n, T m) {
+  if (n <= kPairwiseBlock) return sum_sq_dev_block(x, n, m);
+  int64_t half = (n / 2) / kPairwiseBlock * kPairwiseBlock;
+  if (half == 0) half = kPairwiseBlock;
+  return sum_sq_dev_pairwise(x, half, m) + sum_sq_dev_pairwise(x + half, n - half, m);
+}
+
+// Two passes for the statistics (exact for a constant row, unlike E[x^2] - E[x]^2), one to write.
+template <typename T>
+void layer_norm_row(const T* x, const T* w, const T* b, T* y, int64_t n, T eps, T* mean_out, T* rstd_out) {
+  const T mean = sum_pairwise(x, n) / T(n);
+  const T rstd = T(1) / std::sqrt(sum_sq_dev_pairwise(x, n, mean) / T(n) + eps);
+  *mean_out = mean;
+  *rstd_out = rstd;
+  if (w && b) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - mean) * rstd * w[i] + b[i];
+  } else if (w) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - mean) * rstd * w[i];
+  } else if (b) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - mean) * rstd + b[i];
+  } else {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - mean) * rstd;
+  }
+}
+
+// Pass 1 gathers the row sums (and the weight / bias partials), pass 2 writes dx.
+template <bool HasW, bool Acc, typename T>
+void layer_norm_backward_row_impl(const T* dy, const T* x, const T* w, T mean, T rstd, T* dx, T* dw, T* db, int64_t n) {
+  T sum_g = 0, sum_gx = 0;
+#pragma omp simd reduction(+ : sum_g, sum_gx)
+  for (int64_t i = 0; i < n; ++i) {
+    const T xhat = (x[i] - mean) * rstd;
+    const T g = HasW ? dy[i] * w[i] : dy[i];
+    sum_g += g;
+    sum_gx += g * xhat;
+    if constexpr (Acc) {
+      dw[i] += dy[i] * xhat;
+      db[i] += dy[i];
+    }
+  }
+  const T a = sum_g / T(n), c = sum_gx / T(n);
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) {
+    const T xhat = (x[i] - mean) * rstd;
+    const T g = HasW ? dy[i] * w[i] : dy[i];
+    dx[i] = rstd * (g - a - xhat * c);
+  }
+}
+
+template <typename T>
+void layer_norm_backward_row(const T* dy, const T* x, const T* w, T mean, T rstd, T* dx, T* dw, T* db, int64_t n) {
+  if (w && dw) layer_norm_backward_row_impl<true, true>(dy, x, w, mean, rstd, dx, dw, db, n);
+  else if (w) layer_norm_backward_row_impl<true, false>(dy, x, w, mean, rstd, dx, dw, db, n);
+  else if (dw) layer_norm_backward_row_impl<false, true>(dy, x, w, mean, rstd, dx, dw, db, n);
+  else layer_norm_backward_row_impl<false, false>(dy, x, w, mean, rstd, dx, dw, db, n);
+}
+
 }  // namespace
 
 extern const KernelTable kTable;
@@ -677,6 +846,14 @@ const KernelTable kTable = {
     add_rows<float>,
     add_rows<double>,
     {where_bits<uint8_t>, where_bits<uint16_t>, where_bits<uint32_t>, where_bits<uint64_t>},
+    activation<float>,
+    activation<double>,
+    activation_backward<float>,
+    activation_backward<double>,
+    layer_norm_row<float>,
+    layer_norm_row<double>,
+    layer_norm_backward_row<float>,
+    layer_norm_backward_row<double>,
 };
 
 }  // namespace aimass::simd::AIMASS_SIMD_ISA

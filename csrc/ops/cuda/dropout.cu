@@ -1,0 +1,45 @@
+// Inverted dropout (contract in ops/kernels.h): one thread per Philox counter, which serves
+// four elements, with the CPU kernel's mask rule, so both devices drop the same elements.
+#include "core/philox.h"
+#include "cuda/cuda_check.h"
+#include "ops/cuda/elementwise.cuh"
+#include "ops/kernels.h"
+
+namespace aimass::gpu {
+namespace {
+
+template <typename T>
+__global__ void dropout_kernel(const T* in, T* out, int64_t n, double p, acc_t<T> scale, uint64_t seed,
+                               uint64_t offset) {
+  using A = acc_t<T>;
+  const int64_t counters = (n + 3) / 4;
+  for (int64_t c = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; c < counters; c += int64_t(gridDim.x) * blockDim.x) {
+    const Philox4 r = philox4x32(offset + uint64_t(c), seed);
+    const int64_t base = 4 * c, count = n - base < 4 ? n - base : 4;
+    for (int64_t k = 0; k < count; ++k) {
+      const bool keep = double(uniform_from_bits(r.v[k])) >= p;
+      out[base + k] = keep ? T(A(in[base + k]) * scale) : T(A(0));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace aimass::gpu
+
+AIMASS_CUDA_EXPORT void aimass_cuda_dropout(const aimass::Tensor& in, const aimass::Tensor& out, double p,
+                                            uint64_t seed, uint64_t offset) {
+  using namespace aimass;
+  const int64_t n = in.numel();
+  if (n == 0) return;
+  gpu::DeviceGuard guard(in.device().index, "dropout");
+  visit_dtype(in.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    using A = acc_t<T>;
+    if constexpr (std::is_floating_point_v<A>) {
+      const A scale = p < 1 ? A(1.0 / (1.0 - p)) : A(0);
+      gpu::dropout_kernel<T><<<gpu::grid_for((n + 3) / 4), gpu::kBlockSize>>>(in.data<T>(), out.data<T>(), n, p,
+                                                                              scale, seed, offset);
+    }
+  });
+  gpu::check_launch("dropout");
+}

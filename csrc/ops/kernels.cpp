@@ -20,5 +20,13 @@ Kernel<SoftmaxBackwardFn> softmax_backward_kernel{"softmax_backward", cpu::softm
 Kernel<CrossEntropyFn> cross_entropy_kernel{"cross_entropy", cpu::cross_entropy, "aimass_cuda_cross_entropy"};
 Kernel<CrossEntropyBackwardFn> cross_entropy_backward_kernel{"cross_entropy_backward", cpu::cross_entropy_backward,
                                                              "aimass_cuda_cross_entropy_backward"};
+Kernel<PointwiseLossFn> pointwise_loss_kernel{"pointwise_loss", cpu::pointwise_loss, "aimass_cuda_pointwise_loss"};
+Kernel<PointwiseLossBackwardFn> pointwise_loss_backward_kernel{"pointwise_loss_backward", cpu::pointwise_loss_backward,
+                                                               "aimass_cuda_pointwise_loss_backward"};
+Kernel<DistillationFn> distillation_kernel{"distillation", cpu::distillation, "aimass_cuda_distillation"};
+Kernel<DistillationBackwardFn> distillation_backward_kernel{"distillation_backward", cpu::distillation_backward,
+                                                            "aimass_cuda_distillation_backward"};
+Kernel<LinearFn> linear_kernel{"linear", cpu::linear, "aimass_cuda_linear"};
+Kernel<LinearBackwardFn> linear_backward_kernel{"linear_backward", cpu::linear_backward, "aimass_cuda_linear_backward"};
 
 }  // namespace aimass

@@ -1,4 +1,5 @@
-// The CPU reference for the losses (ops/kernels.h gives the formulas).
+// The CPU reference for the losses (ops/kernels.h gives the formulas, ops/loss_rules.h the
+// element rules shared with CUDA).
 //   Pointwise losses (mse, l1, huber, bce with logits, kl_div): one fused pass. Reduced, each
 //   fixed block of elements sums into its own double, and the blocks add up in order, so the
 //   result does not depend on the thread count; nothing of size n is written. The backward is
@@ -13,74 +14,15 @@
 #include "core/parallel.h"
 #include "ops/cpu/row_ops.h"
 #include "ops/kernels.h"
+#include "ops/loss_rules.h"
 
 namespace aimass::cpu {
 
 namespace {
 
-template <typename T>
-struct Operands {
-  const T* x;
-  const T* t;
-  const T* w;   // BceWithLogits: weight, or null
-  const T* pw;  // BceWithLogits: pos_weight, or null
-  T param;      // Huber: delta
-};
-
-// The loss of element i.
-template <LossKind K, typename T>
-inline T loss_at(const Operands<T>& a, int64_t i) {
-  const T x = a.x[i], t = a.t[i];
-  if constexpr (K == LossKind::Mse) {
-    return (x - t) * (x - t);
-  } else if constexpr (K == LossKind::L1) {
-    return std::abs(x - t);
-  } else if constexpr (K == LossKind::Huber) {
-    const T d = std::abs(x - t);
-    return d <= a.param ? T(0.5) * d * d : a.param * (d - T(0.5) * a.param);
-  } else if constexpr (K == LossKind::BceWithLogits) {
-    // softplus(-x) = log(1 + exp(-x)) without overflow for either sign of x.
-    const T softplus = std::log1p(std::exp(-std::abs(x))) + std::max(-x, T(0));
-    const T log_weight = a.pw ? T(1) + (a.pw[i] - T(1)) * t : T(1);
-    const T l = (T(1) - t) * x + log_weight * softplus;
-    return a.w ? a.w[i] * l : l;
-  } else if constexpr (K == LossKind::KlDiv) {
-    return t == T(0) ? T(0) : t * (std::log(t) - x);
-  } else {
-    return std::exp(t) * (t - x);
-  }
-}
-
-// dl/dx and dl/dt of element i.
-template <LossKind K, typename T>
-inline void derivatives_at(const Operands<T>& a, int64_t i, T& dx, T& dt) {
-  const T x = a.x[i], t = a.t[i];
-  if constexpr (K == LossKind::Mse) {
-    dx = T(2) * (x - t);
-    dt = -dx;
-  } else if constexpr (K == LossKind::L1) {
-    const T d = x - t;
-    dx = T(d > T(0)) - T(d < T(0));
-    dt = -dx;
-  } else if constexpr (K == LossKind::Huber) {
-    dx = std::clamp(x - t, -a.param, a.param);
-    dt = -dx;
-  } else if constexpr (K == LossKind::BceWithLogits) {
-    const T e = std::exp(-std::abs(x));
-    const T sigmoid_neg = x >= T(0) ? e / (T(1) + e) : T(1) / (T(1) + e);  // sigmoid(-x)
-    const T log_weight = a.pw ? T(1) + (a.pw[i] - T(1)) * t : T(1);
-    dx = (T(1) - t) - log_weight * sigmoid_neg;
-    if (a.w) dx *= a.w[i];
-    dt = T(0);
-  } else if constexpr (K == LossKind::KlDiv) {
-    dx = -t;
-    dt = std::log(t) + T(1) - x;
-  } else {
-    const T e = std::exp(t);
-    dx = -e;
-    dt = e * (t - x + T(1));
-  }
-}
+using loss_rules::derivatives_at;
+using loss_rules::loss_at;
+using loss_rules::Operands;
 
 constexpr bool cheap(LossKind k) { return k == LossKind::Mse || k == LossKind::L1 || k == LossKind::Huber; }
 
@@ -124,19 +66,6 @@ void backward(const Operands<T>& a, int64_t n, const T* g, int64_t g_step, T sca
       if (gt) gt[i] = s * dt;
     }
   });
-}
-
-// Calls f.template operator()<K>() for the run-time kind: one instantiation per kind.
-template <typename F>
-void visit_kind(LossKind kind, F&& f) {
-  switch (kind) {
-    case LossKind::Mse: f.template operator()<LossKind::Mse>(); break;
-    case LossKind::L1: f.template operator()<LossKind::L1>(); break;
-    case LossKind::Huber: f.template operator()<LossKind::Huber>(); break;
-    case LossKind::BceWithLogits: f.template operator()<LossKind::BceWithLogits>(); break;
-    case LossKind::KlDiv: f.template operator()<LossKind::KlDiv>(); break;
-    case LossKind::KlDivLogTarget: f.template operator()<LossKind::KlDivLogTarget>(); break;
-  }
 }
 
 template <typename T>
@@ -212,7 +141,7 @@ void pointwise_loss(LossKind kind, const Tensor& input, const Tensor& target, co
   auto run = [&](auto tag) {
     using T = decltype(tag);
     const Operands<T> a = operands<T>(input, target, weight, pos_weight, param);
-    visit_kind(kind, [&]<LossKind K>() { forward<K, T>(a, n, reduce, scale, out.data<T>()); });
+    loss_rules::visit_kind(kind, [&]<LossKind K>() { forward<K, T>(a, n, reduce, scale, out.data<T>()); });
   };
   if (input.dtype() == DType::Float64) run(double());
   else run(float());
@@ -226,7 +155,7 @@ void pointwise_loss_backward(LossKind kind, const Tensor& input, const Tensor& t
   auto run = [&](auto tag) {
     using T = decltype(tag);
     const Operands<T> a = operands<T>(input, target, weight, pos_weight, param);
-    visit_kind(kind, [&]<LossKind K>() {
+    loss_rules::visit_kind(kind, [&]<LossKind K>() {
       backward<K, T>(a, n, grad.data<T>(), g_step, T(scale), ptr_or_null<T>(grad_input), ptr_or_null<T>(grad_target));
     });
   };

@@ -18,34 +18,57 @@ struct Operands {
   T param;      // Huber: delta
 };
 
-// The loss of element i.
+// The transcendental part of element i's rule, split out so that the CPU can compute it for a
+// chunk of elements at once with the SIMD table (the CUDA kernels call aux_of inline):
+//   BceWithLogits: log1p(exp(-|x|)) (forward), exp(-|x|) (backward); KlDiv: log t;
+//   KlDivLogTarget: exp(t); the other kinds need none.
+template <LossKind K>
+constexpr bool kHasAux = K == LossKind::BceWithLogits || K == LossKind::KlDiv || K == LossKind::KlDivLogTarget;
+
 template <LossKind K, typename T>
-AM_HOST_DEVICE inline T loss_at(const Operands<T>& a, int64_t i) {
+AM_HOST_DEVICE inline T aux_of(T x, T t, bool backward) {
+  if constexpr (K == LossKind::BceWithLogits) {
+    const T e = std::exp(-std::fabs(x));
+    return backward ? e : std::log1p(e);
+  } else if constexpr (K == LossKind::KlDiv) {
+    return std::log(t);
+  } else if constexpr (K == LossKind::KlDivLogTarget) {
+    return std::exp(t);
+  } else {
+    return T(0);
+  }
+}
+
+// The loss of element i, given its aux_of(.., backward = false). Branch-free where it can be,
+// so that the CPU loops vectorise.
+template <LossKind K, typename T>
+AM_HOST_DEVICE inline T loss_at(const Operands<T>& a, int64_t i, T aux) {
   const T x = a.x[i], t = a.t[i];
   if constexpr (K == LossKind::Mse) {
     return (x - t) * (x - t);
   } else if constexpr (K == LossKind::L1) {
     return std::fabs(x - t);
   } else if constexpr (K == LossKind::Huber) {
+    // m = min(|d|, delta): m (|d| - m / 2) is d^2 / 2 inside delta and delta (|d| - delta / 2) outside.
     const T d = std::fabs(x - t);
-    return d <= a.param ? T(0.5) * d * d : a.param * (d - T(0.5) * a.param);
+    const T m = d < a.param ? d : a.param;
+    return m * (d - T(0.5) * m);
   } else if constexpr (K == LossKind::BceWithLogits) {
     // (1 - t) x + lw softplus(-x) with softplus(-x) = log1p(exp(-|x|)) - min(x, 0): no overflow, and
     // no cancellation for hard targets (t = 0, x < 0 gives x - x = 0 exactly plus the small term).
     const T log_weight = a.pw ? T(1) + (a.pw[i] - T(1)) * t : T(1);
-    const T l = (T(1) - t) * x - log_weight * (x < T(0) ? x : T(0)) +
-                log_weight * std::log1p(std::exp(-std::fabs(x)));
+    const T l = (T(1) - t) * x - log_weight * (x < T(0) ? x : T(0)) + log_weight * aux;
     return a.w ? a.w[i] * l : l;
   } else if constexpr (K == LossKind::KlDiv) {
-    return t == T(0) ? T(0) : t * (std::log(t) - x);  // 0 log 0 = 0
+    return t == T(0) ? T(0) : t * (aux - x);  // 0 log 0 = 0
   } else {
-    return std::exp(t) * (t - x);
+    return aux * (t - x);
   }
 }
 
-// dl/dx and dl/dt of element i.
+// dl/dx and dl/dt of element i, given its aux_of(.., backward = true).
 template <LossKind K, typename T>
-AM_HOST_DEVICE inline void derivatives_at(const Operands<T>& a, int64_t i, T& dx, T& dt) {
+AM_HOST_DEVICE inline void derivatives_at(const Operands<T>& a, int64_t i, T aux, T& dx, T& dt) {
   const T x = a.x[i], t = a.t[i];
   if constexpr (K == LossKind::Mse) {
     dx = T(2) * (x - t);
@@ -56,23 +79,22 @@ AM_HOST_DEVICE inline void derivatives_at(const Operands<T>& a, int64_t i, T& dx
     dt = -dx;
   } else if constexpr (K == LossKind::Huber) {
     const T d = x - t;
-    dx = d > a.param ? a.param : (d < -a.param ? -a.param : d);
+    const T upper = d < a.param ? d : a.param;
+    dx = upper > -a.param ? upper : -a.param;
     dt = -dx;
   } else if constexpr (K == LossKind::BceWithLogits) {
     // (1 - t) - lw sigmoid(-x), written with s = sigmoid(-|x|) so hard targets do not cancel.
-    const T e = std::exp(-std::fabs(x));
-    const T s = e / (T(1) + e);
+    const T s = aux / (T(1) + aux);
     const T log_weight = a.pw ? T(1) + (a.pw[i] - T(1)) * t : T(1);
-    dx = x < T(0) ? (T(1) - t - log_weight) + log_weight * s : (T(1) - t) - log_weight * s;
+    dx = (x < T(0) ? T(1) - t - log_weight : T(1) - t) + (x < T(0) ? log_weight : -log_weight) * s;
     if (a.w) dx *= a.w[i];
     dt = T(0);
   } else if constexpr (K == LossKind::KlDiv) {
     dx = -t;
-    dt = std::log(t) + T(1) - x;
+    dt = aux + T(1) - x;
   } else {
-    const T e = std::exp(t);
-    dx = -e;
-    dt = e * (t - x + T(1));
+    dx = -aux;
+    dt = aux * (t - x + T(1));
   }
 }
 

@@ -28,27 +28,63 @@ constexpr bool cheap(LossKind k) { return k == LossKind::Mse || k == LossKind::L
 
 // Elements per block of a reduced sum: the unit of work and of the ordered final addition.
 constexpr int64_t kBlock = int64_t(1) << 13;
+// Elements whose transcendental parts are computed together (on the stack, in L1).
+constexpr int64_t kChunk = 256;
+
+// aux[j] = aux_of<K>(element i0 + j) for j < len, with the SIMD table's exp / log loops.
+template <LossKind K, typename T>
+void aux_chunk(const Operands<T>& a, int64_t i0, int64_t len, bool backward, T* aux) {
+  using Ops = RowOps<T>;
+  if constexpr (K == LossKind::BceWithLogits) {
+    T u[kChunk], log_u[kChunk];
+    for (int64_t j = 0; j < len; ++j) u[j] = -std::fabs(a.x[i0 + j]);
+    Ops::unary(UnaryOp::Exp, u, aux, len);  // e = exp(-|x|)
+    if (backward) return;
+    // log1p(e) = log(u) e / (u - 1) with u = 1 + e (Goldberg): a few ulp, where log(1 + e)
+    // alone rounds away an e below the epsilon; where u == 1, log1p(e) = e.
+    for (int64_t j = 0; j < len; ++j) u[j] = T(1) + aux[j];
+    Ops::unary(UnaryOp::Log, u, log_u, len);
+#pragma omp simd
+    for (int64_t j = 0; j < len; ++j) {
+      const T one = T(u[j] == T(1));
+      aux[j] = log_u[j] * (aux[j] / ((u[j] - T(1)) + one)) + one * aux[j];
+    }
+  } else if constexpr (K == LossKind::KlDiv) {
+    Ops::unary(UnaryOp::Log, a.t + i0, aux, len);
+  } else if constexpr (K == LossKind::KlDivLogTarget) {
+    Ops::unary(UnaryOp::Exp, a.t + i0, aux, len);
+  }
+}
+
+// The losses of elements [i0, i1): written to out (per element), or, with out null, summed (in
+// double, by the SIMD table) from a chunk-sized buffer into the return value.
+template <LossKind K, typename T>
+double loss_range(const Operands<T> a, int64_t i0, int64_t i1, T* out) {
+  double acc = 0;
+  for (int64_t c0 = i0; c0 < i1; c0 += kChunk) {
+    const int64_t len = std::min(kChunk, i1 - c0);
+    T aux[kChunk], buf[kChunk];
+    if constexpr (loss_rules::kHasAux<K>) aux_chunk<K>(a, c0, len, false, aux);
+    T* dst = out ? out + c0 : buf;
+#pragma omp simd
+    for (int64_t j = 0; j < len; ++j) dst[j] = loss_at<K>(a, c0 + j, loss_rules::kHasAux<K> ? aux[j] : T(0));
+    if (!out) acc += RowOps<T>::sum_as_double(buf, len);
+  }
+  return acc;
+}
 
 template <LossKind K, typename T>
 void forward(const Operands<T>& a, int64_t n, bool reduce, double scale, T* out) {
   const int64_t grain = cheap(K) ? kElementwiseGrain : kComputeGrain;
   if (!reduce) {
-    parallel_for(0, n, grain, [&](int64_t i0, int64_t i1) {
-#pragma omp simd
-      for (int64_t i = i0; i < i1; ++i) out[i] = loss_at<K>(a, i);
-    });
+    parallel_for(0, n, grain, [&](int64_t i0, int64_t i1) { loss_range<K>(a, i0, i1, out); });
     return;
   }
   const int64_t blocks = (n + kBlock - 1) / kBlock;
   std::vector<double> partial(size_t(blocks), 0.0);
   parallel_for(0, blocks, std::max<int64_t>(1, grain / kBlock), [&](int64_t b0, int64_t b1) {
-    for (int64_t b = b0; b < b1; ++b) {
-      const int64_t i1 = std::min(n, (b + 1) * kBlock);
-      double acc = 0;
-#pragma omp simd reduction(+ : acc)
-      for (int64_t i = b * kBlock; i < i1; ++i) acc += double(loss_at<K>(a, i));
-      partial[size_t(b)] = acc;
-    }
+    for (int64_t b = b0; b < b1; ++b)
+      partial[size_t(b)] = loss_range<K, T>(a, b * kBlock, std::min(n, (b + 1) * kBlock), nullptr);
   });
   double total = 0;
   for (double p : partial) total += p;
@@ -56,14 +92,21 @@ void forward(const Operands<T>& a, int64_t n, bool reduce, double scale, T* out)
 }
 
 template <LossKind K, typename T>
-void backward(const Operands<T>& a, int64_t n, const T* g, int64_t g_step, T scale, T* gx, T* gt) {
+void backward(const Operands<T> a, int64_t n, const T* g, int64_t g_step, T scale, T* gx, T* gt) {
   parallel_for(0, n, cheap(K) ? kElementwiseGrain : kComputeGrain, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {
-      T dx, dt;
-      derivatives_at<K>(a, i, dx, dt);
-      const T s = scale * g[i * g_step];
-      if (gx) gx[i] = s * dx;
-      if (gt) gt[i] = s * dt;
+    for (int64_t c0 = i0; c0 < i1; c0 += kChunk) {
+      const int64_t len = std::min(kChunk, i1 - c0);
+      T aux[kChunk], dx[kChunk], dt[kChunk];
+      if constexpr (loss_rules::kHasAux<K>) aux_chunk<K>(a, c0, len, true, aux);
+#pragma omp simd
+      for (int64_t j = 0; j < len; ++j) {
+        derivatives_at<K>(a, c0 + j, loss_rules::kHasAux<K> ? aux[j] : T(0), dx[j], dt[j]);
+        const T s = scale * g[(c0 + j) * g_step];
+        dx[j] *= s;
+        dt[j] *= s;
+      }
+      if (gx) std::copy(dx, dx + len, gx + c0);
+      if (gt) std::copy(dt, dt + len, gt + c0);
     }
   });
 }

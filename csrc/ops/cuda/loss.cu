@@ -27,7 +27,7 @@ unsigned blocks_for(int64_t n) {
 template <LossKind K, typename T>
 __global__ void pointwise_loss_kernel(Operands<T> a, int64_t n, T* out) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
-    out[i] = loss_rules::loss_at<K>(a, i);
+    out[i] = loss_rules::loss_at<K>(a, i, loss_rules::aux_of<K>(a.x[i], a.t[i], false));
 }
 
 template <LossKind K, typename T>
@@ -35,7 +35,7 @@ __global__ void pointwise_loss_sum_kernel(Operands<T> a, int64_t n, double* part
   __shared__ double scratch[32];
   double acc = 0;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
-    acc += double(loss_rules::loss_at<K>(a, i));
+    acc += double(loss_rules::loss_at<K>(a, i, loss_rules::aux_of<K>(a.x[i], a.t[i], false)));
   acc = block_reduce<double, false>(acc, scratch);
   if (threadIdx.x == 0) partial[blockIdx.x] = acc;
 }
@@ -54,7 +54,7 @@ __global__ void pointwise_loss_backward_kernel(Operands<T> a, int64_t n, const T
                                                T* gt) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
     T dx, dt;
-    loss_rules::derivatives_at<K>(a, i, dx, dt);
+    loss_rules::derivatives_at<K>(a, i, loss_rules::aux_of<K>(a.x[i], a.t[i], true), dx, dt);
     const T s = scale * g[i * g_step];
     if (gx) gx[i] = s * dx;
     if (gt) gt[i] = s * dt;

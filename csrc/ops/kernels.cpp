@@ -41,5 +41,13 @@ Kernel<DropoutFn> dropout_kernel{"dropout", cpu::dropout, "aimass_cuda_dropout"}
 Kernel<ActivationFn> activation_kernel{"activation", cpu::activation, "aimass_cuda_activation"};
 Kernel<ActivationBackwardFn> activation_backward_kernel{"activation_backward", cpu::activation_backward,
                                                         "aimass_cuda_activation_backward"};
+Kernel<PointwiseLossFn> pointwise_loss_kernel{"pointwise_loss", cpu::pointwise_loss, "aimass_cuda_pointwise_loss"};
+Kernel<PointwiseLossBackwardFn> pointwise_loss_backward_kernel{"pointwise_loss_backward", cpu::pointwise_loss_backward,
+                                                               "aimass_cuda_pointwise_loss_backward"};
+Kernel<DistillationFn> distillation_kernel{"distillation", cpu::distillation, "aimass_cuda_distillation"};
+Kernel<DistillationBackwardFn> distillation_backward_kernel{"distillation_backward", cpu::distillation_backward,
+                                                            "aimass_cuda_distillation_backward"};
+Kernel<LinearFn> linear_kernel{"linear", cpu::linear, "aimass_cuda_linear"};
+Kernel<LinearBackwardFn> linear_backward_kernel{"linear_backward", cpu::linear_backward, "aimass_cuda_linear_backward"};
 
 }  // namespace aimass

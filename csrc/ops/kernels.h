@@ -155,6 +155,49 @@ using ActivationFn = void (*)(ActivationOp op, const Tensor& in, const Tensor& o
 using ActivationBackwardFn = void (*)(ActivationOp op, const Tensor& x, const Tensor& grad_out,
                                       const Tensor& grad_in, double param);
 
+// ---- losses and linear (ops/loss.h, ops/linear.h)
+enum class LinearActivation : uint8_t { None, Relu };  // linear's fused epilogue
+// The pointwise losses l(x, t) of one input element x and its target t (param: huber's delta):
+//   Mse: (x - t)^2          L1: |x - t|          Huber: 0.5 d^2 if |d| <= delta else delta (|d| - 0.5 delta)
+//   BceWithLogits: w ((1 - t) x + (1 + (pw - 1) t) (log1p(exp(-|x|)) + max(-x, 0)))  (w, pw: 1 when absent)
+//   KlDiv: t (log t - x), 0 where t == 0     KlDivLogTarget: exp(t) (t - x)
+enum class LossKind : uint8_t { Mse, L1, Huber, BceWithLogits, KlDiv, KlDivLogTarget };
+// input, target: (n,) contiguous, one dtype, float32 or float64 (the op layer widens 16-bit
+// floats). weight, pos_weight: (n,) contiguous of that dtype (BceWithLogits only, the op layer
+// has expanded them), or undefined. reduce = false: out (n,) gets l per element; reduce = true:
+// out (0-d) = scale * sum_i l_i, accumulated in double.
+using PointwiseLossFn = void (*)(LossKind kind, const Tensor& input, const Tensor& target, const Tensor& weight,
+                                 const Tensor& pos_weight, double param, bool reduce, double scale,
+                                 const Tensor& out);
+// Its gradient: grad_input[i] = scale * grad[i or 0] * dl/dx, grad_target[i] = scale * grad[i or 0] * dl/dt.
+// grad: (n,) per element, or (1,) one value for every element (the gradient of a reduced loss,
+// read on the device: no sync). grad_input / grad_target: (n,) contiguous, or undefined when
+// not wanted (BceWithLogits has no target gradient). Huber: dl/dx = clamp(x - t, -delta, delta);
+// L1: sign(x - t) (0 at 0).
+using PointwiseLossBackwardFn = void (*)(LossKind kind, const Tensor& input, const Tensor& target,
+                                         const Tensor& weight, const Tensor& pos_weight, double param,
+                                         const Tensor& grad, double scale, const Tensor& grad_input,
+                                         const Tensor& grad_target);
+// Knowledge distillation over rows: student, teacher (R, C) contiguous, one dtype (float32 or
+// float64). With p = softmax(teacher / T), q = softmax(student / T):
+// loss[r] = T^2 sum_c p (log p - log q) (a zero p contributes 0). loss: (R,).
+using DistillationFn = void (*)(const Tensor& student, const Tensor& teacher, double temperature, const Tensor& loss);
+// Its gradient from grad_loss (R,): grad_student = T g (q - p); grad_teacher = T g p (log p - log q - kl)
+// with kl = sum_c p (log p - log q). Either output (R, C) may be undefined when not wanted.
+using DistillationBackwardFn = void (*)(const Tensor& student, const Tensor& teacher, double temperature,
+                                        const Tensor& grad_loss, const Tensor& grad_student,
+                                        const Tensor& grad_teacher);
+// out = act(x @ w^T + bias). x: (M, K), w: (N, K) (PyTorch's layout), bias: (N,) or undefined,
+// out: (M, N); all contiguous, one dtype, float32 or float64 (the op layer widens 16-bit floats).
+using LinearFn = void (*)(const Tensor& x, const Tensor& w, const Tensor& bias, LinearActivation act,
+                          const Tensor& out);
+// Its gradient from grad_out (M, N): with g = grad_out (Relu: grad_out * (out > 0), out being the
+// forward's result), grad_x = g @ w (M, K), grad_w = g^T @ x (N, K), grad_bias = sum over rows of g (N,).
+// Each output may be undefined when not wanted; out is undefined unless act is Relu.
+using LinearBackwardFn = void (*)(const Tensor& grad_out, const Tensor& out, const Tensor& x, const Tensor& w,
+                                  LinearActivation act, const Tensor& grad_x, const Tensor& grad_w,
+                                  const Tensor& grad_bias);
+
 // The table (defined in ops/kernels.cpp).
 extern Kernel<UnaryFn> unary_kernel;
 extern Kernel<BinaryFn> binary_kernel;
@@ -186,6 +229,12 @@ extern Kernel<BatchNormBackwardFn> batch_norm_backward_kernel;
 extern Kernel<DropoutFn> dropout_kernel;
 extern Kernel<ActivationFn> activation_kernel;
 extern Kernel<ActivationBackwardFn> activation_backward_kernel;
+extern Kernel<PointwiseLossFn> pointwise_loss_kernel;
+extern Kernel<PointwiseLossBackwardFn> pointwise_loss_backward_kernel;
+extern Kernel<DistillationFn> distillation_kernel;
+extern Kernel<DistillationBackwardFn> distillation_backward_kernel;
+extern Kernel<LinearFn> linear_kernel;
+extern Kernel<LinearBackwardFn> linear_backward_kernel;
 
 namespace cpu {
 void unary(UnaryOp op, const Tensor& in, const Tensor& out);
@@ -228,6 +277,17 @@ void dropout(const Tensor& in, const Tensor& out, double p, uint64_t seed, uint6
 void activation(ActivationOp op, const Tensor& in, const Tensor& out, double param);
 void activation_backward(ActivationOp op, const Tensor& x, const Tensor& grad_out, const Tensor& grad_in,
                          double param);
+void pointwise_loss(LossKind kind, const Tensor& input, const Tensor& target, const Tensor& weight,
+                    const Tensor& pos_weight, double param, bool reduce, double scale, const Tensor& out);
+void pointwise_loss_backward(LossKind kind, const Tensor& input, const Tensor& target, const Tensor& weight,
+                             const Tensor& pos_weight, double param, const Tensor& grad, double scale,
+                             const Tensor& grad_input, const Tensor& grad_target);
+void distillation(const Tensor& student, const Tensor& teacher, double temperature, const Tensor& loss);
+void distillation_backward(const Tensor& student, const Tensor& teacher, double temperature, const Tensor& grad_loss,
+                           const Tensor& grad_student, const Tensor& grad_teacher);
+void linear(const Tensor& x, const Tensor& w, const Tensor& bias, LinearActivation act, const Tensor& out);
+void linear_backward(const Tensor& grad_out, const Tensor& out, const Tensor& x, const Tensor& w,
+                     LinearActivation act, const Tensor& grad_x, const Tensor& grad_w, const Tensor& grad_bias);
 }  // namespace cpu
 
 }  // namespace aimass

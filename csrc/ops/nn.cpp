@@ -62,11 +62,14 @@ Tensor softmax_backward(const Tensor& y, const Tensor& grad_out, int64_t axis, b
   return from_rows(gi, ry, y.dtype());
 }
 
-Reduction parse_reduction(const std::string& name, const char* op) {
+Reduction parse_reduction(const std::string& name, const char* op, bool allow_batchmean) {
   if (name == "none") return Reduction::None;
   if (name == "mean") return Reduction::Mean;
   if (name == "sum") return Reduction::Sum;
-  throw ValueError(str_cat(op, ": reduction must be 'none', 'mean' or 'sum', got '", name, "'"));
+  if (allow_batchmean && name == "batchmean") return Reduction::BatchMean;
+  throw ValueError(str_cat(op, ": reduction must be ",
+                           allow_batchmean ? "'none', 'mean', 'sum' or 'batchmean'" : "'none', 'mean' or 'sum'",
+                           ", got '", name, "'"));
 }
 
 namespace {
@@ -95,6 +98,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const Tensor& w
   AM_CHECK(is_floating(logits.dtype()), TypeError, op, ": logits must be a floating tensor, got ", logits.describe());
   AM_CHECK(logits.dim() == 1 || logits.dim() == 2, ValueError, op, ": logits must be (N, C) or (C,), got ",
            logits.describe());
+  AM_CHECK(reduction != Reduction::BatchMean, ValueError, op, ": reduction 'batchmean' is only for kl_div");
   AM_CHECK(label_smoothing >= 0.0 && label_smoothing <= 1.0, ValueError, op,
            ": label_smoothing must be in [0, 1], got ", label_smoothing);
   const bool batched = logits.dim() == 2;
@@ -139,6 +143,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const Tensor& w
     case Reduction::None: out = batched ? loss : reshape(loss, {}); break;
     case Reduction::Sum: out = reduce(ReduceOp::Sum, loss, std::nullopt, false); break;
     case Reduction::Mean:
+    case Reduction::BatchMean:  // rejected above
       // NaN when no target counts (all ignored, zero weights or N == 0), as PyTorch.
       denominator = reduce(ReduceOp::Sum, sample_weight, std::nullopt, false);
       out = binary(BinaryOp::Div, reduce(ReduceOp::Sum, loss, std::nullopt, false), denominator);

@@ -12,9 +12,9 @@ Tensor softmax(const Tensor& x, int64_t axis, bool log);
 // The gradient of softmax given its result y (same dtype) and grad_out, along the same axis.
 Tensor softmax_backward(const Tensor& y, const Tensor& grad_out, int64_t axis, bool log);
 
-enum class Reduction : uint8_t { None, Mean, Sum };
-// "none" / "mean" / "sum"; ValueError naming `op` otherwise.
-Reduction parse_reduction(const std::string& name, const char* op);
+enum class Reduction : uint8_t { None, Mean, Sum, BatchMean };  // BatchMean: kl_div's sum / batch size
+// "none" / "mean" / "sum" (and "batchmean" where allowed); ValueError naming `op` otherwise.
+Reduction parse_reduction(const std::string& name, const char* op, bool allow_batchmean = false);
 
 // What the gradient of cross_entropy needs, in the compute dtype (float32 or float64).
 struct CrossEntropySaved {

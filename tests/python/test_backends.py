@@ -16,6 +16,7 @@ import pytest
 
 import aimass as am
 import aimass.nn.functional as F
+import aimass.nn.functional as F
 from conftest import NP_BF16, RED_TOL, as_f64, make_tensor, to_np
 
 
@@ -150,6 +151,28 @@ OPS = [
     *[(f"activation-{n}-backward", [_f(*S, lo=-6, hi=6), _f(*S)],
        (lambda n: lambda x, g: _grads(lambda x: _activation(n, x), g, x))(n))
       for n in ["gelu", "gelu_tanh", "silu", "leaky_relu"]],
+    # linear and the losses (aimass.nn.functional)
+    ("linear", [_f(33, 47), _f(21, 47), _f(21)], lambda x, w, b: F.linear(x, w, b)),
+    ("linear-relu", [_f(33, 47), _f(21, 47), _f(21)], lambda x, w, b: F.linear(x, w, b, "relu")),
+    ("linear-relu-f64", [_f(9, 16, dt=np.float64), _f(5, 16, dt=np.float64), _f(5, dt=np.float64)],
+     lambda x, w, b: F.linear(x, w, b, "relu")),
+    ("linear-3d-no-bias", [_f(2, 5, 8), _f(6, 8)], lambda x, w: F.linear(x, w)),
+    ("linear-f16", [_f(12, 16, lo=-1, hi=1, dt=np.float16), _f(9, 16, lo=-1, hi=1, dt=np.float16)],
+     lambda x, w: F.linear(x, w, activation="relu")),
+    ("mse_loss", [_f(*S), _f(*S)], lambda x, t: F.mse_loss(x, t)),
+    ("mse_loss-large", [_f(1 << 16, 3), _f(1 << 16, 3)], lambda x, t: F.mse_loss(x, t, reduction="sum")),
+    ("l1_loss-none", [_f(*S), _f(*S)], lambda x, t: F.l1_loss(x, t, reduction="none")),
+    ("huber_loss-sum", [_f(*S), _f(*S)], lambda x, t: F.huber_loss(x, t, delta=0.8, reduction="sum")),
+    ("bce_with_logits", [_f(*S, lo=-20, hi=20), _f(*S, lo=0, hi=1)],
+     lambda x, t: F.binary_cross_entropy_with_logits(x, t, reduction="none")),
+    ("bce_with_logits-weights", [_f(*S), _f(*S, lo=0, hi=1), _f(S[0], 1, **POS), _f(S[1], **POS)],
+     lambda x, t, w, pw: F.binary_cross_entropy_with_logits(x, t, weight=w, pos_weight=pw)),
+    ("kl_div-batchmean", [_f(*S), _f(*S, lo=0, hi=1)], lambda x, t: F.kl_div(x, t, reduction="batchmean")),
+    ("kl_div-log_target-f64", [_f(*S, dt=np.float64), _f(*S, dt=np.float64)],
+     lambda x, t: F.kl_div(x, t, reduction="none", log_target=True)),
+    ("distillation_loss", [_f(*S), _f(*S)], lambda s, t: F.distillation_loss(s, t, temperature=2.0)),
+    ("distillation_loss-none-f64", [_f(4, 6, 9, dt=np.float64), _f(4, 6, 9, dt=np.float64)],
+     lambda s, t: F.distillation_loss(s, t, temperature=0.5, reduction="none")),
 ]
 
 

@@ -414,3 +414,32 @@ def test_streaming_errors():
         metrics.Streaming("mse").update(np.zeros(3), np.zeros(2))
     with pytest.raises(ValueError, match=r"\(N,\) or \(N, C\)"):
         m.update(np.zeros((2, 2, 2)), np.zeros(2))
+
+
+# ---------------------------------------------------------------------------------------------
+# layouts and input kinds
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_non_contiguous_and_tensor_inputs(sk, seed):
+    y, p = probabilities(seed, n=120, c=4)
+    wide = np.repeat(p, 2, axis=1)[:, ::2]  # strided columns
+    assert not wide.flags.c_contiguous
+    close(metrics.roc_auc_score(y, wide, multi_class="ovr"), sk.roc_auc_score(y, p, multi_class="ovr"))
+    pt = am.tensor(np.ascontiguousarray(p.T)).T  # a transposed Tensor view
+    close(metrics.top_k_accuracy_score(am.tensor(y), pt, k=2), sk.top_k_accuracy_score(y, p, k=2))
+    close(metrics.log_loss(list(y), pt), sk.log_loss(y, p))
+    yy = np.stack([y, y])[0, ::-1]  # negative stride
+    close(metrics.f1_score(yy, y[::-1], average="macro"), sk.f1_score(y[::-1], y[::-1], average="macro"))
+    regr = np.random.default_rng(seed).normal(size=(60, 4))
+    close(metrics.r2_score(am.tensor(regr[:, 0]), am.tensor(regr).T[1]), sk.r2_score(regr[:, 0], regr[:, 1]))
+    column = y.reshape(-1, 1)  # (N, 1) targets count as (N,)
+    close(metrics.accuracy_score(column, column), 1.0)
+
+
+def test_float32_inputs_and_empty_regression():
+    y = np.array([0.5, 1.5, 2.5], np.float32)
+    assert metrics.mean_squared_error(y, y + np.float32(0.25)) == pytest.approx(0.0625)
+    with pytest.raises(ValueError, match="0 sample"):
+        metrics.mean_squared_error(np.zeros(0), np.zeros(0))
+    eps32 = float(np.finfo(np.float32).eps)
+    assert metrics.log_loss([0, 1], np.array([0.0, 1.0], np.float32)) == pytest.approx(-np.log(1 - eps32), rel=1e-6)

@@ -12,6 +12,8 @@ namespace {
 // None -> an undefined Tensor (the C++ API's "not given").
 Tensor optional_tensor(const py::object& obj) { return obj.is_none() ? Tensor() : to_tensor(obj, nullptr); }
 Tensor tensor_arg(const py::object& obj) { return to_tensor(obj, nullptr); }
+// A float64 NumPy array (one copy) rather than a list of Python floats.
+py::array_t<double> array_of(const std::vector<double>& v) { return py::array_t<double>(py::ssize_t(v.size()), v.data()); }
 
 }  // namespace
 
@@ -35,7 +37,7 @@ void bind_metrics(py::module_& m) {
            double zero_division) {
     auto r = mt::precision_recall_fscore_support(tensor_arg(t), tensor_arg(p), tensor_arg(labels), optional_tensor(w),
                                                  beta, average, zero_division);
-    return py::make_tuple(r.precision, r.recall, r.fscore, r.support);
+    return py::make_tuple(array_of(r.precision), array_of(r.recall), array_of(r.fscore), array_of(r.support));
   }, py::arg("y_true"), py::arg("y_pred"), py::arg("labels"), py::arg("sample_weight"), py::arg("beta"),
      py::arg("average"), py::arg("zero_division"));
   s.def("log_loss", [](py::object t, py::object p, double eps, bool normalize, py::object w) {
@@ -44,11 +46,11 @@ void bind_metrics(py::module_& m) {
 
   s.def("roc_curve", [](py::object t, py::object sc, py::object w, bool drop) {
     auto r = mt::roc_curve(tensor_arg(t), tensor_arg(sc), optional_tensor(w), drop);
-    return py::make_tuple(r.fpr, r.tpr, r.thresholds);
+    return py::make_tuple(array_of(r.fpr), array_of(r.tpr), array_of(r.thresholds));
   }, py::arg("y_true"), py::arg("y_score"), py::arg("sample_weight") = none, py::arg("drop_intermediate") = true);
   s.def("precision_recall_curve", [](py::object t, py::object sc, py::object w, bool drop) {
     auto r = mt::precision_recall_curve(tensor_arg(t), tensor_arg(sc), optional_tensor(w), drop);
-    return py::make_tuple(r.precision, r.recall, r.thresholds);
+    return py::make_tuple(array_of(r.precision), array_of(r.recall), array_of(r.thresholds));
   }, py::arg("y_true"), py::arg("y_score"), py::arg("sample_weight") = none, py::arg("drop_intermediate") = false);
   s.def("roc_auc_binary", [](py::object t, py::object sc, py::object w) {
     return mt::roc_auc_binary(tensor_arg(t), tensor_arg(sc), optional_tensor(w));
@@ -58,19 +60,19 @@ void bind_metrics(py::module_& m) {
   }, py::arg("y_true"), py::arg("y_score"), py::arg("sample_weight") = none);
   s.def("one_vs_rest_score", [](std::string metric, py::object t, py::object sc, py::object w, std::string average) {
     Tensor tt = tensor_arg(t), ss = tensor_arg(sc), ww = optional_tensor(w);
-    return without_gil([&] { return mt::one_vs_rest_score(metric, tt, ss, ww, average); });
+    return array_of(without_gil([&] { return mt::one_vs_rest_score(metric, tt, ss, ww, average); }));
   }, py::arg("metric"), py::arg("y_true"), py::arg("y_score"), py::arg("sample_weight"), py::arg("average"));
 
   s.def("mean_squared_error", [](py::object t, py::object p, py::object w, std::string mo, py::object ow) {
-    return mt::mean_squared_error(tensor_arg(t), tensor_arg(p), optional_tensor(w), mo, optional_tensor(ow));
+    return array_of(mt::mean_squared_error(tensor_arg(t), tensor_arg(p), optional_tensor(w), mo, optional_tensor(ow)));
   }, py::arg("y_true"), py::arg("y_pred"), py::arg("sample_weight") = none, py::arg("multioutput") = "uniform_average",
      py::arg("output_weights") = none);
   s.def("mean_absolute_error", [](py::object t, py::object p, py::object w, std::string mo, py::object ow) {
-    return mt::mean_absolute_error(tensor_arg(t), tensor_arg(p), optional_tensor(w), mo, optional_tensor(ow));
+    return array_of(mt::mean_absolute_error(tensor_arg(t), tensor_arg(p), optional_tensor(w), mo, optional_tensor(ow)));
   }, py::arg("y_true"), py::arg("y_pred"), py::arg("sample_weight") = none, py::arg("multioutput") = "uniform_average",
      py::arg("output_weights") = none);
   s.def("r2_score", [](py::object t, py::object p, py::object w, std::string mo, py::object ow, bool force_finite) {
-    return mt::r2_score(tensor_arg(t), tensor_arg(p), optional_tensor(w), mo, optional_tensor(ow), force_finite);
+    return array_of(mt::r2_score(tensor_arg(t), tensor_arg(p), optional_tensor(w), mo, optional_tensor(ow), force_finite));
   }, py::arg("y_true"), py::arg("y_pred"), py::arg("sample_weight") = none, py::arg("multioutput") = "uniform_average",
      py::arg("output_weights") = none, py::arg("force_finite") = true);
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <numeric>
+#include <utility>
 
 #include "ops/convert.h"
 
@@ -41,6 +42,42 @@ std::vector<int64_t> encode_labels(const std::vector<double>& values, const std:
     codes[i] = (it != sorted.end() && *it == values[i]) ? order[it - sorted.begin()] : -1;
   }
   return codes;
+}
+
+std::vector<int64_t> argsort_descending(const std::vector<double>& s) {
+  size_t n = s.size();
+  std::vector<int64_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  if (n < 4096) {
+    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return s[a] > s[b]; });
+    return order;
+  }
+  // Keys that sort ascending as the doubles sort descending: flip the sign bit of positives,
+  // every bit of negatives, then complement. 0.0 and -0.0 get neighbouring keys, which is fine:
+  // callers group ties by comparing the doubles themselves.
+  std::vector<uint64_t> key(n), key_tmp(n);
+  std::vector<int64_t> order_tmp(n);
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t bits;
+    std::memcpy(&bits, &s[i], 8);
+    bits = (bits >> 63) ? ~bits : bits | (uint64_t(1) << 63);
+    key[i] = ~bits;
+  }
+  constexpr int kBits = 16;
+  std::vector<size_t> count(size_t(1) << kBits);
+  for (int shift = 0; shift < 64; shift += kBits) {
+    std::fill(count.begin(), count.end(), 0);
+    for (size_t i = 0; i < n; ++i) ++count[(key[i] >> shift) & 0xffff];
+    if (count[(key[0] >> shift) & 0xffff] == n) continue;  // one digit value: the pass changes nothing
+    size_t sum = 0;
+    for (size_t& c : count) sum += std::exchange(c, sum);
+    for (size_t i = 0; i < n; ++i) {
+      size_t dst = count[(key[i] >> shift) & 0xffff]++;
+      key_tmp[dst] = key[i], order_tmp[dst] = order[i];
+    }
+    key.swap(key_tmp), order.swap(order_tmp);
+  }
+  return order;
 }
 
 double weighted_mean(const std::vector<double>& x, const std::vector<double>& w) {

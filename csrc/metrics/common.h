@@ -20,6 +20,9 @@ void check_consistent_length(const char* op, const std::vector<int64_t>& lengths
 // Index of each value in labels (in labels' order), -1 when absent. One sort of labels, then a
 // binary search per value: O((N + L) log L).
 std::vector<int64_t> encode_labels(const std::vector<double>& values, const std::vector<double>& labels);
+// Indices that order s from the highest value down, ties in index order (a stable descending
+// sort): an LSD radix sort on the float bits, O(N), for the curves' one sort.
+std::vector<int64_t> argsort_descending(const std::vector<double>& s);
 // sum(x * w) / sum(w), or the plain mean with w empty: scikit-learn's _average. NaN when empty.
 double weighted_mean(const std::vector<double>& x, const std::vector<double>& w);
 Tensor to_tensor(const std::vector<double>& values, const Shape& shape);  // float64 CPU

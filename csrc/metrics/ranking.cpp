@@ -24,9 +24,7 @@ ThresholdCounts counts_at_thresholds(const std::vector<double>& y_in, const std:
     y.push_back(y_in[i]), s.push_back(s_in[i]);
     if (weighted) w.push_back(w_in[i]);
   }
-  std::vector<int64_t> order(y.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return s[a] > s[b]; });
+  std::vector<int64_t> order = argsort_descending(s);
   ThresholdCounts out;
   double tp = 0, fp = 0;
   for (size_t r = 0; r < order.size(); ++r) {

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 
 from ._validation import (UndefinedMetricWarning, _native, as_array, as_float, check_consistent_length,
-                          check_targets, column_or_1d, encode, optional_weight, type_of_target, unique_labels,
+                          check_targets, column_or_1d, encode, optional_weight, type_of_target, unique, unique_labels,
                           zero_division_value)
 
 _AVERAGES = (None, "micro", "macro", "weighted", "samples")
@@ -45,7 +45,7 @@ def top_k_accuracy_score(y_true, y_score, *, k=2, normalize=True, sample_weight=
     check_consistent_length(y_true, y_score, w)
     n_score_classes = y_score.shape[1] if y_score.ndim == 2 else 2
     if labels is None:
-        classes = np.unique(y_true)
+        classes = unique(y_true)
         if len(classes) != n_score_classes:
             raise ValueError(f"Number of classes in 'y_true' ({len(classes)}) not equal to the number of classes in "
                              f"'y_score' ({n_score_classes}).You can provide a list of all known classes by "
@@ -187,7 +187,7 @@ def log_loss(y_true, y_proba=None, *, normalize=True, sample_weight=None, labels
             raise ValueError(f"y_true contains values {set(y_true) - set(labels)} not belonging to the passed "
                              f"labels {labels}.")
     else:
-        classes = np.unique(y_true)
+        classes = unique(y_true)
     if len(classes) == 1:
         if labels is None:
             raise ValueError(f"y_true contains only one label ({classes[0]}). Please provide the list of all "

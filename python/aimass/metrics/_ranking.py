@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 
 from ._validation import (UndefinedMetricWarning, _native, as_array, as_float, check_consistent_length,
-                          column_or_1d, optional_weight, type_of_target)
+                          column_or_1d, optional_weight, type_of_target, unique)
 
 _AVERAGES = (None, "micro", "macro", "weighted", "samples")
 
@@ -18,7 +18,7 @@ def _positive_mask(y_true, pos_label):
     if not (y_type == "binary" or (y_type == "multiclass" and pos_label is not None)):
         raise ValueError(f"{y_type} format is not supported")
     if pos_label is None:
-        classes = np.unique(y_true)
+        classes = unique(y_true)
         if classes.dtype.kind in "OUS" or not any(np.array_equal(classes, c) for c in
                                                  ([0, 1], [-1, 1], [0], [-1], [1])):
             classes_repr = ", ".join([repr(c) for c in classes.tolist()])
@@ -98,7 +98,7 @@ def roc_auc_score(y_true, y_score, *, average="macro", sample_weight=None, max_f
     if average not in _AVERAGES:
         raise ValueError(f"average has to be one of {_AVERAGES}")
     y_true, y_score, w = _binary_inputs(y_true, y_score, w)
-    classes = np.unique(y_true)
+    classes = unique(y_true)
     y01 = (y_true == classes[-1]).astype(np.float64) if len(classes) == 2 else np.zeros(len(y_true))
     if max_fpr is not None and max_fpr != 1:
         if max_fpr <= 0 or max_fpr > 1:
@@ -140,7 +140,7 @@ def _multiclass_roc_auc(y_true, y_score, labels, multi_class, average, w):
         if len(np.setdiff1d(y_true, classes)):
             raise ValueError("'y_true' contains labels not in parameter 'labels'")
     else:
-        classes = np.unique(y_true)
+        classes = unique(y_true)
         if len(classes) != y_score.shape[1]:
             raise ValueError("Number of classes in y_true not equal to the number of columns in 'y_score'")
     check_consistent_length(y_true, y_score, w)
@@ -158,7 +158,7 @@ def average_precision_score(y_true, y_score, *, average="macro", pos_label=1, sa
     if average not in _AVERAGES:
         raise ValueError(f"average has to be one of {_AVERAGES}")
     y_type = type_of_target(y_true)
-    present = np.unique(y_true)
+    present = unique(y_true)
     if y_type == "binary":
         if len(present) == 2 and pos_label not in present.tolist():
             raise ValueError(f"pos_label={pos_label} is not a valid label. It should be one of {present}")

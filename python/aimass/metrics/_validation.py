@@ -48,7 +48,17 @@ def column_or_1d(a, name):
     return a
 
 
-def type_of_target(y):
+def unique(y):
+    """np.unique(y), by counting for small non-negative integers (no sort)."""
+    y = np.asarray(y).ravel()
+    if y.dtype.kind in "iub" and y.size:
+        lo, hi = y.min(), y.max()
+        if lo >= 0 and hi < (1 << 20):
+            return np.flatnonzero(np.bincount(y.astype(np.int64, copy=False))).astype(y.dtype)
+    return np.unique(y)
+
+
+def type_of_target(y, uniques=None):
     """'binary', 'multiclass', 'continuous' or 'multilabel-indicator' (2-D with several columns)."""
     if y.ndim == 2 and y.shape[1] > 1:
         return "multilabel-indicator"
@@ -57,26 +67,27 @@ def type_of_target(y):
     y = y.ravel()
     if y.dtype.kind == "f" and y.size and np.any(y != np.floor(y)):
         return "continuous"
-    return "multiclass" if len(np.unique(y)) > 2 else "binary"
+    return "multiclass" if len(unique(y) if uniques is None else uniques) > 2 else "binary"
 
 
 def check_targets(y_true, y_pred, sample_weight=None):
     """scikit-learn's _check_targets for binary / multiclass labels: (type, sorted labels, y_true, y_pred)."""
     y_true, y_pred = as_array(y_true, "y_true"), as_array(y_pred, "y_pred")
     check_consistent_length(y_true, y_pred, sample_weight)
-    types = {type_of_target(y_true), type_of_target(y_pred)}
+    u_true, u_pred = unique(y_true), unique(y_pred)
+    types = {type_of_target(y_true, u_true), type_of_target(y_pred, u_pred)}
     if len(y_true) < 1 or len(y_pred) < 1:
         raise ValueError("Found empty input array (e.g., `y_true` or `y_pred`) while a minimum of 1 sample is required.")
     if types == {"binary", "multiclass"}:
         types = {"multiclass"}
     if len(types) > 1:
         raise ValueError("Classification metrics can't handle a mix of {0} and {1} targets".format(
-            type_of_target(y_true), type_of_target(y_pred)))
+            type_of_target(y_true, u_true), type_of_target(y_pred, u_pred)))
     y_type = types.pop()
     if y_type not in ("binary", "multiclass"):
         raise ValueError(f"{y_type} is not supported")
     y_true, y_pred = column_or_1d(y_true, "y_true"), column_or_1d(y_pred, "y_pred")
-    present = unique_labels(y_true, y_pred)
+    present = unique_labels(u_true, u_pred)
     if y_type == "binary" and len(present) > 2:
         y_type = "multiclass"
     return y_type, present, y_true, y_pred
@@ -87,7 +98,7 @@ def unique_labels(*ys):
     kinds = {y.dtype.kind in "US" for y in ys if y.size}
     if len(kinds) > 1:
         raise ValueError("Mix of label input types (string and number)")
-    return np.unique(np.concatenate(ys)) if ys else np.array([])
+    return unique(np.concatenate(ys)) if ys else np.array([])
 
 
 def encode(*arrays):

@@ -37,7 +37,8 @@ void bind_metrics(py::module_& m) {
            double zero_division) {
     auto r = mt::precision_recall_fscore_support(tensor_arg(t), tensor_arg(p), tensor_arg(labels), optional_tensor(w),
                                                  beta, average, zero_division);
-    return py::make_tuple(array_of(r.precision), array_of(r.recall), array_of(r.fscore), array_of(r.support));
+    return py::make_tuple(array_of(r.precision), array_of(r.recall), array_of(r.fscore), array_of(r.support),
+                          py::make_tuple(r.precision_ill_defined, r.recall_ill_defined, r.fscore_ill_defined));
   }, py::arg("y_true"), py::arg("y_pred"), py::arg("labels"), py::arg("sample_weight"), py::arg("beta"),
      py::arg("average"), py::arg("zero_division"));
   s.def("log_loss", [](py::object t, py::object p, double eps, bool normalize, py::object w) {
@@ -62,6 +63,10 @@ void bind_metrics(py::module_& m) {
     Tensor tt = tensor_arg(t), ss = tensor_arg(sc), ww = optional_tensor(w);
     return array_of(without_gil([&] { return mt::one_vs_rest_score(metric, tt, ss, ww, average); }));
   }, py::arg("metric"), py::arg("y_true"), py::arg("y_score"), py::arg("sample_weight"), py::arg("average"));
+  s.def("one_vs_one_roc_auc", [](py::object t, py::object sc, std::string average) {
+    Tensor tt = tensor_arg(t), ss = tensor_arg(sc);
+    return without_gil([&] { return mt::one_vs_one_roc_auc(tt, ss, average); });
+  }, py::arg("y_true"), py::arg("y_score"), py::arg("average"));
 
   s.def("mean_squared_error", [](py::object t, py::object p, py::object w, std::string mo, py::object ow) {
     return array_of(mt::mean_squared_error(tensor_arg(t), tensor_arg(p), optional_tensor(w), mo, optional_tensor(ow)));

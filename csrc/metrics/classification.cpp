@@ -36,9 +36,13 @@ std::vector<int64_t> class_indices(const Tensor& y_true, int64_t n_classes, cons
 }
 
 // _prf_divide: num / den, zero_division where den == 0.
-std::vector<double> divide(const std::vector<double>& num, const std::vector<double>& den, double zero_division) {
+std::vector<double> divide(const std::vector<double>& num, const std::vector<double>& den, double zero_division,
+                           bool* ill_defined) {
   std::vector<double> out(num.size());
-  for (size_t i = 0; i < num.size(); ++i) out[i] = den[i] == 0 ? zero_division : num[i] / den[i];
+  for (size_t i = 0; i < num.size(); ++i) {
+    *ill_defined |= den[i] == 0;
+    out[i] = den[i] == 0 ? zero_division : num[i] / den[i];
+  }
   return out;
 }
 
@@ -159,8 +163,8 @@ PrecisionRecallFscore precision_recall_fscore_support(const Tensor& y_true, cons
     auto total = [](const std::vector<double>& v) { return std::vector<double>{std::accumulate(v.begin(), v.end(), 0.0)}; };
     tp = total(tp), pred = total(pred), truth = total(truth);
   }
-  out.precision = divide(tp, pred, zero_division);
-  out.recall = divide(tp, truth, zero_division);
+  out.precision = divide(tp, pred, zero_division, &out.precision_ill_defined);
+  out.recall = divide(tp, truth, zero_division, &out.recall_ill_defined);
   if (std::isinf(beta)) {
     out.fscore = out.recall;
   } else if (beta == 0) {
@@ -170,7 +174,7 @@ PrecisionRecallFscore precision_recall_fscore_support(const Tensor& y_true, cons
     double b2 = beta * beta;
     std::vector<double> num(tp.size()), den(tp.size());
     for (size_t i = 0; i < tp.size(); ++i) num[i] = (1 + b2) * tp[i], den[i] = b2 * truth[i] + pred[i];
-    out.fscore = divide(num, den, zero_division);
+    out.fscore = divide(num, den, zero_division, &out.fscore_ill_defined);
   }
   if (average == "none") {
     out.support = support;

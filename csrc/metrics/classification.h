@@ -31,6 +31,8 @@ Tensor confusion_matrix(const Tensor& y_true, const Tensor& y_pred, const Tensor
 struct PrecisionRecallFscore {
   std::vector<double> precision, recall, fscore;  // (L,) for average "none", else one value
   std::vector<double> support;                    // weighted count of each label in y_true; empty when averaged
+  // A denominator was 0 somewhere (the value there is zero_division): scikit-learn warns then.
+  bool precision_ill_defined = false, recall_ill_defined = false, fscore_ill_defined = false;
 };
 // Per label of labels (in order): tp, predicted and true weighted counts over every sample;
 // then precision = tp / predicted, recall = tp / true, F-beta, each zero_division (0, 1 or NaN)

@@ -195,4 +195,40 @@ std::vector<double> one_vs_rest_score(const std::string& metric, const Tensor& y
   return {weighted_mean(scores, class_weight)};
 }
 
+double one_vs_one_roc_auc(const Tensor& y_true, const Tensor& y_score, const std::string& average) {
+  const char* op = "roc_auc_score";
+  AM_CHECK(average == "macro" || average == "weighted", ValueError, op,
+           ": average must be 'macro' or 'weighted' for multi_class='ovo', got '", average, "'");
+  AM_CHECK(y_true.dim() == 1 && y_score.dim() == 2, ValueError, op,
+           ": one-vs-one needs y_true (N,) and y_score (N, C), got ", y_true.describe(), " and ", y_score.describe());
+  int64_t n = y_score.size(0), c = y_score.size(1);
+  check_consistent_length(op, {y_true.size(0), n});
+  std::vector<double> s = to_doubles(y_score), codes = to_doubles(y_true);
+  check_finite(op, s);
+  std::vector<bool> present(size_t(c), false);
+  for (double v : codes) {
+    AM_CHECK(v >= 0 && v < double(c), ValueError, op, ": y_true holds ", v, ", not a class index in [0, ", c, ")");
+    present[size_t(v)] = true;
+  }
+  std::vector<std::pair<int64_t, int64_t>> pairs;
+  for (int64_t a = 0; a < c; ++a)
+    for (int64_t b = a + 1; b < c; ++b)
+      if (present[a] && present[b]) pairs.emplace_back(a, b);
+  std::vector<double> pair_score(pairs.size()), prevalence(pairs.size());
+  parallel_for(0, int64_t(pairs.size()), 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t k = lo; k < hi; ++k) {
+      auto [a, b] = pairs[k];
+      std::vector<double> a_true, b_true, a_score, b_score;
+      for (int64_t i = 0; i < n; ++i) {
+        if (codes[i] != double(a) && codes[i] != double(b)) continue;
+        a_true.push_back(codes[i] == double(a)), b_true.push_back(codes[i] == double(b));
+        a_score.push_back(s[i * c + a]), b_score.push_back(s[i * c + b]);
+      }
+      pair_score[k] = (roc_auc_vectors(a_true, a_score, {}) + roc_auc_vectors(b_true, b_score, {})) / 2;
+      prevalence[k] = double(a_true.size()) / double(n);
+    }
+  });
+  return weighted_mean(pair_score, average == "weighted" ? prevalence : std::vector<double>());
+}
+
 }  // namespace aimass::metrics

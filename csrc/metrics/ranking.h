@@ -28,4 +28,9 @@ double average_precision_binary(const Tensor& y_true, const Tensor& y_score, con
 std::vector<double> one_vs_rest_score(const std::string& metric, const Tensor& y_true, const Tensor& y_score,
                                       const Tensor& sample_weight, const std::string& average);
 
+// One-vs-one ROC AUC (Hand & Till): for each pair (a, b) of classes present in y_true, the mean
+// of the AUC of a against b (on column a) and of b against a (on column b), over the samples of
+// either class; averaged over pairs, "macro" equally, "weighted" by the pair's share of samples.
+double one_vs_one_roc_auc(const Tensor& y_true, const Tensor& y_score, const std::string& average);
+
 }  // namespace aimass::metrics

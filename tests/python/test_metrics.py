@@ -252,6 +252,45 @@ def test_multiclass_ovr_matches_sklearn(sk, seed, weights):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+def test_multiclass_ovo_matches_sklearn(sk, seed):
+    y, p = probabilities(seed, c=4, ties=seed == 2)
+    for average in ["macro", "weighted"]:
+        close(metrics.roc_auc_score(y, p, multi_class="ovo", average=average),
+              sk.roc_auc_score(y, p, multi_class="ovo", average=average))
+    y3 = np.where(y == 3, 2, y)  # class 3 absent from y_true, declared through labels
+    close(metrics.roc_auc_score(y3, p, multi_class="ovo", labels=[0, 1, 2, 3]),
+          sk.roc_auc_score(y3, p, multi_class="ovo", labels=[0, 1, 2, 3]))
+    with pytest.raises(NotImplementedError, match="average=None"):
+        metrics.roc_auc_score(y, p, multi_class="ovo", average=None)
+    with pytest.raises(ValueError, match="sample_weight is not supported"):
+        metrics.roc_auc_score(y, p, multi_class="ovo", sample_weight=np.ones(len(y)))
+
+
+CASES_ILL_DEFINED = [
+    ("precision_score", [0, 1, 1], [0, 0, 0], {}),
+    ("recall_score", [0, 0, 0], [0, 1, 0], {}),
+    ("f1_score", [0, 0, 2], [0, 0, 1], {"average": "macro", "labels": [0, 1, 2, 3]}),
+    ("fbeta_score", [0, 0, 2], [0, 0, 1], {"average": "micro", "labels": [3], "beta": 2}),
+    ("precision_recall_fscore_support", [0, 0, 2], [0, 0, 1], {"average": None}),
+]
+
+
+@pytest.mark.parametrize("name, y_true, y_pred, kw", CASES_ILL_DEFINED)
+def test_ill_defined_warnings_match_sklearn(name, y_true, y_pred, kw):
+    skm = pytest.importorskip("sklearn.metrics")
+    messages = []
+    for module in (metrics, skm):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            getattr(module, name)(y_true, y_pred, **kw)
+        messages.append(sorted(str(w.message) for w in caught if "ill-defined" in str(w.message)))
+    assert messages[0] == messages[1] and messages[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning once zero_division is given
+        getattr(metrics, name)(y_true, y_pred, zero_division=0, **kw)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 def test_log_loss_matches_sklearn(sk, seed):
     y, p = probabilities(seed, c=3)
     w = np.random.default_rng(seed).random(len(y))

@@ -121,8 +121,17 @@ def precision_recall_fscore_support(y_true, y_pred, *, beta=1.0, labels=None, po
     if labels is None:
         labels = present
     t, p, lab = encode(y_true, y_pred, as_array(labels, "labels").ravel())
-    precision, recall, fscore, support = _native.precision_recall_fscore_support(
+    precision, recall, fscore, support, ill_defined = _native.precision_recall_fscore_support(
         t, p, lab, w, float(beta), average or "none", zd)
+    if isinstance(zero_division, str):  # "warn"
+        size = 1 if average in ("micro", "binary") else len(lab)
+        for metric, modifier, flag in zip(("precision", "recall", "f-score"),
+                                          ("predicted", "true", "true nor predicted"), ill_defined):
+            if flag and metric in warn_for:
+                where = "due to" if size == 1 else "in labels with"
+                warnings.warn(f"{metric.capitalize()} is ill-defined and being set to 0.0 {where} no {modifier} "
+                              "samples. Use `zero_division` parameter to control this behavior.",
+                              UndefinedMetricWarning, stacklevel=3)
     if average is not None:
         return float(precision[0]), float(recall[0]), float(fscore[0]), None
     support = np.asarray(support)
@@ -134,8 +143,8 @@ def precision_recall_fscore_support(y_true, y_pred, *, beta=1.0, labels=None, po
 def fbeta_score(y_true, y_pred, *, beta, labels=None, pos_label=1, average="binary", sample_weight=None,
                 zero_division="warn"):
     _, _, f, _ = precision_recall_fscore_support(y_true, y_pred, beta=beta, labels=labels, pos_label=pos_label,
-                                                 average=average, sample_weight=sample_weight,
-                                                 zero_division=zero_division)
+                                                 average=average, warn_for=("f-score",),
+                                                 sample_weight=sample_weight, zero_division=zero_division)
     return f
 
 
@@ -148,7 +157,7 @@ def f1_score(y_true, y_pred, *, labels=None, pos_label=1, average="binary", samp
 def precision_score(y_true, y_pred, *, labels=None, pos_label=1, average="binary", sample_weight=None,
                     zero_division="warn"):
     p, _, _, _ = precision_recall_fscore_support(y_true, y_pred, labels=labels, pos_label=pos_label,
-                                                 average=average, sample_weight=sample_weight,
+                                                 average=average, warn_for=("precision",), sample_weight=sample_weight,
                                                  zero_division=zero_division)
     return p
 
@@ -156,7 +165,7 @@ def precision_score(y_true, y_pred, *, labels=None, pos_label=1, average="binary
 def recall_score(y_true, y_pred, *, labels=None, pos_label=1, average="binary", sample_weight=None,
                  zero_division="warn"):
     _, r, _, _ = precision_recall_fscore_support(y_true, y_pred, labels=labels, pos_label=pos_label,
-                                                 average=average, sample_weight=sample_weight,
+                                                 average=average, warn_for=("recall",), sample_weight=sample_weight,
                                                  zero_division=zero_division)
     return r
 

@@ -81,7 +81,7 @@ def _partial_auc(y01, y_score, w, max_fpr):
 
 def roc_auc_score(y_true, y_score, *, average="macro", sample_weight=None, max_fpr=None, multi_class="raise",
                   labels=None):
-    """Area under the ROC curve: binary, or multiclass one-vs-rest (multi_class="ovr")."""
+    """Area under the ROC curve: binary, or multiclass one-vs-rest ("ovr") or one-vs-one ("ovo")."""
     y_true = as_array(y_true, "y_true")
     y_type = type_of_target(y_true)
     y_score = as_float(y_score, "y_score").astype(np.float64)
@@ -122,11 +122,11 @@ def _multiclass_roc_auc(y_true, y_score, labels, multi_class, average, w):
     options = ("micro", "macro", "weighted", None) if multi_class == "ovr" else ("macro", "weighted", None)
     if average not in options:
         raise ValueError(f"average must be one of {options} for multiclass problems")
-    if multi_class == "ovo":
-        raise NotImplementedError("roc_auc_score: multi_class='ovo' is not implemented in aimass; use 'ovr'")
-    if multi_class != "ovr":
+    if multi_class not in ("ovo", "ovr"):
         raise ValueError(f"multi_class='{multi_class}' is not supported for multiclass ROC AUC, multi_class must be "
                          "in ('ovo', 'ovr')")
+    if average is None and multi_class == "ovo":
+        raise NotImplementedError("average=None is not implemented for multi_class='ovo'.")
     if labels is not None:
         labels = column_or_1d(as_array(labels, "labels"), "labels")
         classes = np.unique(labels)
@@ -145,6 +145,11 @@ def _multiclass_roc_auc(y_true, y_score, labels, multi_class, average, w):
             raise ValueError("Number of classes in y_true not equal to the number of columns in 'y_score'")
     check_consistent_length(y_true, y_score, w)
     codes = np.searchsorted(classes, y_true).astype(np.int64)
+    if multi_class == "ovo":
+        if w is not None:
+            raise ValueError("sample_weight is not supported for multiclass one-vs-one ROC AUC, 'sample_weight' "
+                             "must be None in this case.")
+        return float(_native.one_vs_one_roc_auc(codes, y_score, average))
     scores = np.asarray(_native.one_vs_rest_score("roc_auc", codes, y_score, w, average or "none"))
     _warn_if_undefined(scores)
     return scores if average is None else float(scores[0])

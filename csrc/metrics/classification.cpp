@@ -69,7 +69,7 @@ void check_pair(const char* op, const Tensor& y_true, const Tensor& y_pred) {
 
 double accuracy_score(const Tensor& y_true, const Tensor& y_pred, bool normalize, const Tensor& sample_weight) {
   check_pair("accuracy_score", y_true, y_pred);
-  weights_or_ones(sample_weight, y_true.size(0), "accuracy_score");
+  check_sample_weight(sample_weight, y_true.size(0), "accuracy_score");
   std::vector<double> t = to_doubles(y_true), p = to_doubles(y_pred), hit(t.size());
   for (size_t i = 0; i < t.size(); ++i) hit[i] = t[i] == p[i];
   return average_scores(hit, sample_weight, normalize);
@@ -84,7 +84,7 @@ double top_k_accuracy_score(const Tensor& y_true, const Tensor& y_score, int64_t
   AM_CHECK(k >= 1, ValueError, op, ": k must be at least 1, got ", k);
   int64_t n = y_score.size(0), c = y_score.dim() == 2 ? y_score.size(1) : 2;
   check_consistent_length(op, {y_true.size(0), n});
-  weights_or_ones(sample_weight, n, op);
+  check_sample_weight(sample_weight, n, op);
   std::vector<int64_t> t = class_indices(y_true, c, op);
   std::vector<double> s = to_doubles(y_score), hit(size_t(n), 1.0);
   if (y_score.dim() == 1) {
@@ -194,7 +194,7 @@ double log_loss(const Tensor& y_true, const Tensor& y_proba, double eps, bool no
   AM_CHECK(y_true.dim() == 1, ValueError, op, ": y_true must be 1-D, got ", y_true.describe());
   int64_t n = y_proba.size(0), c = y_proba.dim() == 2 ? y_proba.size(1) : 2;
   check_consistent_length(op, {n, y_true.size(0)});
-  weights_or_ones(sample_weight, n, op);
+  check_sample_weight(sample_weight, n, op);
   std::vector<int64_t> t = class_indices(y_true, c, op);
   std::vector<double> p = to_doubles(y_proba), loss(static_cast<size_t>(n));
   for (double v : p) {

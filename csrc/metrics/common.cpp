@@ -16,11 +16,15 @@ std::vector<double> to_doubles(const Tensor& x) {
   return std::vector<double>(p, p + cpu.numel());
 }
 
-std::vector<double> weights_or_ones(const Tensor& sample_weight, int64_t n, const char* op) {
-  if (!sample_weight.defined()) return std::vector<double>(size_t(n), 1.0);
+void check_sample_weight(const Tensor& sample_weight, int64_t n, const char* op) {
+  if (!sample_weight.defined()) return;
   AM_CHECK(sample_weight.dim() == 1, ValueError, op, ": sample_weight must be 1-D, got ", sample_weight.describe());
   check_consistent_length(op, {n, sample_weight.size(0)});
-  return to_doubles(sample_weight);
+}
+
+std::vector<double> weights_or_ones(const Tensor& sample_weight, int64_t n, const char* op) {
+  check_sample_weight(sample_weight, n, op);
+  return sample_weight.defined() ? to_doubles(sample_weight) : std::vector<double>(size_t(n), 1.0);
 }
 
 void check_consistent_length(const char* op, const std::vector<int64_t>& lengths) {

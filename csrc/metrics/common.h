@@ -13,7 +13,9 @@ namespace aimass::metrics {
 
 // x (any dtype, device, layout) -> its elements in row-major order as doubles.
 std::vector<double> to_doubles(const Tensor& x);
-// An undefined sample_weight means every weight is 1: returns n ones. Otherwise checks x is (n,).
+// ValueError naming op unless sample_weight is undefined (all ones) or (n,).
+void check_sample_weight(const Tensor& sample_weight, int64_t n, const char* op);
+// The weights after check_sample_weight; n ones when sample_weight is undefined.
 std::vector<double> weights_or_ones(const Tensor& sample_weight, int64_t n, const char* op);
 // ValueError naming op unless every length equals the first (scikit-learn's message).
 void check_consistent_length(const char* op, const std::vector<int64_t>& lengths);

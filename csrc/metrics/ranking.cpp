@@ -45,7 +45,7 @@ void check_binary_inputs(const char* op, const Tensor& y_true, const Tensor& y_s
   AM_CHECK(y_true.dim() == 1 && y_score.dim() == 1, ValueError, op, ": y_true and y_score must be 1-D, got ",
            y_true.describe(), " and ", y_score.describe());
   check_consistent_length(op, {y_true.size(0), y_score.size(0)});
-  weights_or_ones(w, y_true.size(0), op);
+  check_sample_weight(w, y_true.size(0), op);
 }
 
 void check_finite(const char* op, const std::vector<double>& s) {

@@ -40,7 +40,8 @@ Targets read_targets(const char* op, const Tensor& y_true, const Tensor& y_pred,
   t.y = to_doubles(y_true), t.p = to_doubles(y_pred);
   for (const auto* v : {&t.y, &t.p})
     for (double x : *v) AM_CHECK(std::isfinite(x), ValueError, op, ": Input contains NaN or infinity.");
-  if (sample_weight.defined()) t.w = weights_or_ones(sample_weight, t.n, op);
+  check_sample_weight(sample_weight, t.n, op);
+  if (sample_weight.defined()) t.w = to_doubles(sample_weight);
   return t;
 }
 

@@ -20,5 +20,7 @@ Kernel<SoftmaxBackwardFn> softmax_backward_kernel{"softmax_backward", cpu::softm
 Kernel<CrossEntropyFn> cross_entropy_kernel{"cross_entropy", cpu::cross_entropy, "aimass_cuda_cross_entropy"};
 Kernel<CrossEntropyBackwardFn> cross_entropy_backward_kernel{"cross_entropy_backward", cpu::cross_entropy_backward,
                                                              "aimass_cuda_cross_entropy_backward"};
+Kernel<CropFlipFn> crop_flip_kernel{"crop_flip", cpu::crop_flip, "aimass_cuda_crop_flip"};
+Kernel<MixupFn> mixup_kernel{"mixup", cpu::mixup, "aimass_cuda_mixup"};
 
 }  // namespace aimass

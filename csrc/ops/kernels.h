@@ -87,6 +87,17 @@ using CrossEntropyBackwardFn = void (*)(const Tensor& log_probs, const Tensor& t
                                         double label_smoothing, int64_t ignore_index, const Tensor& grad_loss,
                                         const Tensor& grad_logits);
 
+// Data augmentation (the op layer is data/augment.cpp). Crop and horizontal flip of an image
+// batch: in, out (B, C, H, W) contiguous, one dtype (any: values are moved, never computed);
+// params int64 (B, 3) contiguous, [flip, dy, dx] per sample with dy, dx in [0, 2 * pad]. With P
+// = in[b, c] zero-padded by pad pixels on every side,
+// out[b, c, i, j] = P[i + dy, (flip ? W - 1 - j : j) + dx].
+using CropFlipFn = void (*)(const Tensor& in, const Tensor& params, int64_t pad, const Tensor& out);
+// Mixup of rows: in, out (B, F) contiguous, float32 or float64 (the op layer widens 16-bit
+// floats); partner int64 (B,) in [0, B), lam float64 (B,), both contiguous:
+// out[b] = lam[b] * in[b] + (1 - lam[b]) * in[partner[b]].
+using MixupFn = void (*)(const Tensor& in, const Tensor& partner, const Tensor& lam, const Tensor& out);
+
 // The table (defined in ops/kernels.cpp).
 extern Kernel<UnaryFn> unary_kernel;
 extern Kernel<BinaryFn> binary_kernel;
@@ -103,6 +114,8 @@ extern Kernel<SoftmaxFn> softmax_kernel;
 extern Kernel<SoftmaxBackwardFn> softmax_backward_kernel;
 extern Kernel<CrossEntropyFn> cross_entropy_kernel;
 extern Kernel<CrossEntropyBackwardFn> cross_entropy_backward_kernel;
+extern Kernel<CropFlipFn> crop_flip_kernel;
+extern Kernel<MixupFn> mixup_kernel;
 
 namespace cpu {
 void unary(UnaryOp op, const Tensor& in, const Tensor& out);
@@ -123,6 +136,8 @@ void cross_entropy(const Tensor& logits, const Tensor& target, const Tensor& wei
 void cross_entropy_backward(const Tensor& log_probs, const Tensor& target, const Tensor& weight,
                             double label_smoothing, int64_t ignore_index, const Tensor& grad_loss,
                             const Tensor& grad_logits);
+void crop_flip(const Tensor& in, const Tensor& params, int64_t pad, const Tensor& out);
+void mixup(const Tensor& in, const Tensor& partner, const Tensor& lam, const Tensor& out);
 }  // namespace cpu
 
 }  // namespace aimass

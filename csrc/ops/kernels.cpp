@@ -49,5 +49,7 @@ Kernel<DistillationBackwardFn> distillation_backward_kernel{"distillation_backwa
                                                             "aimass_cuda_distillation_backward"};
 Kernel<LinearFn> linear_kernel{"linear", cpu::linear, "aimass_cuda_linear"};
 Kernel<LinearBackwardFn> linear_backward_kernel{"linear_backward", cpu::linear_backward, "aimass_cuda_linear_backward"};
+Kernel<CropFlipFn> crop_flip_kernel{"crop_flip", cpu::crop_flip, "aimass_cuda_crop_flip"};
+Kernel<MixupFn> mixup_kernel{"mixup", cpu::mixup, "aimass_cuda_mixup"};
 
 }  // namespace aimass

@@ -198,6 +198,17 @@ using LinearBackwardFn = void (*)(const Tensor& grad_out, const Tensor& out, con
                                   LinearActivation act, const Tensor& grad_x, const Tensor& grad_w,
                                   const Tensor& grad_bias);
 
+// Data augmentation (the op layer is data/augment.cpp). Crop and horizontal flip of an image
+// batch: in, out (B, C, H, W) contiguous, one dtype (any: values are moved, never computed);
+// params int64 (B, 3) contiguous, [flip, dy, dx] per sample with dy, dx in [0, 2 * pad]. With P
+// = in[b, c] zero-padded by pad pixels on every side,
+// out[b, c, i, j] = P[i + dy, (flip ? W - 1 - j : j) + dx].
+using CropFlipFn = void (*)(const Tensor& in, const Tensor& params, int64_t pad, const Tensor& out);
+// Mixup of rows: in, out (B, F) contiguous, float32 or float64 (the op layer widens 16-bit
+// floats); partner int64 (B,) in [0, B), lam float64 (B,), both contiguous:
+// out[b] = lam[b] * in[b] + (1 - lam[b]) * in[partner[b]].
+using MixupFn = void (*)(const Tensor& in, const Tensor& partner, const Tensor& lam, const Tensor& out);
+
 // The table (defined in ops/kernels.cpp).
 extern Kernel<UnaryFn> unary_kernel;
 extern Kernel<BinaryFn> binary_kernel;
@@ -235,6 +246,8 @@ extern Kernel<DistillationFn> distillation_kernel;
 extern Kernel<DistillationBackwardFn> distillation_backward_kernel;
 extern Kernel<LinearFn> linear_kernel;
 extern Kernel<LinearBackwardFn> linear_backward_kernel;
+extern Kernel<CropFlipFn> crop_flip_kernel;
+extern Kernel<MixupFn> mixup_kernel;
 
 namespace cpu {
 void unary(UnaryOp op, const Tensor& in, const Tensor& out);
@@ -288,6 +301,8 @@ void distillation_backward(const Tensor& student, const Tensor& teacher, double 
 void linear(const Tensor& x, const Tensor& w, const Tensor& bias, LinearActivation act, const Tensor& out);
 void linear_backward(const Tensor& grad_out, const Tensor& out, const Tensor& x, const Tensor& w,
                      LinearActivation act, const Tensor& grad_x, const Tensor& grad_w, const Tensor& grad_bias);
+void crop_flip(const Tensor& in, const Tensor& params, int64_t pad, const Tensor& out);
+void mixup(const Tensor& in, const Tensor& partner, const Tensor& lam, const Tensor& out);
 }  // namespace cpu
 
 }  // namespace aimass

@@ -173,6 +173,14 @@ OPS = [
     ("distillation_loss", [_f(*S), _f(*S)], lambda s, t: F.distillation_loss(s, t, temperature=2.0)),
     ("distillation_loss-none-f64", [_f(4, 6, 9, dt=np.float64), _f(4, 6, 9, dt=np.float64)],
      lambda s, t: F.distillation_loss(s, t, temperature=0.5, reduction="none")),
+    # data pipeline augmentation (aimass._core.data)
+    ("data-crop_flip", [_f(5, 3, 9, 11)], lambda x: _core_data().crop_flip(x, _CROP_PARAMS, 3)),
+    ("data-crop_flip-uint8", [_i(5, 3, 9, 11, lo=0, hi=255, dt=np.uint8)],
+     lambda x: _core_data().crop_flip(x, _CROP_PARAMS, 3)),
+    ("data-crop_flip-f16", [_f(5, 2, 4, 6, dt=np.float16)], lambda x: _core_data().crop_flip(x, _CROP_PARAMS, 3)),
+    ("data-mixup", [_f(6, 37)], lambda x: _core_data().mixup(x, _MIX_PARTNER, _MIX_LAM)),
+    ("data-mixup-f64", [_f(6, 3, 4, dt=np.float64)], lambda x: _core_data().mixup(x, _MIX_PARTNER, _MIX_LAM)),
+    ("data-mixup-bf16", [_bf16(6, 7)], lambda x: _core_data().mixup(x, _MIX_PARTNER, _MIX_LAM)),
 ]
 
 
@@ -209,6 +217,17 @@ def _grads(fn, g, *inputs):
 def _seeded(fn):
     am.manual_seed(1234)
     return fn()
+
+
+def _core_data():
+    from aimass._core import data
+
+    return data
+
+
+_CROP_PARAMS = np.array([[0, 0, 0], [1, 6, 2], [1, 3, 3], [0, 5, 1], [1, 0, 6]], np.int64)
+_MIX_PARTNER = np.array([3, 0, 5, 1, 2, 4], np.int64)
+_MIX_LAM = np.array([0.0, 0.25, 0.5, 0.9, 1.0, 0.33])
 
 
 def _setitem(x, v):
@@ -287,3 +306,22 @@ def test_backend_to_and_back(device, rng):
     assert t.to(device).to(am.float64).cpu().dtype == am.float64
     assert t.tolist() == a.T.tolist()
     assert t[2, 3].item() == a[3, 2]
+
+
+def test_backend_data_loader(device):
+    """A loader over arrays on `device` gives the CPU loader's batches, augmented, on `device`."""
+    from aimass.data import DataLoader
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((23, 2, 5, 6)).astype(np.float32)
+    y = rng.integers(0, 4, 23)
+    opts = dict(batch_size=5, shuffle=True, random_flip=True, random_crop=1, mixup_alpha=0.5, num_classes=4)
+    am.manual_seed(3)
+    ref = [(to_np(a), to_np(b)) for a, b in DataLoader((x, y), **opts)]
+    am.manual_seed(3)
+    got = list(DataLoader((am.tensor(x, device=device), am.tensor(y, device=device)), **opts))
+    assert len(got) == len(ref)
+    for (gx, gy), (rx, ry) in zip(got, ref):
+        assert gx.device.type == device.split(":")[0] and gy.device.type == device.split(":")[0]
+        np.testing.assert_allclose(to_np(gx), rx, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(to_np(gy), ry, rtol=1e-6, atol=1e-6)

@@ -20,5 +20,7 @@ Kernel<SoftmaxBackwardFn> softmax_backward_kernel{"softmax_backward", cpu::softm
 Kernel<CrossEntropyFn> cross_entropy_kernel{"cross_entropy", cpu::cross_entropy, "aimass_cuda_cross_entropy"};
 Kernel<CrossEntropyBackwardFn> cross_entropy_backward_kernel{"cross_entropy_backward", cpu::cross_entropy_backward,
                                                              "aimass_cuda_cross_entropy_backward"};
+Kernel<OptimStepFn> optim_step_kernel{"optim_step", cpu::optim_step, "aimass_cuda_optim_step"};
+Kernel<GradScaleFn> grad_scale_kernel{"grad_scale", cpu::grad_scale, "aimass_cuda_grad_scale"};
 
 }  // namespace aimass

@@ -103,6 +103,7 @@ from ._core import (  # noqa: F401  (re-exported API)
 )
 from . import _tensor  # noqa: F401  (adds the Python-side Tensor methods)
 from . import autograd, cuda
+from . import optim  # noqa: F401
 from .autograd import enable_grad, is_grad_enabled, no_grad
 from ._creation import empty_like, full_like, ones_like, rand_like, randint_like, randn_like, zeros_like
 from ._info import info

@@ -11,9 +11,7 @@
 #include "core/parallel.h"
 #include "ops/kernels.h"
 
-// Vectorising sqrt / division needs no errno and no trapping math (as ops/cpu/simd/ has).
-#pragma GCC optimize("no-math-errno", "no-trapping-math")
-
+// Vectorising sqrt needs -fno-math-errno, which csrc/CMakeLists.txt sets for this file.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(AIMASS_SANITIZE_BUILD)
 #define AM_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else

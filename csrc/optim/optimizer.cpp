@@ -255,9 +255,11 @@ void Optimizer::fused_step() {
       }
       it->second.push_back(std::move(op));
     }
-    for (const auto& [device, list] : lists) optim_step_kernel.on(device)(algo_, gr.hp, list);
+    for (const auto& [device, list] : lists) {
+      optim_step_kernel.on(device)(algo_, gr.hp, list);
+      for (const OptimParam& op : list) op.param.storage()->version++;
+    }
     for (const auto& [param, updated] : write_back) copy_into(param, updated, "optimizer step");
-    for (const Tensor& p : gr.params) p.storage()->version++;
   }
 }
 

@@ -461,3 +461,18 @@ def test_native_optimizer_is_the_python_object(rng):
     assert opt.name == "AdamW" and opt.num_groups == 1 and len(opt.params(0)) == 3
     opt.set_lr(0.5)
     assert opt.param_groups[0]["lr"] == 0.5 and opt.lr(0) == 0.5
+
+
+def test_empty_and_strided_parameters(rng):
+    empty = am.tensor(np.zeros((0, 3), np.float32), requires_grad=True)
+    base = rng.standard_normal((5, 4))
+    view = am.tensor(base.copy()).T.requires_grad_()  # a transposed leaf: updated through a copy
+    opt = am.optim.Adam([empty, view], lr=0.1)
+    empty.grad = am.tensor(np.zeros((0, 3), np.float32))
+    g = rng.standard_normal((4, 5))
+    view.grad = am.tensor(g)
+    opt.step()
+    st = {}
+    np.testing.assert_allclose(to_np(view), ref_adam(base.T, g, st, 1, 0.1), rtol=1e-12)
+    assert empty.shape == (0, 3) and opt.state_dict()["state"][0]["exp_avg"].shape == (0, 3)
+    assert am.optim.clip_grad_norm_([empty], 1.0) == 0.0

@@ -6,13 +6,14 @@
 // tensors and a few large ones both keep the pool busy.
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "core/parallel.h"
 #include "ops/kernels.h"
 
 // Vectorising sqrt needs -fno-math-errno, which csrc/CMakeLists.txt sets for this file.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(AIMASS_SANITIZE_BUILD)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define AM_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define AM_SIMD_CLONES

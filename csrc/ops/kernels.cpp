@@ -51,5 +51,7 @@ Kernel<LinearFn> linear_kernel{"linear", cpu::linear, "aimass_cuda_linear"};
 Kernel<LinearBackwardFn> linear_backward_kernel{"linear_backward", cpu::linear_backward, "aimass_cuda_linear_backward"};
 Kernel<CropFlipFn> crop_flip_kernel{"crop_flip", cpu::crop_flip, "aimass_cuda_crop_flip"};
 Kernel<MixupFn> mixup_kernel{"mixup", cpu::mixup, "aimass_cuda_mixup"};
+Kernel<OptimStepFn> optim_step_kernel{"optim_step", cpu::optim_step, "aimass_cuda_optim_step"};
+Kernel<GradScaleFn> grad_scale_kernel{"grad_scale", cpu::grad_scale, "aimass_cuda_grad_scale"};
 
 }  // namespace aimass

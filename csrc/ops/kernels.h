@@ -5,6 +5,7 @@
 // All tensors handed to one kernel call live on the same device.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "core/dispatch.h"
 #include "core/scalar.h"
@@ -209,6 +210,42 @@ using CropFlipFn = void (*)(const Tensor& in, const Tensor& params, int64_t pad,
 // out[b] = lam[b] * in[b] + (1 - lam[b]) * in[partner[b]].
 using MixupFn = void (*)(const Tensor& in, const Tensor& partner, const Tensor& lam, const Tensor& out);
 
+// ---- optimizers (csrc/optim runs them; ops/cpu/optim.cpp, ops/cuda/optim.cu)
+enum class OptimAlgo : uint8_t { SGD, Adam, RMSprop, Adagrad, Lion };
+// The options of one parameter group; an algorithm reads only its own.
+struct OptimHyper {
+  double lr = 1e-3, weight_decay = 0;
+  double momentum = 0, dampening = 0;       // SGD; RMSprop's momentum
+  double beta1 = 0.9, beta2 = 0.999;        // Adam (and Lion's betas)
+  double eps = 1e-8;                        // Adam, RMSprop, Adagrad
+  double alpha = 0.99;                      // RMSprop
+  double lr_decay = 0, initial_accumulator_value = 0;  // Adagrad
+  bool nesterov = false, amsgrad = false, centered = false;
+  bool decoupled_weight_decay = false;      // AdamW: p *= 1 - lr * wd before the Adam update
+};
+// One parameter of a fused step. param: contiguous float32 or float64, updated in place; grad:
+// same shape, dtype and device, contiguous; state[k]: the algorithm's buffers, same shape and
+// dtype, contiguous (undefined where an option leaves one unused):
+//   SGD: [momentum_buffer]           Adam: [exp_avg, exp_avg_sq, max_exp_avg_sq (amsgrad)]
+//   RMSprop: [square_avg, momentum_buffer (momentum > 0), grad_avg (centered)]
+//   Adagrad: [sum]                   Lion: [exp_avg]
+// step: this parameter's update count including this one (1 on the first). SGD's momentum
+// buffer on its first update (fresh) takes the decayed gradient itself, as in PyTorch.
+struct OptimParam {
+  Tensor param, grad;
+  Tensor state[3];
+  int64_t step = 1;
+  bool fresh = false;
+};
+// One update of every parameter in `params` (one device) by the published algorithm, as
+// PyTorch's torch.optim (foreach) computes it; one pass over each parameter's memory.
+using OptimStepFn = void (*)(OptimAlgo algo, const OptimHyper& hp, const std::vector<OptimParam>& params);
+// grads: contiguous floating tensors (16-bit included) on one device. Multiplies each in place
+// by scale (no write when scale == 1) and returns the sum of squares of the values before
+// scaling, accumulated in double: inf or NaN when any value is non-finite. Global-norm
+// clipping and the loss scaler's unscale-and-check are both this one pass.
+using GradScaleFn = double (*)(const std::vector<Tensor>& grads, double scale);
+
 // The table (defined in ops/kernels.cpp).
 extern Kernel<UnaryFn> unary_kernel;
 extern Kernel<BinaryFn> binary_kernel;
@@ -248,6 +285,8 @@ extern Kernel<LinearFn> linear_kernel;
 extern Kernel<LinearBackwardFn> linear_backward_kernel;
 extern Kernel<CropFlipFn> crop_flip_kernel;
 extern Kernel<MixupFn> mixup_kernel;
+extern Kernel<OptimStepFn> optim_step_kernel;
+extern Kernel<GradScaleFn> grad_scale_kernel;
 
 namespace cpu {
 void unary(UnaryOp op, const Tensor& in, const Tensor& out);
@@ -303,6 +342,8 @@ void linear_backward(const Tensor& grad_out, const Tensor& out, const Tensor& x,
                      LinearActivation act, const Tensor& grad_x, const Tensor& grad_w, const Tensor& grad_bias);
 void crop_flip(const Tensor& in, const Tensor& params, int64_t pad, const Tensor& out);
 void mixup(const Tensor& in, const Tensor& partner, const Tensor& lam, const Tensor& out);
+void optim_step(OptimAlgo algo, const OptimHyper& hp, const std::vector<OptimParam>& params);
+double grad_scale(const std::vector<Tensor>& grads, double scale);
 }  // namespace cpu
 
 }  // namespace aimass

@@ -181,6 +181,15 @@ OPS = [
     ("data-mixup", [_f(6, 37)], lambda x: _core_data().mixup(x, _MIX_PARTNER, _MIX_LAM)),
     ("data-mixup-f64", [_f(6, 3, 4, dt=np.float64)], lambda x: _core_data().mixup(x, _MIX_PARTNER, _MIX_LAM)),
     ("data-mixup-bf16", [_bf16(6, 7)], lambda x: _core_data().mixup(x, _MIX_PARTNER, _MIX_LAM)),
+    # optimizers (fused steps, multi-tensor on CUDA): parameters after three steps; clipping
+    *[(f"optim-{n}", [_f(*S), _f(*S)], (lambda n, kw: lambda p, g: _optim_steps(n, kw, p, g))(n, kw))
+      for n, kw in [("SGD", dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01)),
+                    ("Adam", dict(lr=0.01, amsgrad=True, weight_decay=0.01)), ("AdamW", dict(lr=0.01)),
+                    ("RMSprop", dict(lr=0.01, momentum=0.5, centered=True)), ("Adagrad", dict(lr=0.1, lr_decay=0.1)),
+                    ("Lion", dict(lr=0.01, weight_decay=0.1))]],
+    ("optim-Adam-f64", [_f(*S, dt=np.float64), _f(*S, dt=np.float64)], lambda p, g: _optim_steps("Adam", {}, p, g)),
+    ("optim-SGD-bf16-master", [_bf16(*S), _bf16(*S)], lambda p, g: _optim_steps("SGD", dict(lr=0.1, momentum=0.9), p, g)),
+    ("optim-clip_grad_norm", [_f(*S), _f(S[1])], lambda g, h: _clip_grad_norm(g, h)),
 ]
 
 
@@ -228,6 +237,23 @@ def _core_data():
 _CROP_PARAMS = np.array([[0, 0, 0], [1, 6, 2], [1, 3, 3], [0, 5, 1], [1, 0, 6]], np.int64)
 _MIX_PARTNER = np.array([3, 0, 5, 1, 2, 4], np.int64)
 _MIX_LAM = np.array([0.0, 0.25, 0.5, 0.9, 1.0, 0.33])
+
+
+def _optim_steps(name, kw, p0, g):
+    params = [p0.clone().requires_grad_(), (p0 * 0.5).clone().requires_grad_()]
+    opt = getattr(am.optim, name)(params, **kw)
+    for k in range(3):
+        for p in params:
+            p.grad = g * (k + 1.0)
+        opt.step()
+    return am.concatenate([p.detach() for p in params])
+
+
+def _clip_grad_norm(g, h):
+    params = [(g * 0.0).clone().requires_grad_(), (h * 0.0).clone().requires_grad_()]
+    params[0].grad, params[1].grad = g.clone(), h.clone()
+    norm = am.optim.clip_grad_norm_(params, 1.0)
+    return am.concatenate([params[0].grad.reshape(-1), params[1].grad, am.tensor([norm], device=str(g.device))])
 
 
 def _setitem(x, v):

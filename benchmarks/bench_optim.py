@@ -44,32 +44,34 @@ def stream_bandwidth(n: int, threads: int) -> tuple[float, float]:
     def run(fn):
         list(pool.map(lambda lohi: fn(*lohi), parts))
 
-    t_copy = median_seconds(lambda: run(lambda lo, hi: np.copyto(b[lo:hi], a[lo:hi])), repeats=7)
-    t_add = median_seconds(lambda: run(lambda lo, hi: np.add(a[lo:hi], b[lo:hi], out=a[lo:hi])), repeats=7)
+    t_copy = min(median_seconds(lambda: run(lambda lo, hi: np.copyto(b[lo:hi], a[lo:hi])), repeats=5) for _ in range(3))
+    t_add = min(median_seconds(lambda: run(lambda lo, hi: np.add(a[lo:hi], b[lo:hi], out=a[lo:hi])), repeats=5) for _ in range(3))
     pool.shutdown()
     return 8 * n / t_copy / 1e9, 12 * n / t_add / 1e9
 
 
-def time_aimass(cls, sizes: list[int], rng) -> float:
+def aimass_step(cls, sizes: list[int], rng):
     params = [am.tensor(rng.standard_normal(s, dtype=np.float32), requires_grad=True) for s in sizes]
     for p in params:
         p.grad = am.tensor(rng.standard_normal(p.shape[0], dtype=np.float32) * 1e-3)
-    opt = cls(params, lr=1e-3)
-    t = median_seconds(opt.step, repeats=7)
-    del opt, params
-    gc.collect()
-    return t
+    return cls(params, lr=1e-3).step
 
 
-def time_torch(torch, cls, sizes: list[int], rng, **kw) -> float:
+def torch_step(torch, cls, sizes: list[int], rng, **kw):
     params = [torch.nn.Parameter(torch.from_numpy(rng.standard_normal(s, dtype=np.float32))) for s in sizes]
     for p in params:
         p.grad = torch.from_numpy(rng.standard_normal(p.shape[0], dtype=np.float32) * 1e-3)
-    opt = cls(params, lr=1e-3, **kw)
-    t = median_seconds(opt.step, repeats=7)
-    del opt, params
-    gc.collect()
-    return t
+    return cls(params, lr=1e-3, **kw).step
+
+
+def interleaved(steps: dict, rounds: int = 3) -> dict:
+    """The best median of each contender over rounds that take turns, so that load from other
+    processes on a shared machine falls on all of them alike."""
+    best = {name: float("inf") for name in steps}
+    for _ in range(rounds):
+        for name, step in steps.items():
+            best[name] = min(best[name], median_seconds(step, repeats=5))
+    return best
 
 
 def main() -> None:
@@ -99,12 +101,15 @@ def main() -> None:
     for n in (int(s) for s in args.sizes):
         sizes = split_sizes(n, args.tensors)
         for name in ("Adam", "AdamW"):
-            ours = time_aimass(getattr(am.optim, name), sizes, rng)
-            foreach = fused = float("nan")
+            steps = {"aimass": aimass_step(getattr(am.optim, name), sizes, rng)}
             if torch is not None:
                 cls = getattr(torch.optim, name)
-                foreach = time_torch(torch, cls, sizes, rng, foreach=True)
-                fused = time_torch(torch, cls, sizes, rng, fused=True)
+                steps["foreach"] = torch_step(torch, cls, sizes, rng, foreach=True)
+                steps["fused"] = torch_step(torch, cls, sizes, rng, fused=True)
+            t = interleaved(steps)
+            ours, foreach, fused = t["aimass"], t.get("foreach", float("nan")), t.get("fused", float("nan"))
+            del steps
+            gc.collect()
             achieved = BYTES_PER_ELEMENT * n / ours / 1e9
             print(f"{name + f' {n / 1e6:g}M':<18}{ours * 1e3:>8.1f}ms{foreach * 1e3:>13.1f}ms{fused * 1e3:>11.1f}ms"
                   f"{foreach / ours:>11.2f}x{fused / ours:>9.2f}x{achieved:>7.1f}GB/s{100 * achieved / bandwidth:>8.0f}%")

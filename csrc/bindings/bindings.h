@@ -27,6 +27,7 @@ void bind_nn(py::module_& m);               // aimass._core.nn: Module and the n
 void bind_optim(py::module_& m);            // aimass._core.optim: optimizers, schedules, clipping
 void bind_metrics(py::module_& m);          // aimass._core.metrics
 void bind_data(py::module_& m);             // aimass._core.data: batching, shuffling, prefetch, augmentation
+void bind_training(py::module_& nn);        // aimass._core.nn: the native fit / evaluate / predict loop
 
 // Python value -> C++ value conversions used across the binding files.
 DType to_dtype_arg(const py::object& dtype);                 // am.float32, "float32", np.float32, np.dtype

@@ -18,4 +18,6 @@ PYBIND11_MODULE(_core, m) {
   bind_optim(m);
   bind_metrics(m);
   bind_data(m);
+  py::module_ nn = m.attr("nn");
+  bind_training(nn);
 }

@@ -177,6 +177,14 @@ void bind_configs(py::module_& m) {
     return py::dict("embed_dim"_a = l.embed_dim(), "num_heads"_a = l.num_heads(), "dropout"_a = l.dropout(), "bias"_a = l.bias(),
                     "kdim"_a = l.kdim(), "vdim"_a = l.vdim());
   });
+  config<Loss>(m, "Loss", [](const Loss& l) {
+    const LossOptions& o = l.options();
+    auto values = [](const Tensor& t) { return t.defined() ? to_numpy(t).attr("tolist")() : py::object(py::none()); };
+    return py::dict("kind"_a = loss_name(o.kind), "reduction"_a = o.reduction, "weight"_a = values(o.weight),
+                    "pos_weight"_a = values(o.pos_weight), "ignore_index"_a = o.ignore_index,
+                    "label_smoothing"_a = o.label_smoothing, "delta"_a = o.delta, "log_target"_a = o.log_target,
+                    "temperature"_a = o.temperature);
+  });
   config<TransformerBlock>(m, "TransformerBlock", [](const TransformerBlock& l) {
     const TransformerBlockOptions& o = l.options();
     return py::dict("embed_dim"_a = o.embed_dim, "num_heads"_a = o.num_heads, "mlp_dim"_a = o.mlp_dim, "dropout"_a = o.dropout,

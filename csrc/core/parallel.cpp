@@ -113,6 +113,14 @@ void set_num_threads(int n) {
   scipy_openblas_set_num_threads(g_num_threads);
 }
 
+SingleThreadedBlas::SingleThreadedBlas() : active_(num_threads() > 1) {
+  if (active_) scipy_openblas_set_num_threads(1);
+}
+
+SingleThreadedBlas::~SingleThreadedBlas() {
+  if (active_) scipy_openblas_set_num_threads(num_threads());
+}
+
 void parallel_for(int64_t begin, int64_t end, int64_t grain,
                   const std::function<void(int64_t, int64_t)>& fn) {
   int64_t n = end - begin;

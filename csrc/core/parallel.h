@@ -12,6 +12,21 @@ int num_threads();
 // the number of cores).
 void set_num_threads(int n);
 
+// While alive, BLAS calls run single-threaded: for code that calls the BLAS from several pool
+// threads at once (many small GEMMs), where a threaded BLAS inside each would oversubscribe the
+// cores and serialise on its shared worker threads. OpenBLAS's thread count is process-wide,
+// so this is for the compute thread's own parallel regions.
+class SingleThreadedBlas {
+ public:
+  SingleThreadedBlas();
+  ~SingleThreadedBlas();
+  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
+  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
+
+ private:
+  bool active_;
+};
+
 void parallel_for(int64_t begin, int64_t end, int64_t grain,
                   const std::function<void(int64_t, int64_t)>& fn);
 

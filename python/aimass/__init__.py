@@ -9,7 +9,14 @@ A C++/CUDA core (``aimass._core``) with a thin Python API::
 """
 from __future__ import annotations
 
-from . import _core
+import os as _os
+
+# OpenBLAS worker threads spin for ~0.1 s after each call by default; our own thread pool runs
+# between BLAS calls (im2col, activations, optimizer steps) and would fight them for the cores.
+# Spinning briefly instead must be asked for before the library loads (with aimass._core).
+_os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+
+from . import _core  # noqa: E402
 from ._core import (  # noqa: F401  (re-exported API)
     Device,
     DType,
@@ -102,11 +109,12 @@ from ._core import (  # noqa: F401  (re-exported API)
     zeros,
 )
 from . import _tensor  # noqa: F401  (adds the Python-side Tensor methods)
-from . import autograd, cuda, nn, optim
+from . import autograd, cuda, data, metrics, nn, optim
 from .autograd import enable_grad, is_grad_enabled, no_grad
 from .amp import autocast, is_autocast_enabled
 from ._creation import empty_like, full_like, ones_like, rand_like, randint_like, randn_like, zeros_like
 from ._info import info
+from .nn.serialization import load
 
 __version__ = _core.version()
 

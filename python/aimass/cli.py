@@ -10,6 +10,11 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("info", help="version, build options, BLAS, SIMD level, CUDA and devices")
     sub.add_parser("example", help="a short worked example of the tensor API on CPU (and CUDA when present)")
+    demo = sub.add_parser("demo", help="train a small CNN on scikit-learn's 8x8 digits, report and save it")
+    demo.add_argument("--epochs", type=int, default=20)
+    demo.add_argument("--batch-size", type=int, default=32)
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--output", default="digits_cnn.safetensors", help="where the trained model is saved")
     args = parser.parse_args(argv)
 
     if args.command == "info":
@@ -20,6 +25,10 @@ def main(argv: list[str] | None = None) -> int:
         from ._example import run_example
 
         run_example()
+    elif args.command == "demo":
+        from ._demo import run
+
+        run(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, output=args.output)
     return 0
 
 

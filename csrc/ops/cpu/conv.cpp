@@ -152,6 +152,7 @@ void forward(const Geometry& g, const T* x, const T* w, const T* bias, T* out) {
   };
   const size_t cols_size = g.direct ? 0 : size_t(g.K * g.tile_h * g.OW);
   if (small) {
+    SingleThreadedBlas one_blas_thread;
     parallel_for(0, g.N, std::max<int64_t>(1, kSmallConv / std::max<int64_t>(1, g.O * g.K * g.L)),
                  [&](int64_t n0, int64_t n1) {
       std::vector<T> cols(cols_size);
@@ -202,6 +203,7 @@ void backward(const Geometry& g, const T* go, const T* x, const T* w, T* gx, T* 
   };
   if (gw) std::fill(gw, gw + g.O * g.K, T(0));
   if (small) {
+    SingleThreadedBlas one_blas_thread;
     std::mutex mutex;
     parallel_for(0, g.N, std::max<int64_t>(1, kSmallConv / std::max<int64_t>(1, g.O * g.K * g.L)),
                  [&](int64_t n0, int64_t n1) {

@@ -106,6 +106,7 @@ void blas_matmul(const Operand& a, const Operand& b, T* out, int64_t B, int64_t 
   };
   const int64_t work = M * N * std::max<int64_t>(K, 1);
   if (work < kSmallGemm) {
+    SingleThreadedBlas one_blas_thread;
     parallel_for(0, B, std::max<int64_t>(1, kSmallGemm / work), [&](int64_t b0, int64_t b1) {
       for (int64_t i = b0; i < b1; ++i) one_batch(i);
     });

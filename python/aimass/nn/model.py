@@ -1,0 +1,274 @@
+"""The Keras-like training API on every ``am.nn.Module``: compile, fit, evaluate, predict, save.
+
+    model.compile(optimizer=am.optim.AdamW(model.parameters(), 1e-3), loss="cross_entropy",
+                  metrics=["accuracy"])
+    history = model.fit(x_train, y_train, epochs=5, batch_size=128, validation_split=0.1)
+    model.evaluate(x_test, y_test)      # {"loss": ..., "accuracy": ...}
+    probabilities = model.predict(x_new)
+
+Each epoch runs in C++ with the GIL released (aimass/_core nn._train_epoch): batching and
+shuffling (a native BatchSource with background prefetch), forward, loss, backward, optimizer
+step and metrics. Python is called back between batches only for the progress bar and the
+callbacks' batch hooks, and between epochs for validation and the epoch hooks. A model that is a
+Python subclass of Module trains through the same loop, calling its forward in Python.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from .. import _core
+from .._core import Tensor
+from . import callbacks as cbks
+from .module import Module
+
+
+class History(cbks.Callback):
+    """What fit returns: ``history.history`` maps "loss", "accuracy", "val_loss", ... to one value
+    per epoch; ``history.epoch`` lists the epochs run; ``interrupted`` is True after Ctrl-C."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.history: dict[str, list[float]] = {}
+        self.epoch: list[int] = []
+        self.interrupted = False
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.epoch.append(epoch)
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(value)
+
+    def __repr__(self) -> str:
+        return f"History(epochs={len(self.epoch)}, keys={list(self.history)})"
+
+
+# ---------------------------------------------------------------------------------------------
+# compile
+
+def _make_loss(loss) -> _core.nn.Loss:
+    from .losses import Loss
+
+    if isinstance(loss, Loss):
+        return loss
+    if isinstance(loss, str):
+        return Loss(loss)
+    raise TypeError(f"compile: loss must be a name such as 'cross_entropy' or an am.nn loss (CrossEntropyLoss(), "
+                    f"MSELoss(), ...), got {type(loss).__name__}")
+
+
+def _make_metrics(metrics) -> list:
+    from ..metrics import Streaming
+
+    out = []
+    for m in metrics or []:
+        if isinstance(m, str):
+            out.append(Streaming(m))
+        elif isinstance(m, Streaming):
+            out.append(m)
+        else:
+            raise TypeError(f"compile: a metric must be a name such as 'accuracy', got {type(m).__name__}")
+    return out
+
+
+def _make_optimizer(model: Module, optimizer):
+    from .. import optim
+
+    if isinstance(optimizer, str):
+        names = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad",
+                 "lion": "Lion"}
+        if optimizer.lower() not in names:
+            raise ValueError(f"compile: unknown optimizer {optimizer!r} (expected one of {sorted(names)})")
+        params = list(model.parameters())
+        if not params:
+            return optimizer  # created at fit time, once the model is built
+        cls = getattr(optim, names[optimizer.lower()])
+        return cls(params, lr=1e-2) if cls is optim.SGD else cls(params)
+    return optimizer
+
+
+def compile(self: Module, optimizer="adam", loss="cross_entropy", metrics: Sequence[str] | None = None) -> None:
+    """Chooses how fit trains: an optimizer (an am.optim instance, or a name: "adam", "adamw",
+    "sgd", "rmsprop", "adagrad", "lion" with their default settings), a loss (a name or an am.nn
+    loss module) and metrics (names: "accuracy", "top_5_accuracy", "mse", "mae", ...)."""
+    object.__setattr__(self, "_compiled", {"optimizer": _make_optimizer(self, optimizer), "loss": _make_loss(loss),
+                                           "metrics": _make_metrics(metrics)})
+
+
+def _compiled(model: Module) -> dict:
+    state = model.__dict__.get("_compiled")
+    if state is None:
+        raise RuntimeError(f"{type(model).__name__}: call model.compile(optimizer, loss, metrics) before fit / evaluate")
+    return state
+
+
+def _optimizer(model: Module):
+    state = _compiled(model)
+    if isinstance(state["optimizer"], str):
+        state["optimizer"] = _make_optimizer(model, state["optimizer"])
+        if isinstance(state["optimizer"], str):
+            raise RuntimeError("fit: the model has no parameters to train")
+    return state["optimizer"]
+
+
+# ---------------------------------------------------------------------------------------------
+# data
+
+def _to_tensor(a, name: str) -> Tensor:
+    if a is None:
+        raise ValueError(f"fit: {name} is required")
+    t = a if isinstance(a, Tensor) else _core.asarray(np.asarray(a))
+    if t.ndim == 0 or t.shape[0] == 0:
+        raise ValueError(f"{name} must be a non-empty batch of samples, got shape {tuple(t.shape)}")
+    return t
+
+
+def _loader(x, y, batch_size: int, shuffle: bool, what: str):
+    """A native batch source over x and y (arrays or Tensors), or x itself when it is a DataLoader."""
+    from ..data import DataLoader
+
+    if isinstance(x, DataLoader):
+        if y is not None:
+            raise ValueError(f"{what}: y must be None when x is a DataLoader (it yields (x, y) batches)")
+        return x
+    x, y = _to_tensor(x, "x"), _to_tensor(y, "y")
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"{what}: x {tuple(x.shape)} and y {tuple(y.shape)} must have the same number of samples")
+    return DataLoader((x, y), batch_size=batch_size, shuffle=shuffle)
+
+
+def _split(x, y, validation_split: float):
+    """Keras's validation_split: the last fraction of the samples, before any shuffling."""
+    if not 0.0 < validation_split < 1.0:
+        raise ValueError(f"fit: validation_split must be in (0, 1), got {validation_split}")
+    x, y = _to_tensor(x, "x"), _to_tensor(y, "y")
+    n = x.shape[0]
+    cut = n - int(math.floor(n * validation_split))
+    if cut <= 0 or cut >= n:
+        raise ValueError(f"fit: validation_split={validation_split} leaves no training or no validation samples "
+                         f"out of {n}")
+    return (x[:cut], y[:cut]), (x[cut:], y[cut:])
+
+
+def _ensure_built(model: Module, loader) -> None:
+    """Sizes lazily built layers with one sample, in eval mode: no random numbers are drawn, so a
+    seeded fit is the same whether or not the model was built before."""
+    from ..autograd import no_grad
+
+    if all(m.built for m in model.modules()):
+        return
+    sample = _core.asarray(loader.dataset.x[:1])
+    training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            model(sample)
+    finally:
+        model.train(training)
+
+
+def _class_weighted(loss, class_weight) -> Any:
+    if class_weight is None:
+        return loss
+    from .losses import CrossEntropyLoss
+
+    cfg = loss.get_config() if hasattr(loss, "get_config") else {}
+    if cfg.get("kind", "cross_entropy") != "cross_entropy":
+        raise ValueError("fit: class_weight applies to the cross_entropy loss only")
+    n = max(int(k) for k in class_weight) + 1
+    weight = np.ones(n, np.float32)
+    for k, v in class_weight.items():
+        weight[int(k)] = float(v)
+    return CrossEntropyLoss(weight=weight, ignore_index=cfg.get("ignore_index", -100),
+                            reduction=cfg.get("reduction", "mean"), label_smoothing=cfg.get("label_smoothing", 0.0))
+
+
+# ---------------------------------------------------------------------------------------------
+# fit / evaluate / predict
+
+def fit(self: Module, x=None, y=None, batch_size: int = 32, epochs: int = 1, verbose: int | str = "auto",
+        callbacks: Iterable[cbks.Callback] | None = None, validation_split: float = 0.0, validation_data=None,
+        shuffle: bool = True, class_weight: dict | None = None, initial_epoch: int = 0,
+        clip_grad_norm: float | None = None) -> History:
+    """Trains for ``epochs`` epochs; returns a History. x, y: NumPy arrays or Tensors (x may be an
+    am.data.DataLoader, y then None). validation_data: (x_val, y_val) or a DataLoader.
+    class_weight: {class: weight} for the cross-entropy loss. Ctrl-C stops between steps: the
+    model keeps every completed step and fit returns the history so far (history.interrupted)."""
+    state = _compiled(self)
+    if epochs < 0 or batch_size <= 0:
+        raise ValueError(f"fit: epochs must be >= 0 and batch_size > 0, got epochs={epochs}, batch_size={batch_size}")
+    if validation_split and validation_data is None:
+        (x, y), validation_data = _split(x, y, validation_split)
+    train = _loader(x, y, batch_size, shuffle, "fit")
+    val = None
+    if validation_data is not None:
+        vx, vy = (validation_data, None) if not isinstance(validation_data, (tuple, list)) else validation_data[:2]
+        val = _loader(vx, vy, batch_size, False, "fit (validation_data)")
+    _ensure_built(self, train)
+    optimizer = _optimizer(self)
+    loss = _class_weighted(state["loss"], class_weight)
+    metrics = state["metrics"]
+
+    history = History()
+    show = verbose == "auto" or int(verbose) > 0
+    cb_list = cbks.CallbackList([history, *([cbks.ProgressBar()] if show else []), *(callbacks or [])], model=self,
+                                params={"epochs": epochs, "steps": len(train), "samples": train.num_samples,
+                                        "batch_size": batch_size, "verbose": verbose})
+    object.__setattr__(self, "stop_training", False)
+    cb_list.on_train_begin()
+    try:
+        for epoch in range(initial_epoch, epochs):
+            cb_list.on_epoch_begin(epoch)
+            hook = cb_list.batch_hook(epoch) if cb_list.wants_batches() else None
+            logs = _core.nn._train_epoch(self, loss, optimizer, metrics, train._source, clip_grad_norm or 0.0, hook)
+            epoch_logs = {"loss": logs["loss"], **{m.name: logs[m.name] for m in metrics}}
+            epoch_logs["samples_per_second"] = logs["samples"] / logs["seconds"] if logs["seconds"] > 0 else 0.0
+            if logs["interrupted"]:
+                history.interrupted = True
+                cb_list.on_interrupt(epoch, epoch_logs)
+                break
+            if val is not None:
+                vlogs = _core.nn._evaluate(self, loss, metrics, val._source)
+                epoch_logs["val_loss"] = vlogs["loss"]
+                epoch_logs.update({f"val_{m.name}": vlogs[m.name] for m in metrics})
+            epoch_logs["lr"] = _lr(optimizer)
+            cb_list.on_epoch_end(epoch, epoch_logs)
+            if self.stop_training or logs["stopped"]:
+                break
+    except KeyboardInterrupt:
+        history.interrupted = True
+    finally:
+        cb_list.on_train_end()
+    return history
+
+
+def _lr(optimizer) -> float:
+    try:
+        return float(optimizer.param_groups[0]["lr"])
+    except (AttributeError, IndexError, KeyError, TypeError):
+        return float("nan")
+
+
+def evaluate(self: Module, x=None, y=None, batch_size: int = 32, verbose: int | str = 0) -> dict[str, float]:
+    """Loss and metrics over (x, y) (or a DataLoader), in eval mode: {"loss": ..., "accuracy": ...}."""
+    state = _compiled(self)
+    data = _loader(x, y, batch_size, False, "evaluate")
+    logs = _core.nn._evaluate(self, state["loss"], state["metrics"], data._source)
+    return {"loss": logs["loss"], **{m.name: logs[m.name] for m in state["metrics"]}}
+
+
+def predict(self: Module, x, batch_size: int = 32, numpy: bool = True):
+    """The model's outputs for x in eval mode, batch by batch: a NumPy array (numpy=False: a Tensor)."""
+    from ..data import DataLoader
+
+    if isinstance(x, DataLoader):
+        out = [predict(self, xb, batch_size, numpy=False) for xb, _ in x]
+        result = _core.concatenate(out, 0)
+    else:
+        result = _core.nn._predict(self, _to_tensor(x, "x"), batch_size)
+    return result.cpu().numpy() if numpy else result
+
+
+for _name, _fn in {"compile": compile, "fit": fit, "evaluate": evaluate, "predict": predict}.items():
+    setattr(Module, _name, _fn)

@@ -9,14 +9,7 @@ A C++/CUDA core (``aimass._core``) with a thin Python API::
 """
 from __future__ import annotations
 
-import os as _os
-
-# OpenBLAS worker threads spin for ~0.1 s after each call by default; our own thread pool runs
-# between BLAS calls (im2col, activations, optimizer steps) and would fight them for the cores.
-# Spinning briefly instead must be asked for before the library loads (with aimass._core).
-_os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
-
-from . import _core  # noqa: E402
+from . import _core
 from ._core import (  # noqa: F401  (re-exported API)
     Device,
     DType,

@@ -129,36 +129,26 @@ def save(self: Module, path: str | os.PathLike, include_optimizer: bool = True) 
                                     "metrics": [m.name for m in compiled["metrics"]]}
         opt = compiled["optimizer"]
         if not isinstance(opt, str):
-            params = list(self.parameters())
             training["optimizer"] = {"class": type(opt).__name__,
-                                     "state": _flatten(opt.state_dict(), "optimizer", tensors)}
-            training["optimizer"]["param_index"] = _param_index(opt, params)
+                                     "state": _flatten(opt.state_dict(), "optimizer", tensors),
+                                     "param_index": _param_index(opt, list(self.parameters()))}
         else:
             training["optimizer"] = {"name": opt}
         metadata["training"] = json.dumps(training)
     _atomic_save(tensors, metadata, path)
 
 
-def _param_index(opt, params) -> list[list[int]] | None:
-    """Which model parameter each optimizer parameter is, per group (to rebuild the groups)."""
-    try:
-        groups = opt.param_groups
-        ids = {p.__array_interface__["data"][0] if hasattr(p, "__array_interface__") else None: i
-               for i, p in enumerate(params)}
-        del ids
-        index = []
-        for g in groups:
-            index.append([_position(p, params) for p in g["params"]])
-        return index
-    except (AttributeError, KeyError, TypeError):
-        return None
-
-
-def _position(p, params) -> int:
-    for i, q in enumerate(params):
-        if p.is_same(q) if hasattr(p, "is_same") else p is q:
-            return i
-    raise KeyError("an optimizer parameter is not one of the model's")
+def _param_index(opt, params) -> list[list[int]]:
+    """Which model parameter each optimizer parameter is, group by group (to rebuild the groups)."""
+    position = {hash(p): i for i, p in enumerate(params)}  # Tensor hashes by its native tensor
+    index = []
+    for group in opt.param_groups:
+        try:
+            index.append([position[hash(p)] for p in group["params"]])
+        except KeyError:
+            raise ValueError("model.save: the optimizer holds a tensor that is not one of the model's parameters; "
+                             "save with include_optimizer=False") from None
+    return index
 
 
 def _read(path: str) -> tuple[dict[str, np.ndarray], dict[str, str]]:

@@ -6,14 +6,16 @@
 // dcols = w[g]^T (K, Og) @ grad_out[n, g], and col2im adds each dcols entry back onto the
 // pixel it came from. A 1x1, stride-1, unpadded convolution has cols = x[n, g] (Cg, L) itself.
 // cols covers a tile of output rows at a time, so its size stays bounded on large images.
-// Big samples run one at a time, im2col / col2im spread over the pool and the GEMM threaded
-// by the BLAS; small ones run whole samples per pool thread with single-threaded GEMMs (as
-// matmul.cpp does for small batches).
+// Whole samples run per pool thread with single-threaded GEMMs whenever there are enough of them
+// to share out (or they are too small to thread inside); only a batch of a few big samples runs
+// one sample at a time, im2col / col2im spread over the pool and the GEMM threaded by the BLAS.
+// Why: OpenBLAS's threaded GEMM synchronises its threads by spinning (inner_thread), and with
+// our pool running im2col between its calls, or any other load on the cores, that spinning
+// took most of the time (a 3x3 64->64 32x32 batch-64 step: 100+ ms, seconds under load).
 #include <cblas.h>
 
 #include <algorithm>
 #include <cstring>
-#include <mutex>
 #include <vector>
 
 #include "core/parallel.h"
@@ -26,6 +28,8 @@ namespace {
 
 // Multiply-adds per sample below which samples, not GEMMs, are spread over the threads.
 constexpr int64_t kSmallConv = int64_t(1) << 22;
+// Samples per thread from which big samples are spread over the threads too.
+constexpr int64_t kSamplesPerThread = 2;
 // Elements of one cols buffer: about 16 MiB of float32.
 constexpr int64_t kColsLimit = int64_t(1) << 22;
 
@@ -61,6 +65,15 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* a, int64_t
   else
     scipy_cblas_dgemm(CblasRowMajor, A, B, blasint(M), blasint(N), blasint(K), 1.0, a, blasint(lda), b, blasint(ldb),
                       beta, c, blasint(ldc));
+}
+
+bool by_sample(const Geometry& g) {
+  return g.O * g.K * g.L < kSmallConv || g.N >= kSamplesPerThread * num_threads();
+}
+
+// Samples per pool chunk: enough multiply-adds to pay for a thread.
+int64_t sample_grain(const Geometry& g) {
+  return std::max<int64_t>(1, kSmallConv / std::max<int64_t>(1, g.O * g.K * g.L));
 }
 
 // Runs fn(r0, r1) over [0, n) on the pool when `threaded`, else inline.
@@ -130,7 +143,6 @@ void col2im(const Geometry& g, const T* dcols, T* gxg, int64_t oh0, int64_t oh1,
 
 template <typename T>
 void forward(const Geometry& g, const T* x, const T* w, const T* bias, T* out) {
-  const bool small = g.O * g.K * g.L < kSmallConv;
   auto sample = [&](int64_t n, std::vector<T>& buf, bool threaded) {
     for (int64_t gi = 0; gi < g.G; ++gi) {
       const T* xg = x + (n * g.C + gi * g.Cg) * g.H * g.W;
@@ -151,10 +163,9 @@ void forward(const Geometry& g, const T* x, const T* w, const T* bias, T* out) {
     }
   };
   const size_t cols_size = g.direct ? 0 : size_t(g.K * g.tile_h * g.OW);
-  if (small) {
+  if (by_sample(g)) {
     SingleThreadedBlas one_blas_thread;
-    parallel_for(0, g.N, std::max<int64_t>(1, kSmallConv / std::max<int64_t>(1, g.O * g.K * g.L)),
-                 [&](int64_t n0, int64_t n1) {
+    parallel_for(0, g.N, sample_grain(g), [&](int64_t n0, int64_t n1) {
       std::vector<T> cols(cols_size);
       for (int64_t n = n0; n < n1; ++n) sample(n, cols, false);
     });
@@ -166,7 +177,6 @@ void forward(const Geometry& g, const T* x, const T* w, const T* bias, T* out) {
 
 template <typename T>
 void backward(const Geometry& g, const T* go, const T* x, const T* w, T* gx, T* gw, T* gb) {
-  const bool small = g.O * g.K * g.L < kSmallConv;
   const size_t cols_size = g.direct ? 0 : size_t(g.K * g.tile_h * g.OW);
   // grad_w of samples n in [n0, n1) added into acc (O, K); grad_x written for those samples.
   auto samples = [&](int64_t n0, int64_t n1, T* acc, bool threaded) {
@@ -202,17 +212,22 @@ void backward(const Geometry& g, const T* go, const T* x, const T* w, T* gx, T* 
     }
   };
   if (gw) std::fill(gw, gw + g.O * g.K, T(0));
-  if (small) {
+  if (by_sample(g)) {
+    // Task t sums grad_w over a fixed split of the samples into partial t (task 0 into gw
+    // itself); the partials are added in task order, so the result does not depend on timing.
     SingleThreadedBlas one_blas_thread;
-    std::mutex mutex;
-    parallel_for(0, g.N, std::max<int64_t>(1, kSmallConv / std::max<int64_t>(1, g.O * g.K * g.L)),
-                 [&](int64_t n0, int64_t n1) {
-      std::vector<T> acc(gw ? size_t(g.O * g.K) : 0, T(0));
-      samples(n0, n1, gw ? acc.data() : nullptr, false);
-      if (!gw) return;
-      std::lock_guard<std::mutex> lock(mutex);
-      for (size_t i = 0; i < acc.size(); ++i) gw[i] += acc[i];
+    const int64_t tasks = std::clamp<int64_t>(g.N / sample_grain(g), 1, num_threads());
+    std::vector<T> part(gw ? size_t((tasks - 1) * g.O * g.K) : 0, T(0));
+    parallel_for(0, tasks, 1, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        T* acc = !gw ? nullptr : t == 0 ? gw : part.data() + (t - 1) * g.O * g.K;
+        samples(g.N * t / tasks, g.N * (t + 1) / tasks, acc, false);
+      }
     });
+    for (int64_t t = 1; t < tasks && gw; ++t) {
+      const T* p = part.data() + (t - 1) * g.O * g.K;
+      for (int64_t i = 0; i < g.O * g.K; ++i) gw[i] += p[i];
+    }
   } else {
     samples(0, g.N, gw, true);
   }

@@ -30,8 +30,18 @@ std::vector<Tensor> AccumulateGrad::apply(const std::vector<Tensor>& grads) {
   if (!g.defined()) return {};
   Meta& m = meta(Tensor(leaf));
   Tensor incoming = to_dtype(g, leaf->dtype);
-  // A fresh tensor the first time (never an alias of an upstream buffer), summed after.
-  m.grad = m.grad.defined() ? binary(BinaryOp::Add, m.grad, incoming) : clone(incoming);
+  if (m.grad.defined()) {
+    m.grad = binary(BinaryOp::Add, m.grad, incoming);
+    return {};
+  }
+  // The first gradient is taken over when nothing else refers to its tensor or memory (the
+  // engine's buffer holds the one reference), as PyTorch does: that saves a copy per leaf per
+  // step. Otherwise (a user's gradient, a view, a shared buffer) a fresh copy, never an alias.
+  const bool sole = incoming.impl_ptr().use_count() == 1 + (incoming.impl_ptr() == g.impl_ptr()) &&
+                    incoming.storage().use_count() == 1 && incoming.offset() == 0 && incoming.is_contiguous() &&
+                    incoming.storage()->nbytes == incoming.nbytes();
+  m.grad = sole ? Tensor::from_storage(incoming.storage(), 0, incoming.shape(), incoming.strides(), incoming.dtype())
+                : clone(incoming);
   return {};
 }
 

@@ -203,3 +203,26 @@ def test_on_device(rng, device):
         (out * am.tensor(up.astype(np.float32), device=device)).sum().backward()
         g = numeric_grad(lambda v: float((ref_pool2d(v, *args) * up).sum()), x.astype(np.float64), eps=1e-3)
         np.testing.assert_allclose(to_np(t.grad), g, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_max_pool_2x2_stride_2_fast_path_ties_and_nan(dtype):
+    """The branch-free 2x2 / stride-2 path: first of equal values wins, the first NaN wins."""
+    rng = np.random.default_rng(7)
+    x = rng.integers(0, 3, (3, 4, 6, 8)).astype(dtype)  # many ties
+    x[0, 0, 0, 1] = np.nan
+    x[1, 2, 3, 2] = np.nan
+    x[1, 2, 2, 3] = np.nan
+    t = am.tensor(x, requires_grad=True)
+    y = am.nn.functional.max_pool2d(t, 2)
+    windows = x.reshape(3, 4, 3, 2, 4, 2).transpose(0, 1, 2, 4, 3, 5).reshape(3, 4, 3, 4, 4)
+    first_nan = np.isnan(windows).argmax(-1)
+    has_nan = np.isnan(windows).any(-1)
+    pick = np.where(has_nan, first_nan, np.nanargmax(np.where(np.isnan(windows), -np.inf, windows), axis=-1))
+    ref = np.take_along_axis(windows, pick[..., None], -1)[..., 0]
+    np.testing.assert_array_equal(y.numpy(), ref)
+    y.sum().backward()
+    grad = np.zeros_like(windows)
+    np.put_along_axis(grad, pick[..., None], 1.0, -1)
+    grad = grad.reshape(3, 4, 3, 4, 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(3, 4, 6, 8)
+    np.testing.assert_array_equal(t.grad.numpy(), grad)

@@ -9,7 +9,8 @@ namespace aimass::nn {
 
 namespace ag = aimass::autograd;
 
-Pool2D::Pool2D(std::string type_name, const PoolOptions& options) : Module(std::move(type_name)), options_(options) {
+Pool2D::Pool2D(std::string type_name, const PoolOptions& options)
+    : Module(std::move(type_name)), options_(options), max_(this->type_name() == "MaxPool2D") {
   for (int i = 0; i < 2; ++i) {
     if (options_.stride[i] == 0) options_.stride[i] = options_.kernel[i];
     AM_CHECK(options_.kernel[i] > 0, ValueError, this->type_name(), ": pool_size must be positive, got ", options_.kernel[i]);
@@ -30,7 +31,7 @@ Tensor Pool2D::forward(const Tensor& x) {
   p.pad_w = options_.padding[1];
   p.ceil_mode = options_.ceil_mode;
   p.count_include_pad = options_.count_include_pad;
-  return type_name() == "MaxPool2D" ? ag::max_pool2d(x, p) : ag::avg_pool2d(x, p);
+  return max_ ? ag::max_pool2d(x, p) : ag::avg_pool2d(x, p);
 }
 
 std::string Pool2D::describe() const {

@@ -25,6 +25,7 @@ class Pool2D : public Module {
 
  private:
   PoolOptions options_;
+  bool max_;  // MaxPool2D, else AvgPool2D
 };
 
 class MaxPool2D : public Pool2D {

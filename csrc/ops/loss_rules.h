@@ -18,6 +18,14 @@ struct Operands {
   T param;      // Huber: delta
 };
 
+// The operands of one kernel call (host side): undefined weight tensors become null pointers.
+template <typename T>
+Operands<T> operands(const Tensor& input, const Tensor& target, const Tensor& weight, const Tensor& pos_weight,
+                     double param) {
+  return {input.data<T>(), target.data<T>(), weight.defined() ? weight.data<T>() : nullptr,
+          pos_weight.defined() ? pos_weight.data<T>() : nullptr, T(param)};
+}
+
 // The transcendental part of element i's rule, split out so that the CPU can compute it for a
 // chunk of elements at once with the SIMD table (the CUDA kernels call aux_of inline):
 //   BceWithLogits: log1p(exp(-|x|)) (forward), exp(-|x|) (backward); KlDiv: log t;

@@ -72,4 +72,18 @@ AM_HOST_DEVICE inline T philox_value(const RandomParams<T>& p, uint64_t c) {
   return scalar_ops::convert<T>(philox_integer(p.seed, c, p.low, p.range));
 }
 
+// Inverted dropout of Philox counter c's group of four elements, [4c, min(4c + 4, n)): element
+// 4c + k is kept when lane k's uniform draw is >= p, and scaled by `scale` (0 when p == 1). The
+// same rule on CPU and CUDA, so one seed drops the same elements on either.
+template <typename T, typename A>
+AM_HOST_DEVICE inline void dropout_group(const T* in, T* out, int64_t n, int64_t c, double p, A scale,
+                                         uint64_t seed, uint64_t offset) {
+  const Philox4 r = philox4x32(offset + uint64_t(c), seed);
+  const int64_t base = 4 * c, count = n - base < 4 ? n - base : 4;
+  for (int64_t k = 0; k < count; ++k) {
+    const bool keep = double(uniform_from_bits(r.v[k])) >= p;
+    out[base + k] = keep ? T(A(in[base + k]) * scale) : T(A(0));
+  }
+}
+
 }  // namespace aimass

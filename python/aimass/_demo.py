@@ -51,10 +51,10 @@ def run(epochs: int = 20, batch_size: int = 32, seed: int = 0, output: str = "di
 
     model = build_model()
     model.build((None, 1, 8, 8))
-    model.compile(optimizer=am.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4),
-                  loss=am.nn.CrossEntropyLoss(label_smoothing=0.05), metrics=["accuracy"])
+    optimizer = am.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
+    model.compile(optimizer=optimizer, loss=am.nn.CrossEntropyLoss(label_smoothing=0.05), metrics=["accuracy"])
     print(f"model: {model.num_parameters():,} parameters")
-    schedule = am.optim.lr_scheduler.CosineAnnealingLR(model.__dict__["_compiled"]["optimizer"], T_max=epochs)
+    schedule = am.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
     start = time.perf_counter()
     history = model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, validation_split=0.1,
                         verbose=verbose, callbacks=[am.nn.callbacks.LearningRateScheduler(schedule)])

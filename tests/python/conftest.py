@@ -208,3 +208,14 @@ def assert_message(excinfo, *parts):
 def shape_str(shape) -> str:
     """A shape as our messages (and NumPy's) print it: (2, 3), (4,), ()."""
     return str(tuple(shape))
+
+
+def numeric_grad(f, x, eps=1e-6):
+    """Central differences of the scalar f(x) with respect to every element of the float64 array x."""
+    g = np.zeros_like(x)
+    for idx in np.ndindex(*x.shape):
+        up, down = x.copy(), x.copy()
+        up[idx] += eps
+        down[idx] -= eps
+        g[idx] = (f(up) - f(down)) / (2 * eps)
+    return g

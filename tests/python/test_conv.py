@@ -9,7 +9,7 @@ import pytest
 import aimass as am
 import aimass.nn.functional as F
 
-from conftest import NP_BF16, make_tensor, to_np
+from conftest import NP_BF16, make_tensor, numeric_grad, to_np
 
 
 def ref_conv2d(x, w, b=None, stride=(1, 1), pad=(0, 0, 0, 0), dilation=(1, 1), groups=1):
@@ -142,15 +142,6 @@ def test_16_bit_floats(rng, dtype, tol):
     out.sum().backward()
     assert xt.grad.dtype == xt.dtype and xt.grad.shape == x.shape
 
-
-def numeric_grad(f, x, eps=1e-6):
-    g = np.zeros_like(x)
-    for idx in np.ndindex(*x.shape):
-        up, down = x.copy(), x.copy()
-        up[idx] += eps
-        down[idx] -= eps
-        g[idx] = (f(up) - f(down)) / (2 * eps)
-    return g
 
 
 GRAD_CASES = [

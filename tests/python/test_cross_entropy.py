@@ -8,7 +8,7 @@ import pytest
 
 import aimass as am
 
-from conftest import NP_BF16, to_np
+from conftest import NP_BF16, numeric_grad, to_np
 
 
 def ref_log_softmax(x):
@@ -230,15 +230,6 @@ def test_errors():
     with pytest.raises(ValueError, match="cross_entropy: logits .* have no classes"):
         am.cross_entropy(am.zeros((2, 0)), [0, 0])
 
-
-def numeric_grad(f, x, eps=1e-6):
-    g = np.zeros_like(x)
-    for idx in np.ndindex(*x.shape):
-        up, down = x.copy(), x.copy()
-        up[idx] += eps
-        down[idx] -= eps
-        g[idx] = (f(up) - f(down)) / (2 * eps)
-    return g
 
 
 @pytest.mark.parametrize("soft", [False, True], ids=["indices", "probabilities"])

@@ -9,7 +9,7 @@ import pytest
 import aimass as am
 import aimass.nn.functional as F
 
-from conftest import NP_BF16, make_tensor, to_np
+from conftest import NP_BF16, make_tensor, numeric_grad, to_np
 
 
 def ref_linear(x, w, b=None, activation=None):
@@ -128,15 +128,6 @@ def test_errors():
     with pytest.raises(ValueError, match="linear: activation must be None or 'relu', got 'gelu'"):
         F.linear(x, w, activation="gelu")
 
-
-def numeric_grad(f, x, eps=1e-6):
-    g = np.zeros_like(x)
-    for idx in np.ndindex(*x.shape):
-        up, down = x.copy(), x.copy()
-        up[idx] += eps
-        down[idx] -= eps
-        g[idx] = (f(up) - f(down)) / (2 * eps)
-    return g
 
 
 @pytest.mark.parametrize("activation", [None, "relu"])

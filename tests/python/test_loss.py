@@ -10,7 +10,7 @@ import pytest
 import aimass as am
 import aimass.nn.functional as F
 
-from conftest import LAYOUTS, NP_BF16, make_tensor, to_np
+from conftest import LAYOUTS, NP_BF16, make_tensor, numeric_grad, to_np
 
 
 # ---------------------------------------------------------------------------------------------
@@ -341,15 +341,6 @@ def test_errors():
 # ---------------------------------------------------------------------------------------------
 # gradients
 
-
-def numeric_grad(f, x, eps=1e-6):
-    g = np.zeros_like(x)
-    for idx in np.ndindex(*x.shape):
-        up, down = x.copy(), x.copy()
-        up[idx] += eps
-        down[idx] -= eps
-        g[idx] = (f(up) - f(down)) / (2 * eps)
-    return g
 
 
 def _away_from_kinks(name, x, t):

@@ -9,7 +9,7 @@ import pytest
 import aimass as am
 import aimass.nn.functional as F
 
-from conftest import make_tensor
+from conftest import make_tensor, numeric_grad
 
 
 def ref_layer_norm(x, k, w=None, b=None, eps=1e-5):
@@ -39,16 +39,6 @@ def ref_batch_norm(x, mean=None, var=None, w=None, b=None, eps=1e-5):
         y = y + np.reshape(b, shape)
     return y
 
-
-def numeric_grad(f, a, eps=1e-6):
-    """d sum(f(a) * probe) / da by central differences, f over float64 arrays."""
-    g = np.zeros_like(a)
-    for idx in np.ndindex(*a.shape):
-        up, down = a.copy(), a.copy()
-        up[idx] += eps
-        down[idx] -= eps
-        g[idx] = (f(up) - f(down)) / (2 * eps)
-    return g
 
 
 # ---------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 // function of (seed, offset, i), so any split of the range gives the same result, the CUDA
 // kernel draws the same mask, and the backward regenerates it instead of storing it.
 #include "core/parallel.h"
-#include "core/philox.h"
+#include "ops/random_values.h"
 #include "ops/kernels.h"
 
 namespace aimass::cpu {
@@ -19,14 +19,7 @@ void dropout_impl(const T* in, T* out, int64_t n, double p, uint64_t seed, uint6
   const A scale = p < 1 ? A(1.0 / (1.0 - p)) : A(0);
   const int64_t counters = (n + 3) / 4;
   parallel_for(0, counters, kCounterGrain, [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; ++c) {
-      const Philox4 r = philox4x32(offset + uint64_t(c), seed);
-      const int64_t base = 4 * c, count = n - base < 4 ? n - base : 4;
-      for (int64_t k = 0; k < count; ++k) {
-        const bool keep = double(uniform_from_bits(r.v[k])) >= p;
-        out[base + k] = keep ? T(A(in[base + k]) * scale) : T(A(0));
-      }
-    }
+    for (int64_t c = c0; c < c1; ++c) dropout_group(in, out, n, c, p, scale, seed, offset);
   });
 }
 

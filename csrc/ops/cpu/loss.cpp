@@ -23,6 +23,7 @@ namespace {
 using loss_rules::derivatives_at;
 using loss_rules::loss_at;
 using loss_rules::Operands;
+using loss_rules::operands;
 
 constexpr bool cheap(LossKind k) { return k == LossKind::Mse || k == LossKind::L1 || k == LossKind::Huber; }
 
@@ -109,13 +110,6 @@ void backward(const Operands<T> a, int64_t n, const T* g, int64_t g_step, T scal
       if (gt) std::copy(dt, dt + len, gt + c0);
     }
   });
-}
-
-template <typename T>
-Operands<T> operands(const Tensor& input, const Tensor& target, const Tensor& weight, const Tensor& pos_weight,
-                     double param) {
-  return {input.data<T>(), target.data<T>(), weight.defined() ? weight.data<T>() : nullptr,
-          pos_weight.defined() ? pos_weight.data<T>() : nullptr, T(param)};
 }
 
 // ---- distillation

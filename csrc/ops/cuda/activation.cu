@@ -20,12 +20,6 @@ __global__ void activation_backward_kernel(const T* x, const T* grad_out, T* gra
     grad_in[i] = grad_out[i] * activation_ops::activation_derivative<op>(x[i], param);
 }
 
-template <typename F>
-void by_dtype(const Tensor& x, F&& f) {
-  if (x.dtype() == DType::Float64) f(static_cast<double*>(nullptr));
-  else f(static_cast<float*>(nullptr));
-}
-
 }  // namespace
 }  // namespace aimass::gpu
 

@@ -1,6 +1,6 @@
 // Inverted dropout (contract in ops/kernels.h): one thread per Philox counter, which serves
 // four elements, with the CPU kernel's mask rule, so both devices drop the same elements.
-#include "core/philox.h"
+#include "ops/random_values.h"
 #include "cuda/cuda_check.h"
 #include "ops/cuda/elementwise.cuh"
 #include "ops/kernels.h"
@@ -11,16 +11,9 @@ namespace {
 template <typename T>
 __global__ void dropout_kernel(const T* in, T* out, int64_t n, double p, acc_t<T> scale, uint64_t seed,
                                uint64_t offset) {
-  using A = acc_t<T>;
   const int64_t counters = (n + 3) / 4;
-  for (int64_t c = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; c < counters; c += int64_t(gridDim.x) * blockDim.x) {
-    const Philox4 r = philox4x32(offset + uint64_t(c), seed);
-    const int64_t base = 4 * c, count = n - base < 4 ? n - base : 4;
-    for (int64_t k = 0; k < count; ++k) {
-      const bool keep = double(uniform_from_bits(r.v[k])) >= p;
-      out[base + k] = keep ? T(A(in[base + k]) * scale) : T(A(0));
-    }
-  }
+  for (int64_t c = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; c < counters; c += int64_t(gridDim.x) * blockDim.x)
+    dropout_group(in, out, n, c, p, scale, seed, offset);
 }
 
 }  // namespace

@@ -48,4 +48,12 @@ void launch_elementwise(const char* op, const std::array<const Tensor*, N>& tens
   check_launch(op);
 }
 
+// Calls f with a null T* for the compute type of a floating tensor: double for float64, float
+// otherwise (kernels whose op layer has widened 16-bit floats to float32).
+template <typename F>
+void by_dtype(const Tensor& x, F&& f) {
+  if (x.dtype() == DType::Float64) f(static_cast<double*>(nullptr));
+  else f(static_cast<float*>(nullptr));
+}
+
 }  // namespace aimass::gpu

@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "cuda/cuda_check.h"
+#include "ops/cuda/cublas_handle.cuh"
 #include "ops/kernels.h"
 
 namespace aimass::gpu {
@@ -24,20 +25,6 @@ constexpr size_t kWorkspaceBytes = size_t(32) << 20;  // cuBLASLt's recommended 
 
 void check_lt(cublasStatus_t status, const char* call) { check_cublas(status, "linear", call); }
 #define AM_LT_CHECK(expr) check_lt((expr), #expr)
-
-// Handles per device, created on first use and kept for the process (as matmul.cu).
-cublasHandle_t blas_handle(int device) {
-  static std::mutex mutex;
-  static std::unordered_map<int, cublasHandle_t> handles;
-  std::lock_guard<std::mutex> lock(mutex);
-  auto it = handles.find(device);
-  if (it != handles.end()) return it->second;
-  cublasHandle_t handle = nullptr;
-  AM_CUBLAS_CHECK(cublasCreate(&handle), "linear");
-  AM_CUBLAS_CHECK(cublasSetMathMode(handle, CUBLAS_DEFAULT_MATH), "linear");  // no TF32
-  handles.emplace(device, handle);
-  return handle;
-}
 
 cublasLtHandle_t lt_handle(int device) {
   static std::mutex mutex;
@@ -173,7 +160,7 @@ void plain_linear(const Tensor& x, const Tensor& w, const Tensor& bias, LinearAc
   const T* b = bias.defined() ? bias.data<T>() : nullptr;
   if (b || K == 0) fill_rows_kernel<T><<<grid_for(M * N), kThreads>>>(b, out.data<T>(), M, N);
   if (K > 0)
-    gemm<T>(blas_handle(out.device().index), CUBLAS_OP_T, CUBLAS_OP_N, to_int(N, "N"), to_int(M, "M"),
+    gemm<T>(cublas_handle(out.device().index), CUBLAS_OP_T, CUBLAS_OP_N, to_int(N, "N"), to_int(M, "M"),
             to_int(K, "K"), w.data<T>(), to_int(K, "K"), x.data<T>(), to_int(K, "K"), b ? T(1) : T(0), out.data<T>(),
             to_int(N, "N"));
   if (act == LinearActivation::Relu) relu_kernel<T><<<grid_for(M * N), kThreads>>>(out.data<T>(), M * N);
@@ -190,7 +177,7 @@ void linear_backward(const Tensor& grad_out, const Tensor& out, const Tensor& x,
     relu_mask_kernel<T><<<grid_for(M * N), kThreads>>>(g, out.data<T>(), masked.data<T>(), M * N);
     g = masked.data<T>();
   }
-  cublasHandle_t h = blas_handle(x.device().index);
+  cublasHandle_t h = cublas_handle(x.device().index);
   if (grad_x.defined() && M * K > 0) {
     if (N > 0)  // grad_x^T (K, M) = w_cm (K, N) @ g_cm (N, M)
       gemm<T>(h, CUBLAS_OP_N, CUBLAS_OP_N, to_int(K, "K"), to_int(M, "M"), to_int(N, "N"), w.data<T>(),

@@ -15,6 +15,7 @@ namespace aimass::gpu {
 namespace {
 
 using loss_rules::Operands;
+using loss_rules::operands;
 
 constexpr int kThreads = 256;
 constexpr int64_t kMaxBlocks = 1024;  // of the pointwise kernels; also the partials' count bound
@@ -59,13 +60,6 @@ __global__ void pointwise_loss_backward_kernel(Operands<T> a, int64_t n, const T
     if (gx) gx[i] = s * dx;
     if (gt) gt[i] = s * dt;
   }
-}
-
-template <typename T>
-Operands<T> operands(const Tensor& input, const Tensor& target, const Tensor& weight, const Tensor& pos_weight,
-                     double param) {
-  return {input.data<T>(), target.data<T>(), weight.defined() ? weight.data<T>() : nullptr,
-          pos_weight.defined() ? pos_weight.data<T>() : nullptr, T(param)};
 }
 
 template <typename T>

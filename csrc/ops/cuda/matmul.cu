@@ -13,14 +13,12 @@
 #include <cuda_fp16.h>
 
 #include "cuda/cuda_check.h"
+#include "ops/cuda/cublas_handle.cuh"
 #include "ops/cuda/elementwise.cuh"
 #include "ops/scalar_ops.h"
 
 namespace aimass::gpu {
-namespace {
 
-// One handle per device, created on first use and kept for the process: destroying handles
-// during static destruction can run after the driver is gone.
 cublasHandle_t cublas_handle(int device) {
   static std::mutex mutex;
   static std::unordered_map<int, cublasHandle_t> handles;
@@ -28,11 +26,13 @@ cublasHandle_t cublas_handle(int device) {
   auto it = handles.find(device);
   if (it != handles.end()) return it->second;
   cublasHandle_t handle = nullptr;
-  AM_CUBLAS_CHECK(cublasCreate(&handle), "matmul");
-  AM_CUBLAS_CHECK(cublasSetMathMode(handle, CUBLAS_DEFAULT_MATH), "matmul");  // no TF32
+  AM_CUBLAS_CHECK(cublasCreate(&handle), "cublas");
+  AM_CUBLAS_CHECK(cublasSetMathMode(handle, CUBLAS_DEFAULT_MATH), "cublas");  // no TF32
   handles.emplace(device, handle);
   return handle;
 }
+
+namespace {
 
 // How cuBLAS reads the transpose of a row-major-indexed (rows, cols) matrix with strides
 // (rs, cs): unit column stride -> it already is a column-major (cols, rows) matrix, no

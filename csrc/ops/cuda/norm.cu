@@ -174,12 +174,6 @@ __global__ void batch_norm_grad_input_kernel(const T* dy, const T* x, const T* m
   }
 }
 
-template <typename F>
-void by_dtype(const Tensor& x, F&& f) {
-  if (x.dtype() == DType::Float64) f(static_cast<double*>(nullptr));
-  else f(static_cast<float*>(nullptr));
-}
-
 }  // namespace
 }  // namespace aimass::gpu
 

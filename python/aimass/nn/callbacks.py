@@ -222,12 +222,9 @@ class LearningRateScheduler(Callback):
         super().__init__()
         self.schedule, self.monitor = schedule, monitor
 
-    def _optimizer(self):
-        return self.model.__dict__["_compiled"]["optimizer"]
-
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         if callable(self.schedule) and not hasattr(self.schedule, "step"):
-            opt = self._optimizer()
+            opt = self.model.optimizer
             lr = float(self.schedule(epoch, float(opt.param_groups[0]["lr"])))
             for group in opt.param_groups:
                 group["lr"] = lr

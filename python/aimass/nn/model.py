@@ -270,5 +270,12 @@ def predict(self: Module, x, batch_size: int = 32, numpy: bool = True):
     return result.cpu().numpy() if numpy else result
 
 
+def _optimizer_of(self: Module):
+    """The optimizer given to compile (None before compile)."""
+    state = self.__dict__.get("_compiled")
+    return None if state is None else state["optimizer"]
+
+
 for _name, _fn in {"compile": compile, "fit": fit, "evaluate": evaluate, "predict": predict}.items():
     setattr(Module, _name, _fn)
+Module.optimizer = property(_optimizer_of)

@@ -53,5 +53,8 @@ Kernel<CropFlipFn> crop_flip_kernel{"crop_flip", cpu::crop_flip, "aimass_cuda_cr
 Kernel<MixupFn> mixup_kernel{"mixup", cpu::mixup, "aimass_cuda_mixup"};
 Kernel<OptimStepFn> optim_step_kernel{"optim_step", cpu::optim_step, "aimass_cuda_optim_step"};
 Kernel<GradScaleFn> grad_scale_kernel{"grad_scale", cpu::grad_scale, "aimass_cuda_grad_scale"};
+// k-nearest-neighbour search
+Kernel<KnnFlatSearchFn> knn_flat_search_kernel{"knn_flat_search", cpu::knn_flat_search, "aimass_cuda_knn_flat_search"};
+Kernel<KnnIvfSearchFn> knn_ivf_search_kernel{"knn_ivf_search", cpu::knn_ivf_search, "aimass_cuda_knn_ivf_search"};
 
 }  // namespace aimass

@@ -11,6 +11,7 @@
 #include "core/scalar.h"
 #include "core/tensor.h"
 #include "ops/conv.h"
+#include "ops/knn.h"
 #include "ops/pool.h"
 
 namespace aimass {
@@ -246,6 +247,26 @@ using OptimStepFn = void (*)(OptimAlgo algo, const OptimHyper& hp, const std::ve
 // clipping and the loss scaler's unscale-and-check are both this one pass.
 using GradScaleFn = double (*)(const std::vector<Tensor>& grads, double scale);
 
+// ---- k-nearest-neighbour search (the op layer is ops/knn.cpp; csrc/knn builds indexes on it)
+// Exact search, tiled over queries and base so working memory stays bounded. queries: (nq, d)
+// float32; base: (nb, d) float32 or float16 (16-bit rows are widened to float32 per tile on the
+// CPU; CUDA runs the GEMM in fp16 with fp32 accumulation); base_norms: (nb,) float32 ||x||^2
+// (L2) or undefined (InnerProduct); base_ids: (nb,) int64; allowed: (nb,) bool or undefined;
+// out_dist: (nq, k) float32, out_ids: (nq, k) int64. All contiguous, one device; k >= 1, nb >= 0.
+// Writes each query's k best rows, sorted best first by the rules in ops/knn.h (squared L2
+// ascending clamped at 0, or inner product descending; ties by smaller id; unfilled slots id -1
+// and the worst score).
+using KnnFlatSearchFn = void (*)(const Tensor& queries, const Tensor& base, const Tensor& base_norms,
+                                 const Tensor& base_ids, const Tensor& allowed, KnnMetric metric,
+                                 const Tensor& out_dist, const Tensor& out_ids);
+// IVF scan: as KnnFlatSearchFn over the rows of the lists each query probes. lists, norms, ids,
+// allowed: over the ntotal rows grouped by list; offsets: (nlist + 1,) int64, list l is rows
+// [offsets[l], offsets[l + 1]); probes: (nq, nprobe) int64 list numbers, -1 to skip (a list
+// probed twice by one query is scanned once).
+using KnnIvfSearchFn = void (*)(const Tensor& queries, const Tensor& lists, const Tensor& norms, const Tensor& ids,
+                                const Tensor& allowed, const Tensor& offsets, const Tensor& probes, KnnMetric metric,
+                                const Tensor& out_dist, const Tensor& out_ids);
+
 // The table (defined in ops/kernels.cpp).
 extern Kernel<UnaryFn> unary_kernel;
 extern Kernel<BinaryFn> binary_kernel;
@@ -287,6 +308,8 @@ extern Kernel<CropFlipFn> crop_flip_kernel;
 extern Kernel<MixupFn> mixup_kernel;
 extern Kernel<OptimStepFn> optim_step_kernel;
 extern Kernel<GradScaleFn> grad_scale_kernel;
+extern Kernel<KnnFlatSearchFn> knn_flat_search_kernel;
+extern Kernel<KnnIvfSearchFn> knn_ivf_search_kernel;
 
 namespace cpu {
 void unary(UnaryOp op, const Tensor& in, const Tensor& out);
@@ -344,6 +367,11 @@ void crop_flip(const Tensor& in, const Tensor& params, int64_t pad, const Tensor
 void mixup(const Tensor& in, const Tensor& partner, const Tensor& lam, const Tensor& out);
 void optim_step(OptimAlgo algo, const OptimHyper& hp, const std::vector<OptimParam>& params);
 double grad_scale(const std::vector<Tensor>& grads, double scale);
+void knn_flat_search(const Tensor& queries, const Tensor& base, const Tensor& base_norms, const Tensor& base_ids,
+                     const Tensor& allowed, KnnMetric metric, const Tensor& out_dist, const Tensor& out_ids);
+void knn_ivf_search(const Tensor& queries, const Tensor& lists, const Tensor& norms, const Tensor& ids,
+                    const Tensor& allowed, const Tensor& offsets, const Tensor& probes, KnnMetric metric,
+                    const Tensor& out_dist, const Tensor& out_ids);
 }  // namespace cpu
 
 }  // namespace aimass

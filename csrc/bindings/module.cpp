@@ -18,6 +18,7 @@ PYBIND11_MODULE(_core, m) {
   bind_optim(m);
   bind_metrics(m);
   bind_data(m);
+  bind_knn(m);
   py::module_ nn = m.attr("nn");
   bind_training(nn);
 }

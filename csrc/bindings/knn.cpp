@@ -3,6 +3,8 @@
 #include "bindings/bindings.h"
 #include "knn/flat_index.h"
 #include "knn/index.h"
+#include "knn/ivf_index.h"
+#include "knn/kmeans.h"
 
 namespace aimass::bindings {
 
@@ -84,6 +86,33 @@ void bind_knn(py::module_& parent) {
     return std::shared_ptr<Index>(index_from_state(make_state(type, d, metric, dtype, ints, tensors), to_device_arg(device)));
   }, py::arg("type"), py::arg("d"), py::arg("metric"), py::arg("dtype"), py::arg("ints"), py::arg("tensors"),
      py::arg("device") = none);
+
+  py::class_<IVFFlatIndex, Index, py::smart_holder>(m, "IVFFlatIndex", "Inverted-file search over k-means cells.")
+      .def(py::init([](int64_t d, int64_t nlist, const std::string& metric, py::object device, py::object dtype,
+                       int64_t niter, uint64_t seed) {
+        return std::make_shared<IVFFlatIndex>(d, nlist, parse_metric(metric), to_device_arg(device),
+                                              to_dtype_arg(dtype), niter, seed);
+      }), py::arg("d"), py::arg("nlist"), py::arg("metric") = "l2", py::arg("device") = none,
+         py::arg("dtype") = "float32", py::arg("niter") = 10, py::arg("seed") = 0)
+      .def_property_readonly("nlist", &IVFFlatIndex::nlist)
+      .def_property("nprobe", &IVFFlatIndex::nprobe, &IVFFlatIndex::set_nprobe)
+      .def_property_readonly("centroids", &IVFFlatIndex::centroids)
+      .def_property_readonly("list_sizes", &IVFFlatIndex::list_sizes);
+
+  m.def("kmeans", [](py::object x, int64_t k, int64_t niter, uint64_t seed, const std::string& metric,
+                     int64_t max_points_per_centroid, py::object init, py::object device) {
+    Tensor t = to_tensor(x, nullptr);
+    KMeansOptions opt;
+    opt.k = k;
+    opt.niter = niter;
+    opt.seed = seed;
+    opt.max_points_per_centroid = max_points_per_centroid;
+    opt.init = optional_tensor(init);
+    const Device dev = device.is_none() ? t.device() : to_device_arg(device);
+    KMeansResult r = without_gil([&] { return kmeans(t, parse_metric(metric), dev, opt); });
+    return py::make_tuple(r.centroids, r.assignment, r.inertia, r.n_iter);
+  }, py::arg("x"), py::arg("k"), py::arg("niter") = 25, py::arg("seed") = 0, py::arg("metric") = "l2",
+     py::arg("max_points_per_centroid") = 256, py::arg("init") = none, py::arg("device") = none);
 }
 
 }  // namespace aimass::bindings

@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "knn/flat_index.h"
+#include "knn/ivf_index.h"
 
 namespace aimass::knn {
 
@@ -29,6 +30,7 @@ Index::Index(int64_t d, Metric metric, Device device, DType dtype) : d_(d), metr
 
 std::unique_ptr<Index> index_from_state(const IndexState& state, Device device) {
   if (state.type == "FlatIndex") return FlatIndex::from_state(state, device);
+  if (state.type == "IVFFlatIndex") return IVFFlatIndex::from_state(state, device);
   throw ValueError(str_cat("unknown index type '", state.type, "': expected FlatIndex or IVFFlatIndex"));
 }
 

@@ -7,5 +7,6 @@
 """
 from ._index import FlatIndex, Index
 from ._io import load
+from ._ivf import IVFFlatIndex, KMeansResult, kmeans
 
-__all__ = ["Index", "FlatIndex", "load"]
+__all__ = ["Index", "FlatIndex", "load", "IVFFlatIndex", "KMeansResult", "kmeans"]

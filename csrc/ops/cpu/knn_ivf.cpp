@@ -1,15 +1,13 @@
 // IVF scan on the CPU, two ways:
 // - Few queries per list (small batches, single queries): one pool task per chunk of
-//   queries; each query walks the lists it probes and scores their rows with a SIMD dot
-//   product several rows at a time (AVX-512 / AVX2, picked at run time), streaming them into its
-//   TopK (knn_topk.h). One query runs on the calling thread: no wake-up cost.
+//   queries; each query walks the lists it probes and scores their rows with SIMD dot
+//   products (knn_dot.h), streaming them into its TopK (knn_topk.h). One query runs on the calling thread: no wake-up cost.
 // - Many queries per list (large batches): the probes are inverted into, per list, the queries
 //   that probe it; each list is one BLAS GEMM, Q_l (m_l, d) @ X_l^T (d, n_l), whose rows are
 //   folded into those queries' TopKs. Pool threads take lists from a shared counter and keep
 //   their own TopK per query (no two threads write one selection); the partial selections are
 //   merged at the end.
 #include <cblas.h>
-#include <immintrin.h>
 
 #include <algorithm>
 #include <atomic>
@@ -17,6 +15,7 @@
 
 #include "core/dtype.h"
 #include "core/parallel.h"
+#include "ops/cpu/knn_dot.h"
 #include "ops/cpu/knn_topk.h"
 #include "ops/kernels.h"
 
@@ -30,99 +29,6 @@ constexpr int64_t kGemmRows = 1024;      // list rows per GEMM: a (256, 1024) sc
 // The batched path pays once the average list is probed by this many queries: below it the
 // GEMMs are too thin to beat the direct dot products (measured at d = 64 .. 256).
 constexpr int64_t kGemmQueriesPerList = 8;
-
-// GCC 12 warns about an uninitialised pass-through operand inside its own AVX-512 reduction
-// and extract intrinsics (a false positive): silenced for these kernels only.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-
-// ip[j] = q . x[j] for n rows x (n, d): four rows per pass so each load of q feeds four FMAs.
-__attribute__((target("avx512f"))) void dot_rows_avx512(const float* q, const float* x, int64_t n, int64_t d,
-                                                        float* ip) {
-  const int64_t dv = d & ~int64_t(15);
-  const __mmask16 tail = __mmask16((1u << (d & 15)) - 1);
-  int64_t j = 0;
-  for (; j + 4 <= n; j += 4) {
-    const float* x0 = x + j * d;
-    const float* x1 = x0 + d;
-    const float* x2 = x1 + d;
-    const float* x3 = x2 + d;
-    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
-    for (int64_t t = 0; t < dv; t += 16) {
-      const __m512 qv = _mm512_loadu_ps(q + t);
-      a0 = _mm512_fmadd_ps(qv, _mm512_loadu_ps(x0 + t), a0);
-      a1 = _mm512_fmadd_ps(qv, _mm512_loadu_ps(x1 + t), a1);
-      a2 = _mm512_fmadd_ps(qv, _mm512_loadu_ps(x2 + t), a2);
-      a3 = _mm512_fmadd_ps(qv, _mm512_loadu_ps(x3 + t), a3);
-    }
-    if (tail) {
-      const __m512 qv = _mm512_maskz_loadu_ps(tail, q + dv);
-      a0 = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(tail, x0 + dv), a0);
-      a1 = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(tail, x1 + dv), a1);
-      a2 = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(tail, x2 + dv), a2);
-      a3 = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(tail, x3 + dv), a3);
-    }
-    ip[j] = _mm512_reduce_add_ps(a0);
-    ip[j + 1] = _mm512_reduce_add_ps(a1);
-    ip[j + 2] = _mm512_reduce_add_ps(a2);
-    ip[j + 3] = _mm512_reduce_add_ps(a3);
-  }
-  for (; j < n; ++j) {
-    const float* xj = x + j * d;
-    __m512 a = _mm512_setzero_ps();
-    for (int64_t t = 0; t < dv; t += 16) a = _mm512_fmadd_ps(_mm512_loadu_ps(q + t), _mm512_loadu_ps(xj + t), a);
-    if (tail) a = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, q + dv), _mm512_maskz_loadu_ps(tail, xj + dv), a);
-    ip[j] = _mm512_reduce_add_ps(a);
-  }
-}
-
-#pragma GCC diagnostic pop
-
-__attribute__((target("avx2,fma"))) float hsum256(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
-__attribute__((target("avx2,fma"))) void dot_rows_avx2(const float* q, const float* x, int64_t n, int64_t d,
-                                                       float* ip) {
-  const int64_t dv = d & ~int64_t(7);
-  int64_t j = 0;
-  for (; j + 4 <= n; j += 4) {
-    const float* x0 = x + j * d;
-    const float* x1 = x0 + d;
-    const float* x2 = x1 + d;
-    const float* x3 = x2 + d;
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
-    for (int64_t t = 0; t < dv; t += 8) {
-      const __m256 qv = _mm256_loadu_ps(q + t);
-      a0 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(x0 + t), a0);
-      a1 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(x1 + t), a1);
-      a2 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(x2 + t), a2);
-      a3 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(x3 + t), a3);
-    }
-    float s0 = hsum256(a0), s1 = hsum256(a1), s2 = hsum256(a2), s3 = hsum256(a3);
-    for (int64_t t = dv; t < d; ++t) s0 += q[t] * x0[t], s1 += q[t] * x1[t], s2 += q[t] * x2[t], s3 += q[t] * x3[t];
-    ip[j] = s0, ip[j + 1] = s1, ip[j + 2] = s2, ip[j + 3] = s3;
-  }
-  for (; j < n; ++j) {
-    const float* xj = x + j * d;
-    __m256 a = _mm256_setzero_ps();
-    for (int64_t t = 0; t < dv; t += 8) a = _mm256_fmadd_ps(_mm256_loadu_ps(q + t), _mm256_loadu_ps(xj + t), a);
-    float s = hsum256(a);
-    for (int64_t t = dv; t < d; ++t) s += q[t] * xj[t];
-    ip[j] = s;
-  }
-}
-
-using DotRowsFn = void (*)(const float*, const float*, int64_t, int64_t, float*);
-
-DotRowsFn pick_dot_rows() {
-  if (__builtin_cpu_supports("avx512f")) return dot_rows_avx512;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return dot_rows_avx2;
-  return [](const float* q, const float* x, int64_t n, int64_t d, float* ip) { knn_dot_block(q, 1, x, n, d, ip); };
-}
 
 struct IvfProblem {
   const float* q;
@@ -161,7 +67,6 @@ struct IvfProblem {
 };
 
 void search_per_query(const IvfProblem& p, int64_t k, float* dist, int64_t* out) {
-  static const DotRowsFn dot_rows = pick_dot_rows();
   parallel_for(0, p.nq, 1, [&](int64_t q0, int64_t q1) {
     TopK top(k);
     std::vector<float> ip(kListTile), widened;
@@ -173,7 +78,7 @@ void search_per_query(const IvfProblem& p, int64_t k, float* dist, int64_t* out)
         const int64_t l = p.probes[qi * p.nprobe + j];
         for (int64_t r0 = p.off[l]; r0 < p.off[l + 1]; r0 += kListTile) {
           const int64_t n = std::min(p.off[l + 1], r0 + kListTile) - r0;
-          dot_rows(qv, p.rows(r0, n, widened), n, p.d, ip.data());
+          knn_dot_rows(qv, p.rows(r0, n, widened), n, p.d, ip.data());
           p.scan(ip.data(), r0, n, top);
         }
       }

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "ops/cpu/knn_dot.h"
+
 namespace aimass::cpu {
 
 void TopK::reset(int64_t k) {
@@ -108,20 +110,6 @@ ScanFn pick_scan() {
   };
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) void dot_block(const float* q, int64_t m, const float* x,
-                                                                            int64_t n, int64_t d, float* ip) {
-  for (int64_t j = 0; j < n; ++j) {
-    const float* xj = x + j * d;
-    for (int64_t i = 0; i < m; ++i) {
-      const float* qi = q + i * d;
-      float s = 0;
-#pragma omp simd reduction(+ : s)
-      for (int64_t t = 0; t < d; ++t) s += qi[t] * xj[t];
-      ip[i * n + j] = s;
-    }
-  }
-}
-
 }  // namespace
 
 void knn_scan_row(const float* ip, const float* b, float a, int64_t n, const int64_t* ids, const bool* allowed,
@@ -131,7 +119,7 @@ void knn_scan_row(const float* ip, const float* b, float a, int64_t n, const int
 }
 
 void knn_dot_block(const float* q, int64_t m, const float* x, int64_t n, int64_t d, float* ip) {
-  dot_block(q, m, x, n, d, ip);
+  for (int64_t i = 0; i < m; ++i) knn_dot_rows(q + i * d, x, n, d, ip + i * n);
 }
 
 }  // namespace aimass::cpu

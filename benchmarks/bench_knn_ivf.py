@@ -8,7 +8,7 @@ runs. The speedup is aimass QPS / FAISS QPS at the same nprobe; since the two k-
 slightly, compare QPS where the recalls match (both printed).
 
     python benchmarks/bench_knn_ivf.py [--threads 2] [--nb 200000] [--d 128] [--nlist 1024]
-        [--nq 1000] [--nprobe 1 4 16 64] [--data clustered|random] [--metric l2|ip] [--single]
+        [--nq 1000] [--nprobe 1 4 16 64] [--data clustered|random] [--spread 0.5] [--metric l2|ip] [--single]
 """
 from __future__ import annotations
 
@@ -25,13 +25,13 @@ from _timing import median_seconds  # noqa: E402
 import aimass as am  # noqa: E402
 
 
-def make_data(kind: str, nb: int, nq: int, d: int, rng) -> tuple[np.ndarray, np.ndarray]:
+def make_data(kind: str, nb: int, nq: int, d: int, spread: float, rng) -> tuple[np.ndarray, np.ndarray]:
     """Database (nb, d) and queries (nq, d) from one distribution."""
     if kind == "random":
         x = rng.random((nb + nq, d), dtype=np.float32)
     else:
         centres = rng.standard_normal((max(nb // 200, 1), d)).astype(np.float32) * 0.5
-        x = centres[rng.integers(0, len(centres), nb + nq)] + rng.standard_normal((nb + nq, d)).astype(np.float32) * 0.25
+        x = centres[rng.integers(0, len(centres), nb + nq)] + rng.standard_normal((nb + nq, d)).astype(np.float32) * spread
     return x[:nb], x[nb:]
 
 
@@ -48,6 +48,7 @@ def main() -> None:
     ap.add_argument("--nq", type=int, default=1000)
     ap.add_argument("--nprobe", type=int, nargs="+", default=[1, 4, 16, 64])
     ap.add_argument("--data", choices=["clustered", "random"], default="clustered")
+    ap.add_argument("--spread", type=float, default=0.5, help="clustered: noise around each centre (centres ~ 0.5)")
     ap.add_argument("--metric", choices=["l2", "ip"], default="l2")
     ap.add_argument("--single", action="store_true", help="also time one query at a time (first 100 queries)")
     ap.add_argument("--repeats", type=int, default=5)
@@ -58,7 +59,7 @@ def main() -> None:
     am.set_num_threads(args.threads)
 
     rng = np.random.default_rng(0)
-    xb, xq = make_data(args.data, args.nb, args.nq, args.d, rng)
+    xb, xq = make_data(args.data, args.nb, args.nq, args.d, args.spread, rng)
     k = 10
 
     exact = am.knn.FlatIndex(args.d, metric=args.metric)

@@ -125,6 +125,15 @@ def test_batched_and_single_queries_agree(rng):
         assert_same_neighbours(d1, i1, d_all[j:j + 1], i_all[j:j + 1], rtol=1e-5, atol=1e-4)
 
 
+def test_more_queries_than_one_batched_pass(rng):
+    index, x = build(rng, n=500, d=8, nlist=4)
+    flat = am.knn.FlatIndex(8)
+    flat.add(x)
+    index.nprobe = 4
+    q = clustered(rng, 9000, 8)  # the batched kernel takes 8192 queries per pass
+    assert_same_neighbours(*index.search(q, 5), *flat.search(q, 5), rtol=1e-5, atol=1e-4)
+
+
 def test_recall_grows_with_nprobe(rng):
     x = rng.standard_normal((4000, 24)).astype(np.float32)
     index = am.knn.IVFFlatIndex(24, 32)

@@ -351,3 +351,51 @@ def test_backend_data_loader(device):
         assert gx.device.type == device.split(":")[0] and gy.device.type == device.split(":")[0]
         np.testing.assert_allclose(to_np(gx), rx, rtol=1e-6, atol=1e-6)
         np.testing.assert_allclose(to_np(gy), ry, rtol=1e-6, atol=1e-6)
+
+
+# ---- k-means and IVFFlatIndex (aimass.knn): the same clustering and searches on every device
+
+
+def test_backend_kmeans(device):
+    rng = np.random.default_rng(5)
+    centres = rng.standard_normal((8, 12)) * 5
+    x = (centres[rng.integers(0, 8, 600)] + rng.standard_normal((600, 12))).astype(np.float32)
+    for metric in ("l2", "cosine"):
+        ref = am.knn.kmeans(x, 8, niter=10, seed=1, metric=metric)
+        got = am.knn.kmeans(x, 8, niter=10, seed=1, metric=metric, device=device)
+        np.testing.assert_array_equal(got.assignment, ref.assignment)
+        np.testing.assert_allclose(got.centroids, ref.centroids, rtol=1e-5, atol=1e-5)
+        assert got.n_iter == ref.n_iter and got.inertia == pytest.approx(ref.inertia, rel=1e-5)
+
+
+@pytest.mark.parametrize("metric", ["l2", "ip", "cosine"])
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_backend_ivf_index(device, tmp_path, metric, dtype):
+    rng = np.random.default_rng(6)
+    centres = rng.standard_normal((10, 24)) * 3
+    x = (centres[rng.integers(0, 10, 3000)] + rng.standard_normal((3000, 24))).astype(np.float32)
+    q = (centres[rng.integers(0, 10, 300)] + rng.standard_normal((300, 24))).astype(np.float32)
+    ids = rng.permutation(10**6)[:3000]
+    ref = am.knn.IVFFlatIndex(24, 16, metric=metric, dtype=dtype)
+    ref.train(x)
+    ref.add(x, ids)
+    ref.nprobe = 4
+    ref.save(tmp_path / "ivf.knn")
+    got = am.knn.load(tmp_path / "ivf.knn", device=device)
+    assert got.device.type == device.split(":")[0] and got.nprobe == 4
+    allowed = ids[::3]
+    for nq, k, filt in [(1, 10, None), (300, 10, None), (300, 50, allowed), (5, 7, allowed)]:
+        rd, ri = ref.search(q[:nq], k, filter=filt)
+        gd, gi = got.search(q[:nq], k, filter=filt)
+        np.testing.assert_allclose(gd, rd, rtol=1e-4, atol=1e-3)
+        assert (gi == ri).mean() > 0.99  # float rounding may swap exact near-ties
+    gone = ids[:500]
+    assert got.remove(gone) == ref.remove(gone) == 500
+    np.testing.assert_array_equal(got.list_sizes, ref.list_sizes)
+    _, gi = got.search(q, 20)
+    assert not np.isin(gi, gone).any()
+    radius = 30.0 if metric == "l2" else 0.5
+    for a, b in zip(got.range_search(q[:20], radius), ref.range_search(q[:20], radius)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3)
+    got.to("cpu")
+    np.testing.assert_array_equal(got.reconstruct(ids[700]), ref.reconstruct(ids[700]))

@@ -4,8 +4,10 @@
     index.add(embeddings)                      # ids 0 .. n-1, or ids=...
     dist, ids = index.search(queries, k=10)    # (nq, 10) each, best first
     index.save("emb.knn"); index = am.knn.load("emb.knn")
+    search = am.knn.ImageSearch(trained_model); search.add(images); search.search(query_images, k=5)
 """
+from ._image_search import ImageSearch
 from ._index import FlatIndex, Index
 from ._io import load
 
-__all__ = ["Index", "FlatIndex", "load"]
+__all__ = ["Index", "FlatIndex", "ImageSearch", "load"]

@@ -1,0 +1,92 @@
+"""am.knn against FAISS (faiss-cpu, the anchor) on the same data in one run.
+
+Flat (exact) search: queries per second for each (data, d, nb, nq, k), aimass's FlatIndex vs
+faiss.IndexFlatL2, with the share of ids that agree. Both run on the same threads (default 2).
+
+    python benchmarks/bench_knn.py                 # a few minutes: d 64/128/768, nb 100k
+    python benchmarks/bench_knn.py --full          # the issue's grid: nb up to 1M, nq up to 10k
+    python benchmarks/bench_knn.py --d 128 --nb 1000000 --nq 1 100 --k 10
+
+Data: "random" (Gaussian) and "clustered" (1000 Gaussian blobs, the shape of real
+embeddings). Medians over --repeats runs after a warm-up; big cases get fewer repeats.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _timing import median_seconds  # noqa: E402
+
+import aimass as am  # noqa: E402
+
+
+def make_data(kind: str, n: int, d: int, rng: np.random.Generator, centers=None) -> np.ndarray:
+    if kind == "random":
+        return rng.standard_normal((n, d), dtype=np.float32)
+    assign = rng.integers(0, len(centers), n)
+    return (centers[assign] + 0.3 * rng.standard_normal((n, d), dtype=np.float32)).astype(np.float32)
+
+
+def repeats_for(flops: float, repeats: int) -> int:
+    return max(1, repeats if flops < 2e10 else repeats // 2 if flops < 2e11 else 1)
+
+
+def flat_cases(args, faiss, rng) -> None:
+    print(f"# flat search, {args.threads} threads; QPS = queries per second (higher is better); anchor: faiss "
+          f"{faiss.__version__} IndexFlatL2")
+    print(f"{'data':<10}{'d':>5}{'nb':>9}{'nq':>7}{'k':>5}{'aimass QPS':>14}{'faiss QPS':>14}{'ratio':>8}{'ids agree':>11}")
+    for kind in args.data:
+        for d in args.d:
+            centers = rng.standard_normal((1000, d), dtype=np.float32)
+            for nb in args.nb:
+                xb = make_data(kind, nb, d, rng, centers)
+                ours = am.knn.FlatIndex(d, "l2")
+                ours.add(xb)
+                theirs = faiss.IndexFlatL2(d)
+                theirs.add(xb)
+                for nq in args.nq:
+                    xq = make_data(kind, nq, d, rng, centers)
+                    for k in args.k:
+                        reps = repeats_for(2.0 * nq * nb * d, args.repeats)
+                        ta = median_seconds(lambda: ours.search(xq, k), repeats=reps, warmup=1)
+                        tf = median_seconds(lambda: theirs.search(xq, k), repeats=reps, warmup=1)
+                        _, ia = ours.search(xq, k)
+                        _, i_f = theirs.search(xq, k)
+                        agree = float((ia == i_f).mean())
+                        print(f"{kind:<10}{d:>5}{nb:>9}{nq:>7}{k:>5}{nq / ta:>14.1f}{nq / tf:>14.1f}{tf / ta:>7.2f}x"
+                              f"{agree:>11.4f}", flush=True)
+                del ours, theirs, xb
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", nargs="+", default=["random", "clustered"], choices=["random", "clustered"])
+    parser.add_argument("--d", type=int, nargs="+", default=[64, 128, 768])
+    parser.add_argument("--nb", type=int, nargs="+", default=[100_000])
+    parser.add_argument("--nq", type=int, nargs="+", default=[1, 100, 1000])
+    parser.add_argument("--k", type=int, nargs="+", default=[1, 10, 100])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--full", action="store_true", help="nb 100k and 1M, nq 1 / 100 / 10k")
+    args = parser.parse_args()
+    if args.full:
+        args.nb, args.nq = [100_000, 1_000_000], [1, 100, 10_000]
+    try:
+        import faiss
+    except ImportError:
+        sys.exit("bench_knn needs the anchor: pip install faiss-cpu")
+    faiss.omp_set_num_threads(args.threads)
+    am.set_num_threads(args.threads)
+    rng = np.random.default_rng(0)
+    start = time.perf_counter()
+    flat_cases(args, faiss, rng)
+    print(f"# total {time.perf_counter() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -28,7 +28,6 @@ namespace aimass::gpu::knn {
 
 namespace {
 
-constexpr int kSmallThreads = 128;  // SmallTopK blocks (kp >= this)
 constexpr int kRadixThreads = 256;
 constexpr int kThreads = 256;       // elementwise helpers
 constexpr int64_t kBaseTile = 32768;
@@ -104,7 +103,7 @@ __global__ void flat_small_fold(ScoreRow tile, int64_t bt, float* state_key, int
 
 // Block q merges its parts' states and writes its results. qn: (m,) or null (inner product);
 // dist, ids: (m, k).
-__global__ void flat_small_finish(const float* state_key, const int64_t* state_id, int kp, int k, int parts,
+__global__ void small_merge_finish(const float* state_key, const int64_t* state_id, int kp, int k, int parts,
                                   const float* qn, float* dist, int64_t* ids) {
   extern __shared__ __align__(16) unsigned char smem[];
   __shared__ SmallTopKScalars scalars;
@@ -201,6 +200,14 @@ RadixWork::RadixWork(int64_t qt, int64_t k, Device device) {
 
 void RadixWork::reset(int64_t m) {
   AM_CUDA_CHECK(cudaMemsetAsync(count.data_ptr(), 0, size_t(m) * sizeof(int64_t), 0), "knn");
+}
+
+void small_finish(const float* state_key, const int64_t* state_id, int64_t m, int kp, int k, int parts,
+                  const float* qn, float* dist, int64_t* ids) {
+  if (m == 0) return;
+  small_merge_finish<<<unsigned(m), kSmallThreads, small_smem_bytes(kp)>>>(state_key, state_id, kp, k, parts, qn, dist,
+                                                                            ids);
+  check_launch("knn select");
 }
 
 void query_norms(const float* q, int64_t n, int64_t d, float* out) {
@@ -319,10 +326,8 @@ AIMASS_CUDA_EXPORT void aimass_cuda_knn_flat_search(const aimass::Tensor& querie
       gpu::check_launch(op);
     }
     if (small) {
-      flat_small_finish<<<unsigned(m), kSmallThreads, smem>>>(state_key.data<float>(), state_id.data<int64_t>(), kp,
-                                                              int(k), int(parts), l2 ? qn.data<float>() : nullptr,
-                                                              dist + q0 * k, ids + q0 * k);
-      gpu::check_launch(op);
+      small_finish(state_key.data<float>(), state_id.data<int64_t>(), m, kp, int(k), int(parts),
+                   l2 ? qn.data<float>() : nullptr, dist + q0 * k, ids + q0 * k);
     } else {
       radix_finish(*work, m, k, qn.data<float>(), l2, dist + q0 * k, ids + q0 * k, device);
     }

@@ -23,7 +23,8 @@ namespace aimass::gpu::knn {
 
 namespace {
 
-constexpr int kSmallThreads = 128;  // 4 warps score 128 rows a round
+constexpr int64_t kMinBlocks = 264;  // 2 per SM of an H100: below this, split each query's rows into parts
+constexpr int64_t kMaxParts = 64;
 constexpr int kRadixThreads = 256;
 constexpr int64_t kChunk = 65536;   // rows a radix-path query scores between folds
 constexpr int64_t kWorkBytes = int64_t(192) << 20;
@@ -91,8 +92,12 @@ __global__ void clean_probes_kernel(const int64_t* probes, int64_t nq, int64_t n
   }
 }
 
+// Block (q, part) scans rounds part, part + parts, ... of its query's rows (128 rows a round,
+// lists in probe order) into a SmallTopK; with one part it writes the results, else its state
+// (state[(q * parts + part) * kp ...]) for small_finish().
 template <typename T>
-__global__ void ivf_small_search(IvfProblem p, const float* qn, int kp, int k, float* dist, int64_t* out_ids) {
+__global__ void ivf_small_search(IvfProblem p, const float* qn, int kp, int k, int parts, float* state_key,
+                                 int64_t* state_id, float* dist, int64_t* out_ids) {
   extern __shared__ __align__(16) unsigned char smem[];
   __shared__ SmallTopKScalars scalars;
   __shared__ float round_key[kSmallThreads];
@@ -100,15 +105,18 @@ __global__ void ivf_small_search(IvfProblem p, const float* qn, int kp, int k, f
   const CudaBlock b{};
   SmallTopK<CudaBlock> top(smem, &scalars, kp, k);
   const int64_t qi = blockIdx.x;
+  const int part = blockIdx.y;
   const float* qv = p.q + qi * p.d;
   const int warp = threadIdx.x / 32, warps = blockDim.x / 32;
   top.init(b);
+  int64_t round = 0;
   for (int64_t j = 0; j < p.nprobe; ++j) {
     const int64_t l = p.probes[qi * p.nprobe + j];
     if (l < 0) continue;
     int64_t r0, r1;
     list_rows(p.offsets, l, p.ntotal, r0, r1);
-    for (int64_t base = r0; base < r1; base += blockDim.x) {
+    for (int64_t base = r0; base < r1; base += blockDim.x, ++round) {
+      if (round % parts != part) continue;
       const int64_t n = min(int64_t(blockDim.x), r1 - base);
       for (int i = warp; i < n; i += warps) {  // warp-uniform
         const float key = row_key<T>(p, qv, base + i);
@@ -121,7 +129,8 @@ __global__ void ivf_small_search(IvfProblem p, const float* qn, int kp, int k, f
     }
   }
   top.flush(b);
-  top.finish(b, qn != nullptr, qn ? qn[qi] : 0.0f, dist + qi * k, out_ids + qi * k);
+  if (parts == 1) top.finish(b, qn != nullptr, qn ? qn[qi] : 0.0f, dist + qi * k, out_ids + qi * k);
+  else top.store(b, state_key + (qi * parts + part) * kp, state_id + (qi * parts + part) * kp);
 }
 
 // Block q scores positions [c0, c0 + kChunk) of its query's row stream (its lists in probe
@@ -234,11 +243,22 @@ AIMASS_CUDA_EXPORT void aimass_cuda_knn_ivf_search(const aimass::Tensor& queries
   if (k <= kSmallK) {
     const int kp = small_kp(k, kSmallThreads);
     const size_t smem = small_smem_bytes(kp);
+    // Few queries: split each one's rows over parts, merged by small_finish().
+    const int64_t parts = std::min((kMinBlocks + nq - 1) / nq, kMaxParts);
+    Tensor state_key, state_id;
+    if (parts > 1) {
+      state_key = Tensor::empty({nq * parts * kp}, DType::Float32, device);
+      state_id = Tensor::empty({nq * parts * kp}, DType::Int64, device);
+    }
+    float* sk = parts > 1 ? state_key.data<float>() : nullptr;
+    int64_t* si = parts > 1 ? state_id.data<int64_t>() : nullptr;
+    const dim3 grid{unsigned(nq), unsigned(parts)};
     if (half)
-      ivf_small_search<__half><<<unsigned(nq), kSmallThreads, smem>>>(p, qnp, kp, int(k), dist, out);
+      ivf_small_search<__half><<<grid, kSmallThreads, smem>>>(p, qnp, kp, int(k), int(parts), sk, si, dist, out);
     else
-      ivf_small_search<float><<<unsigned(nq), kSmallThreads, smem>>>(p, qnp, kp, int(k), dist, out);
+      ivf_small_search<float><<<grid, kSmallThreads, smem>>>(p, qnp, kp, int(k), int(parts), sk, si, dist, out);
     gpu::check_launch(op);
+    if (parts > 1) small_finish(sk, si, nq, kp, int(k), int(parts), qnp, dist, out);
   } else if (half) {
     radix_search<__half>(p, nq, k, len.data<int64_t>(), qnp, l2, dist, out, device);
   } else {

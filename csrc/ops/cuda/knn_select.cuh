@@ -31,6 +31,7 @@ namespace aimass::gpu::knn {
 
 constexpr int64_t kNoId = INT64_MAX;  // an empty slot: with key +inf it sorts after every row
 constexpr int kSmallK = 1024;         // SmallTopK's largest k (shared memory: 24 KiB at kp 1024)
+constexpr int kSmallThreads = 128;    // the block size of SmallTopK kernels
 constexpr float kInf = __builtin_huge_valf();
 
 AM_KNN_FN bool before(float ka, int64_t ia, float kb, int64_t ib) { return ka < kb || (ka == kb && ia < ib); }
@@ -407,6 +408,11 @@ struct RadixWork {
 // knn_flat.cu.
 void radix_finish(RadixWork& w, int64_t m, int64_t k, const float* qn, bool l2, float* dist, int64_t* ids,
                   Device device);
+// Merges SmallTopK states (m queries x parts x kp, as SmallTopK::store() writes them; blocks
+// of 128 threads) and writes each query's k results (m, k) by SmallTopK::finish(); qn: (m,)
+// for L2, null for inner product. Defined in knn_flat.cu.
+void small_finish(const float* state_key, const int64_t* state_id, int64_t m, int kp, int k, int parts,
+                  const float* qn, float* dist, int64_t* ids);
 // out[i] = ||q_i||^2 for q (n, d) float32 on the current device. Defined in knn_flat.cu.
 void query_norms(const float* q, int64_t n, int64_t d, float* out);
 // Blocks for a grid-stride loop over n elements (n > 0).

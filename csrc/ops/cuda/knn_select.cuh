@@ -15,7 +15,9 @@
 //     batch finds the k-th smallest of (list + batch) by an MSB-first radix select, 8 bits a
 //     pass, over the 96-bit order-preserving code of (key, id), stopping as soon as the
 //     k-th's bucket holds exactly the ranks still needed; then one pass keeps the k best. The
-//     final order comes from a segmented radix sort (CUB, in the .cu files).
+//     final order comes from CUB's segmented stable sort (by id, then by key; knn_flat.cu).
+// Ids are int64 and compared as such; kNoId (INT64_MAX) marks an empty slot, so an index must
+// not use that id. tests/cpp/knn_cuda_emu runs the whole .cu files on the host the same way.
 #pragma once
 #include <cmath>
 #include <cstdint>

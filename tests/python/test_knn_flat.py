@@ -295,6 +295,10 @@ def test_bad_input_raises_clear_errors(rng):
         index.search(np.zeros((1, 8), np.float32), 0)
     with pytest.raises(ValueError, match="ids must be"):
         index.add(np.zeros((2, 8), np.float32), ids=[1, 2, 3])
+    with pytest.raises(ValueError, match="id -1 is out of range"):
+        index.add(np.zeros((2, 8), np.float32), ids=[5, -1])
+    with pytest.raises(ValueError, match="out of range"):
+        index.add(np.zeros((1, 8), np.float32), ids=[2**63 - 1])
     with pytest.raises(ValueError, match="unknown metric 'manhattan'"):
         am.knn.FlatIndex(8, "manhattan")
     with pytest.raises(ValueError, match="d must be at least 1"):

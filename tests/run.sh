@@ -2,8 +2,9 @@
 # The whole test suite, as README.md gives it and .ci/run runs it:
 #   1. `pip install .` into a fresh virtual environment (AIMASS_CUDA=AUTO: the CUDA backend is
 #      built where nvcc is found) and pytest against that installed package;
-#   2. a CPU-only CMake build (AIMASS_CUDA=OFF) with the GoogleTest suite under ctest, and
-#      pytest again against its Python module;
+#   2. a CPU-only CMake build (AIMASS_CUDA=OFF) with the GoogleTest suite under ctest, the CUDA
+#      k-NN kernels run on the host by tests/cpp/knn_cuda_emu, and pytest again against its
+#      Python module;
 #   3. the GoogleTest suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 # Exits non-zero on the first failure. Set AIMASS_TEST_QUICK=1 to run step 1 only.
 set -euo pipefail
@@ -19,7 +20,7 @@ python3 -m venv --clear "$work/venv"
 . "$work/venv/bin/activate"
 python -m pip install -q --upgrade pip
 python -m pip install -q numpy pytest ml_dtypes scikit-build-core "pybind11>=3.0" scipy-openblas32 ninja "cmake>=3.26" \
-  safetensors tqdm pillow scikit-learn nbformat nbclient ipykernel matplotlib
+  safetensors tqdm pillow scikit-learn nbformat nbclient ipykernel matplotlib faiss-cpu
 
 stamp "pip install . (AIMASS_CUDA=AUTO)"
 CMAKE_BUILD_PARALLEL_LEVEL=$jobs python -m pip install -q "$root" 2>&1 | tail -20
@@ -35,6 +36,9 @@ stamp "CPU-only build (AIMASS_CUDA=OFF) with GoogleTest"
 cmake -S "$root" -B "$work/cpu" -G Ninja -DCMAKE_BUILD_TYPE=Release -DAIMASS_CUDA=OFF -DAIMASS_BUILD_TESTS=ON >/dev/null
 cmake --build "$work/cpu" -j "$jobs"
 ctest --test-dir "$work/cpu" --output-on-failure -j "$jobs"
+
+stamp "CUDA k-NN kernels run on the host (emulated CUDA runtime, cuBLAS, CUB) against the CPU kernels"
+bash "$root/tests/cpp/knn_cuda_emu/run.sh" "$work/cpu" quick
 
 stamp "pytest against the CPU-only build"
 pkg="$work/cpu-package/aimass"

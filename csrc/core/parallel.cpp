@@ -133,7 +133,9 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain,
   }
   ThreadPool& p = pool(int(num_threads()));
   int64_t per = (n + chunks - 1) / chunks;
-  std::atomic<int64_t> remaining{chunks - 1};
+  // Counted down under done_mutex: a worker that decremented outside it could still be about to
+  // lock done_mutex when this frame, seeing 0, returns and frees it (a hang seen under load).
+  int64_t remaining = chunks - 1;
   std::mutex done_mutex;
   std::condition_variable done_cv;
   std::exception_ptr error;
@@ -150,16 +152,14 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain,
   for (int64_t c = 1; c < chunks; ++c) {
     p.submit([&, c] {
       run_chunk(c);
-      if (remaining.fetch_sub(1) == 1) {
-        std::lock_guard<std::mutex> lock(done_mutex);
-        done_cv.notify_one();
-      }
+      std::lock_guard<std::mutex> lock(done_mutex);
+      if (--remaining == 0) done_cv.notify_one();
     });
   }
   run_chunk(0);
   {
     std::unique_lock<std::mutex> lock(done_mutex);
-    done_cv.wait(lock, [&] { return remaining.load() == 0; });
+    done_cv.wait(lock, [&] { return remaining == 0; });
   }
   if (error) std::rethrow_exception(error);
 }

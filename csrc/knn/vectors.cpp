@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <unordered_set>
 
 #include "core/error.h"
@@ -40,6 +41,10 @@ Tensor prepare_ids(const Tensor& ids, int64_t n, int64_t next_id, const char* wh
   AM_CHECK(ids.dim() == 1 && ids.shape()[0] == n, ValueError, what, ": ids must be (", n, ",), one per vector, got ",
            ids.describe());
   std::vector<int64_t> v = ids_to_vector(ids, what);
+  for (int64_t id : v)
+    // -1 marks an unfilled result slot and INT64_MAX an empty one inside the CUDA selection.
+    AM_CHECK(id >= 0 && id < std::numeric_limits<int64_t>::max(), ValueError, what, ": id ", id,
+             " is out of range: ids must be in [0, 2**63 - 2]");
   std::copy(v.begin(), v.end(), o);
   return out;
 }

@@ -15,7 +15,8 @@ namespace aimass::knn {
 Tensor prepare_vectors(const Tensor& x, int64_t d, Metric metric, Device device, const char* what);
 
 // ids: (n,) integer on any device, or undefined for next_id .. next_id + n - 1 -> int64 (n,)
-// contiguous on the CPU. ValueError naming `what` on a wrong shape or dtype.
+// contiguous on the CPU. ValueError naming `what` on a wrong shape or dtype, or an id outside
+// [0, 2**63 - 2] (-1 is the unfilled-slot marker of search results).
 Tensor prepare_ids(const Tensor& ids, int64_t n, int64_t next_id, const char* what);
 
 // Ids as a host vector (any integer tensor of one dim, any device).

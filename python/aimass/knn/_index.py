@@ -18,7 +18,7 @@ def _split_filter(filter):
         return None, None
     if isinstance(filter, Tensor):
         arr = filter
-        is_mask = filter.dtype == _core.bool
+        is_mask = filter.dtype == _core.DType.bool
     else:
         arr = np.asarray(filter)
         if arr.dtype == object:

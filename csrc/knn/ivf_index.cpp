@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "core/error.h"
@@ -267,7 +268,7 @@ IndexState IVFFlatIndex::state() const {
 }
 
 // Checks a saved store: settings in range; vectors (n, d) of the dtype, finite; ids (n,) int64
-// unique; list_offsets (nlist + 1,) from 0, non-decreasing, to n; centroids (nlist, d) float32
+// unique, in range; list_offsets (nlist + 1,) from 0, non-decreasing, to n; centroids (nlist, d) float32
 // finite (absent only for an untrained, empty index).
 std::unique_ptr<IVFFlatIndex> IVFFlatIndex::from_state(const IndexState& state, Device device) {
   const char* what = "IVFFlatIndex";
@@ -313,6 +314,11 @@ std::unique_ptr<IVFFlatIndex> IVFFlatIndex::from_state(const IndexState& state, 
     AM_CHECK(offsets[size_t(l)] <= offsets[size_t(l + 1)], ValueError, what, ": saved list_offsets decrease at list ",
              l);
   Tensor host_ids = contiguous(to_device(ids, Device()));
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t id = host_ids.data<int64_t>()[i];
+    AM_CHECK(id >= 0 && id < std::numeric_limits<int64_t>::max(), ValueError, what, ": saved id ", id,
+             " is out of range [0, 2**63 - 2]");
+  }
   IdMap check;
   check.check_new(host_ids.data<int64_t>(), n, "IVFFlatIndex: saved ids");
 

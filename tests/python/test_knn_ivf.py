@@ -378,6 +378,7 @@ def test_damaged_files(rng, tmp_path):
         (tampered("end.knn", list_offsets=off - np.r_[0, np.zeros(len(off) - 2, np.int64), 1]), "list_offsets run"),
         (tampered("short.knn", list_offsets=off[:-1]), "list_offsets"),
         (tampered("dup.knn", ids=np.r_[tensors["ids"][:-1], tensors["ids"][0]]), "id"),
+        (tampered("neg.knn", ids=np.r_[tensors["ids"][:-1], -1]), "out of range"),
         (tampered("cshape.knn", centroids=tensors["centroids"][:2]), "centroids"),
         (tampered("nocent.knn", centroids=None), "centroids"),
         (tampered("nan.knn", centroids=np.full_like(tensors["centroids"], np.nan)), "NaN"),

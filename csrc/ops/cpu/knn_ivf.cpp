@@ -65,10 +65,11 @@ struct IvfProblem {
     for (int64_t t = 0; t < d; ++t) s += q[qi * d + t] * q[qi * d + t];
     return s;
   }
-  // Whether probe j of query qi names a list to scan: not -1, not a repeat of an earlier probe.
+  // Whether probe j of query qi names a list to scan: in [0, nlist) (-1 and, as on CUDA, any
+  // other out-of-range number are skipped), not a repeat of an earlier probe.
   bool fresh_probe(int64_t qi, int64_t j) const {
     const int64_t* p = probes + qi * nprobe;
-    return p[j] >= 0 && std::find(p, p + j, p[j]) == p + j;
+    return p[j] >= 0 && p[j] < nlist && std::find(p, p + j, p[j]) == p + j;
   }
 };
 

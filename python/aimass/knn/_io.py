@@ -4,9 +4,10 @@ Format "aimass.knn" version 1. Metadata (strings): format = "aimass.knn", versio
 type ("FlatIndex" | "IVFFlatIndex"), d, metric ("l2" | "ip" | "cosine"), dtype ("float32" |
 "float16"), settings (JSON object of the type's integer settings, e.g. {"nlist": 100,
 "nprobe": 8}). Tensors: vectors (ntotal, d) of dtype (cosine: already unit length) and ids
-(ntotal,) int64; IVFFlatIndex adds centroids (nlist, d) float32 and list_offsets (nlist + 1,)
-int64, its vectors grouped by list. Saving writes a temporary file in the same folder and
-renames it over the target, so a failed save leaves the old file whole.
+(ntotal,) int64; IVFFlatIndex adds centroids (nlist, d) float32 (absent while untrained) and
+list_offsets (nlist + 1,) int64, its vectors grouped by list (settings nlist, nprobe, niter,
+seed). Saving writes a temporary file in the same folder and renames it over the target, so a
+failed save leaves the old file whole.
 """
 from __future__ import annotations
 

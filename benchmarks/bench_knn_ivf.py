@@ -5,10 +5,12 @@ each index trained by its own k-means (FAISS: 10 iterations, random init; aimass
 iterations, k-means++). For each nprobe: queries per second over a batch of nq queries (and,
 with --single, one query at a time) and recall@10 against exact search, medians of several
 runs. The speedup is aimass QPS / FAISS QPS at the same nprobe; since the two k-means differ
-slightly, compare QPS where the recalls match (both printed).
+slightly, compare QPS where the recalls match (both printed), or give FAISS aimass's centroids
+(--same-centroids) so that both scan the same lists.
 
     python benchmarks/bench_knn_ivf.py [--threads 2] [--nb 200000] [--d 128] [--nlist 1024]
         [--nq 1000] [--nprobe 1 4 16 64] [--data clustered|random] [--spread 0.5] [--metric l2|ip] [--single]
+        [--same-centroids]
 """
 from __future__ import annotations
 
@@ -51,6 +53,8 @@ def main() -> None:
     ap.add_argument("--spread", type=float, default=0.5, help="clustered: noise around each centre (centres ~ 0.5)")
     ap.add_argument("--metric", choices=["l2", "ip"], default="l2")
     ap.add_argument("--single", action="store_true", help="also time one query at a time (first 100 queries)")
+    ap.add_argument("--same-centroids", action="store_true",
+                    help="FAISS uses aimass's trained centroids: identical lists and recall, so only the scans differ")
     ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args()
 
@@ -68,20 +72,23 @@ def main() -> None:
 
     fmetric = faiss.METRIC_L2 if args.metric == "l2" else faiss.METRIC_INNER_PRODUCT
     quantizer = faiss.IndexFlatL2(args.d) if args.metric == "l2" else faiss.IndexFlatIP(args.d)
-    fi = faiss.IndexIVFFlat(quantizer, args.d, args.nlist, fmetric)
-    t0 = time.perf_counter()
-    fi.train(xb)
-    fi.add(xb)
-    t_faiss_build = time.perf_counter() - t0
-
     ai = am.knn.IVFFlatIndex(args.d, args.nlist, metric=args.metric)
     t0 = time.perf_counter()
     ai.train(xb)
     ai.add(xb)
     t_ours_build = time.perf_counter() - t0
 
+    t0 = time.perf_counter()
+    if args.same_centroids:
+        quantizer.add(ai.centroids)
+    fi = faiss.IndexIVFFlat(quantizer, args.d, args.nlist, fmetric)
+    if not args.same_centroids:
+        fi.train(xb)
+    fi.add(xb)
+    t_faiss_build = time.perf_counter() - t0
+
     print(f"IVF-Flat {args.data} nb={args.nb} d={args.d} nlist={args.nlist} nq={args.nq} k={k} metric={args.metric} "
-          f"threads={args.threads}")
+          f"threads={args.threads}{' same-centroids' if args.same_centroids else ''}")
     print(f"train + add: aimass {t_ours_build:.2f} s, faiss {t_faiss_build:.2f} s")
     print(f"{'nprobe':>6} {'':>6} {'aimass QPS':>11} {'recall':>7} {'faiss QPS':>11} {'recall':>7} {'ratio':>6}")
     for nprobe in args.nprobe:

@@ -202,8 +202,8 @@ KMeansResult kmeans(const Tensor& x, const KMeansOptions& opt, const char* what)
     Tensor assign = assign_rows(train, c, k, ids, opt.metric);
     if (prev.defined() && std::equal(assign.data<int64_t>(), assign.data<int64_t>() + m, prev.data<int64_t>())) break;
     std::vector<int64_t> sizes = update_centroids(th, m, d, assign.data<int64_t>(), k, c);
-    if (opt.spherical) normalise_rows(c.data(), k, d);
     split_empty(c, sizes, d);
+    if (opt.spherical) normalise_rows(c.data(), k, d);
     prev = assign;
     out.n_iter = it + 1;
   }

@@ -11,12 +11,12 @@
 // - Initialisation (unless given): k-means++ (D^2 sampling) on at most max(8k, 1024) rows of
 //   the training set, so it stays fast for k in the thousands.
 // - Iteration: assign every training row to its nearest centroid (ties: smaller index), then
-//   each centroid becomes the mean of its rows; spherical k-means rescales it to unit length.
-//   Empty clusters are then re-seeded in index order, each from the current largest cluster
-//   (smaller index among equals), as FAISS does: the empty one takes the largest one's
-//   centroid, the two move apart by a factor 1 +- 1/1024 alternating over dimensions
-//   (even dimensions: empty one * (1 + eps), donor * (1 - eps); odd ones the reverse), and the
-//   donor's count is shared between them (empty one floor(count / 2)).
+//   each centroid becomes the mean of its rows. Empty clusters are then re-seeded in index
+//   order, each from the current largest cluster (smaller index among equals), as FAISS does:
+//   the empty one takes the largest one's centroid, the two move apart by a factor 1 +- 1/1024
+//   alternating over dimensions (even dimensions: empty one * (1 + eps), donor * (1 - eps); odd
+//   ones the reverse), and the donor's count is shared between them (empty one floor(count /
+//   2)). Last, spherical k-means rescales every centroid to unit length.
 // - Stops after niter iterations, or sooner when an assignment step changes nothing.
 #pragma once
 #include <cstdint>

@@ -20,8 +20,8 @@ def ref_assign(x, c, spherical):
 
 
 def ref_kmeans(x, init, niter, spherical=False):
-    """Lloyd's iterations by kmeans.h's rules: means, unit centroids when spherical, empty
-    clusters split from the largest, stop when an assignment repeats."""
+    """Lloyd's iterations by kmeans.h's rules: means, empty clusters split from the largest,
+    unit centroids when spherical, stop when an assignment repeats."""
     x = np.asarray(x, np.float64)
     c = np.array(init, np.float64)
     if spherical:
@@ -36,9 +36,6 @@ def ref_kmeans(x, init, niter, spherical=False):
         for j in range(k):
             if sizes[j]:
                 c[j] = x[a == j].mean(0)
-        if spherical:
-            norms = np.linalg.norm(c, axis=1, keepdims=True)
-            c = np.where(norms > 0, c / np.where(norms > 0, norms, 1), c)
         up = np.where(np.arange(d) % 2 == 0, 1 + EPS, 1 - EPS)
         down = np.where(np.arange(d) % 2 == 0, 1 - EPS, 1 + EPS)
         for e in range(k):
@@ -47,6 +44,9 @@ def ref_kmeans(x, init, niter, spherical=False):
                 c[e], c[big] = c[big] * up, c[big] * down
                 sizes[e] = sizes[big] // 2
                 sizes[big] -= sizes[e]
+        if spherical:
+            norms = np.linalg.norm(c, axis=1, keepdims=True)
+            c = np.where(norms > 0, c / np.where(norms > 0, norms, 1), c)
         prev, n_iter = a, it + 1
     a = ref_assign(x, c, spherical)
     return c, a, float(((x - c[a]) ** 2).sum()), n_iter
@@ -158,6 +158,17 @@ def test_cosine_is_spherical(rng):
     np.testing.assert_array_equal(r.assignment, a)
     np.testing.assert_allclose(r.centroids, c, rtol=1e-4, atol=1e-5)
     assert r.n_iter == n_iter and r.inertia == pytest.approx(inertia, rel=1e-5)
+
+
+def test_cosine_split_centroids_stay_unit(rng):
+    x = (np.abs(rng.standard_normal((200, 4))) + 0.1).astype(np.float32)
+    xn = x / np.linalg.norm(x, axis=1, keepdims=True)
+    init = np.stack([xn[0], xn[1], -np.ones(4, np.float32)])  # the third is the farthest from every row
+    r = am.knn.kmeans(x, 3, niter=1, metric="cosine", init=init)
+    c, a, _, _ = ref_kmeans(xn, init, 1, spherical=True)
+    np.testing.assert_allclose(np.linalg.norm(r.centroids, axis=1), 1, rtol=1e-5)
+    np.testing.assert_allclose(r.centroids, c, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(r.assignment, a)
 
 
 def test_subsample_trains_on_a_sample_and_assigns_everything(rng):

@@ -125,6 +125,24 @@ def test_batched_and_single_queries_agree(rng):
         assert_same_neighbours(d1, i1, d_all[j:j + 1], i_all[j:j + 1], rtol=1e-5, atol=1e-4)
 
 
+def test_few_large_queries_split_across_threads(rng):
+    # 1 or 3 queries over 16 lists of 20000 x 64 rows: enough work to share the lists out among
+    # the pool threads (the batched kernel with direct dot products).
+    index, x = build(rng, n=20000, d=64, nlist=16)
+    flat = am.knn.FlatIndex(64)
+    flat.add(x)
+    index.nprobe = 16
+    q = clustered(rng, 3, 64)
+    before = am.get_num_threads()
+    try:
+        for threads in (1, 2, 3):
+            am.set_num_threads(threads)
+            for nq in (1, 3):
+                assert_same_neighbours(*index.search(q[:nq], 10), *flat.search(q[:nq], 10), rtol=1e-5, atol=1e-4)
+    finally:
+        am.set_num_threads(before)
+
+
 def test_more_queries_than_one_batched_pass(rng):
     index, x = build(rng, n=500, d=8, nlist=4)
     flat = am.knn.FlatIndex(8)

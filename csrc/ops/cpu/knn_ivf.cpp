@@ -1,12 +1,12 @@
 // IVF scan on the CPU, two ways:
-// - Few queries per list (small batches, single queries): one pool task per chunk of
-//   queries; each query walks the lists it probes and scores their rows with SIMD dot
-//   products (knn_dot.h), streaming them into its TopK (knn_topk.h). One query runs on the calling thread: no wake-up cost.
-// - Many queries per list (large batches): the probes are inverted into, per list, the queries
-//   that probe it; each list is one BLAS GEMM, Q_l (m_l, d) @ X_l^T (d, n_l), whose rows are
-//   folded into those queries' TopKs. Pool threads take lists from a shared counter and keep
-//   their own TopK per query (no two threads write one selection); the partial selections are
-//   merged at the end.
+// - Direct (single queries, small batches): one pool task per chunk of queries; each query
+//   walks the lists it probes, scores their rows with SIMD dot products (knn_dot.h) and
+//   streams them into its TopK (knn_topk.h). One query runs on the calling thread: no wake-up.
+// - Batched (many queries per list, or a few queries with much work): the probes are inverted
+//   into, per list, the queries that probe it; each list is one BLAS GEMM, Q_l (m_l, d) @ X_l^T
+//   (d, n_l) (direct dots below 4 queries), whose rows are folded into those queries' TopKs.
+//   Pool threads take lists from a shared counter and keep their own TopK per query (no two
+//   threads write one selection); the partial selections are merged at the end.
 #include <cblas.h>
 
 #include <algorithm>

@@ -33,7 +33,8 @@ def make_data(kind: str, nb: int, nq: int, d: int, spread: float, rng) -> tuple[
         x = rng.random((nb + nq, d), dtype=np.float32)
     else:
         centres = rng.standard_normal((max(nb // 200, 1), d)).astype(np.float32) * 0.5
-        x = centres[rng.integers(0, len(centres), nb + nq)] + rng.standard_normal((nb + nq, d)).astype(np.float32) * spread
+        noise = rng.standard_normal((nb + nq, d)).astype(np.float32) * spread
+        x = centres[rng.integers(0, len(centres), nb + nq)] + noise
     return x[:nb], x[nb:]
 
 
@@ -107,7 +108,8 @@ def main() -> None:
             t_ours = median_seconds(lambda: [ai.search(s, k) for s in singles], repeats=args.repeats, warmup=1)
             t_faiss = median_seconds(lambda: [fi.search(s, k) for s in singles], repeats=args.repeats, warmup=1)
             q_ours, q_faiss = len(singles) / t_ours, len(singles) / t_faiss
-            print(f"{nprobe:>6} {'single':>6} {q_ours:>11.0f} {'':>7} {q_faiss:>11.0f} {'':>7} {q_ours / q_faiss:>5.2f}x")
+            print(f"{nprobe:>6} {'single':>6} {q_ours:>11.0f} {'':>7} {q_faiss:>11.0f} {'':>7} "
+                  f"{q_ours / q_faiss:>5.2f}x")
 
 
 if __name__ == "__main__":

@@ -290,8 +290,8 @@ std::unique_ptr<IVFFlatIndex> IVFFlatIndex::from_state(const IndexState& state, 
   AM_CHECK(nlist >= 1, ValueError, what, ": saved nlist is ", nlist, ", expected at least 1");
   AM_CHECK(nprobe >= 1 && nprobe <= nlist, ValueError, what, ": saved nprobe is ", nprobe, ", expected 1 .. ", nlist);
   const int64_t niter = setting("niter", false, 10), seed = setting("seed", false, 0);
-  auto index = std::make_unique<IVFFlatIndex>(state.d, nlist, state.metric, device, state.dtype, std::max<int64_t>(niter, 0),
-                                              uint64_t(seed));
+  auto index = std::make_unique<IVFFlatIndex>(state.d, nlist, state.metric, device, state.dtype,
+                                              std::max<int64_t>(niter, 0), uint64_t(seed));
   index->nprobe_ = nprobe;
 
   const Tensor& v = require("vectors");

@@ -186,7 +186,8 @@ KMeansResult kmeans(const Tensor& x, const KMeansOptions& opt, const char* what)
     } else {
       std::vector<int64_t> rows = sample_rows(m, m0, rng);
       std::vector<float> sub(size_t(m0 * d));
-      for (int64_t i = 0; i < m0; ++i) std::copy(th + rows[size_t(i)] * d, th + (rows[size_t(i)] + 1) * d, sub.begin() + i * d);
+      for (int64_t i = 0; i < m0; ++i)
+        std::copy(th + rows[size_t(i)] * d, th + (rows[size_t(i)] + 1) * d, sub.begin() + i * d);
       c = kmeans_pp(sub.data(), m0, d, k, rng);
     }
   }

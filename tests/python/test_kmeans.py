@@ -206,3 +206,15 @@ def test_errors(x, k, kw, match):
 def test_integer_input_is_a_type_error():
     with pytest.raises(TypeError, match="floating"):
         am.knn.kmeans(np.zeros((4, 2), np.int64), 2)
+
+
+def test_inertia_close_to_faiss(rng):
+    faiss = pytest.importorskip("faiss")
+    centres = rng.standard_normal((40, 16)) * 2
+    x = (centres[rng.integers(0, 40, 4000)] + rng.standard_normal((4000, 16))).astype(np.float32)
+    ours = am.knn.kmeans(x, 40, niter=25, seed=1)
+    km = faiss.Kmeans(16, 40, niter=25, seed=1)
+    km.train(x)
+    _, assign = km.index.search(x, 1)
+    theirs = float(((x.astype(np.float64) - km.centroids[assign[:, 0]]) ** 2).sum())
+    assert ours.inertia <= theirs * 1.05, (ours.inertia, theirs)

@@ -19,10 +19,15 @@ Tensor prepare_vectors(const Tensor& x, int64_t d, Metric metric, Device device,
   AM_CHECK(is_floating(x.dtype()), TypeError, what, ": vectors must be floating point, got ", x.describe());
   Tensor v = contiguous(to_dtype(to_device(x, device), DType::Float32));
   if (v.numel() == 0) return v;
-  // x * 0 is NaN exactly where x is NaN or infinite: one pass on any device.
-  const double probe =
-      item(reduce(ReduceOp::Sum, binary(BinaryOp::Mul, v, Scalar::from_float(0.0)), std::nullopt, false)).to<double>();
-  AM_CHECK(!std::isnan(probe), ValueError, what, ": vectors contain NaN or infinity");
+  // A finite sum proves every value finite, without a temporary; only a non-finite sum (NaN,
+  // infinity, or an overflow of huge finite values) pays for the exact test: x * 0 is NaN
+  // exactly where x is NaN or infinite.
+  const double sum = item(reduce(ReduceOp::Sum, v, std::nullopt, false)).to<double>();
+  if (!std::isfinite(sum)) {
+    const double probe =
+        item(reduce(ReduceOp::Sum, binary(BinaryOp::Mul, v, Scalar::from_float(0.0)), std::nullopt, false)).to<double>();
+    AM_CHECK(!std::isnan(probe), ValueError, what, ": vectors contain NaN or infinity");
+  }
   if (metric == Metric::Cosine) {
     Tensor norms = unary(UnaryOp::Sqrt, reduce(ReduceOp::Sum, binary(BinaryOp::Mul, v, v), std::vector<int64_t>{1}, true));
     // A zero row divides by a tiny number instead of 0 and stays zero.

@@ -1,6 +1,9 @@
 #include "ops/knn.h"
 
+#include <algorithm>
+
 #include "core/error.h"
+#include "core/parallel.h"
 #include "ops/convert.h"
 #include "ops/elementwise.h"
 #include "ops/kernels.h"
@@ -69,6 +72,25 @@ KnnResult knn_ivf_search(const Tensor& queries, const Tensor& lists, const Tenso
 }
 
 Tensor knn_row_norms(const Tensor& x) {
+  AM_CHECK(x.dim() == 2 && is_floating(x.dtype()), ValueError, "knn_row_norms: expected (n, d) floating, got ",
+           x.describe());
+  if (x.device().is_cpu() && x.dtype() == DType::Float32 && x.is_contiguous()) {
+    // One pass with no (n, d) temporary: adding a million vectors should cost what reading them does.
+    const int64_t n = x.shape()[0], d = x.shape()[1];
+    Tensor out = Tensor::empty({n}, DType::Float32);
+    const float* p = x.data<float>();
+    float* o = out.data<float>();
+    parallel_for(0, n, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(d, 1)), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const float* row = p + r * d;
+        float s = 0;
+#pragma omp simd reduction(+ : s)
+        for (int64_t t = 0; t < d; ++t) s += row[t] * row[t];
+        o[r] = s;
+      }
+    });
+    return out;
+  }
   Tensor f = to_dtype(x, DType::Float32);
   return contiguous(reduce(ReduceOp::Sum, binary(BinaryOp::Mul, f, f), std::vector<int64_t>{1}, false));
 }

@@ -287,6 +287,10 @@ def test_bad_input_raises_clear_errors(rng):
         index.search(np.full((1, 8), np.inf, np.float32), 1)
     with pytest.raises(TypeError, match="floating point"):
         index.add(np.zeros((1, 8), np.int32))
+    # huge but finite values (their sum overflows) are accepted
+    big = am.knn.FlatIndex(2, "ip")
+    big.add(np.full((4, 2), 3e38, np.float32))
+    assert big.ntotal == 4
     with pytest.raises(ValueError, match="2-D"):
         index.add(np.zeros((2, 2, 8), np.float32))
     with pytest.raises(ValueError, match="k = 6 exceeds the 5 vectors"):

@@ -7,9 +7,7 @@ faiss.IndexFlatL2, with the share of ids that agree. Both run on the same thread
     python benchmarks/bench_knn.py --full          # the issue's grid: nb up to 1M, nq up to 10k
     python benchmarks/bench_knn.py --d 128 --nb 1000000 --nq 1 100 --k 10
 
-IVF: recall@10 (against exact search) and QPS at several nprobe for aimass's IVFFlatIndex and
-faiss.IndexIVFFlat trained on the same data with the same nlist; the summary compares QPS at
-the smallest nprobe where each reaches recall@10 >= 0.95.
+IVF (recall@10 and QPS at several nprobe against faiss.IndexIVFFlat): benchmarks/bench_knn_ivf.py.
 
 Threads: single queries and small batches on 1 and on 2 threads (more threads must not make
 them slower).
@@ -21,7 +19,6 @@ be computed at least once).
 Data: "random" (Gaussian) and "clustered" (1000 Gaussian blobs, the shape of real
 embeddings). Medians over --repeats runs after a warm-up; big cases get fewer repeats.
 
-    python benchmarks/bench_knn.py --only ivf --nb 200000 --d 128
     python benchmarks/bench_knn.py --only threads
     python benchmarks/bench_knn.py --only gpu --d 128 768 --nb 1000000 --nq 1000 10000
 """
@@ -76,59 +73,6 @@ def flat_cases(args, faiss, rng) -> None:
                         print(f"{kind:<10}{d:>5}{nb:>9}{nq:>7}{k:>5}{nq / ta:>14.1f}{nq / tf:>14.1f}{tf / ta:>7.2f}x"
                               f"{agree:>11.4f}", flush=True)
                 del ours, theirs, xb
-
-
-def ivf_cases(args, faiss, rng) -> None:
-    nprobes = [1, 2, 4, 8, 16, 32, 64]
-    print(f"# IVF: recall@10 vs exact and QPS, {args.threads} threads, nq = {args.ivf_nq}; anchor: faiss IndexIVFFlat")
-    print(f"{'data':<10}{'d':>5}{'nb':>9}{'nlist':>7}{'nprobe':>7}{'aimass R@10':>13}{'aimass QPS':>12}"
-          f"{'faiss R@10':>12}{'faiss QPS':>11}")
-    for kind in args.data:
-        for d in args.d:
-            centers = rng.standard_normal((1000, d), dtype=np.float32)
-            for nb in args.nb:
-                nlist = args.nlist or int(4 * np.sqrt(nb))
-                xb = make_data(kind, nb, d, rng, centers)
-                xq = make_data(kind, args.ivf_nq, d, rng, centers)
-                exact = faiss.IndexFlatL2(d)
-                exact.add(xb)
-                _, truth = exact.search(xq, 10)
-                ours = am.knn.IVFFlatIndex(d, nlist, "l2")
-                t0 = time.perf_counter()
-                ours.train(xb)
-                ours.add(xb)
-                t_ours = time.perf_counter() - t0
-                quantizer = faiss.IndexFlatL2(d)
-                theirs = faiss.IndexIVFFlat(quantizer, d, nlist)
-                t0 = time.perf_counter()
-                theirs.train(xb)
-                theirs.add(xb)
-                t_theirs = time.perf_counter() - t0
-                print(f"# {kind} d={d} nb={nb}: train + add aimass {t_ours:.1f} s, faiss {t_theirs:.1f} s")
-                best = {"aimass": None, "faiss": None}
-                for nprobe in nprobes:
-                    if nprobe > nlist:
-                        break
-                    ours.nprobe = nprobe
-                    theirs.nprobe = nprobe
-                    ta = median_seconds(lambda: ours.search(xq, 10), repeats=args.repeats, warmup=1)
-                    tf = median_seconds(lambda: theirs.search(xq, 10), repeats=args.repeats, warmup=1)
-                    ra = recall_at_10(ours.search(xq, 10)[1], truth)
-                    rf = recall_at_10(theirs.search(xq, 10)[1], truth)
-                    qa, qf = len(xq) / ta, len(xq) / tf
-                    for name, r, q in (("aimass", ra, qa), ("faiss", rf, qf)):
-                        if r >= 0.95 and best[name] is None:
-                            best[name] = (nprobe, r, q)
-                    print(f"{kind:<10}{d:>5}{nb:>9}{nlist:>7}{nprobe:>7}{ra:>13.4f}{qa:>12.1f}{rf:>12.4f}{qf:>11.1f}",
-                          flush=True)
-                if best["aimass"] and best["faiss"]:
-                    (pa, ra, qa), (pf, rf, qf) = best["aimass"], best["faiss"]
-                    print(f"# recall@10 >= 0.95: aimass nprobe {pa} ({ra:.3f}) {qa:.1f} QPS, faiss nprobe {pf} "
-                          f"({rf:.3f}) {qf:.1f} QPS: ratio {qa / qf:.2f}x")
-
-
-def recall_at_10(found: np.ndarray, truth: np.ndarray) -> float:
-    return float(np.mean([len(set(f) & set(t)) / len(t) for f, t in zip(found, truth)]))
 
 
 def thread_cases(args, rng) -> None:
@@ -198,10 +142,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--full", action="store_true", help="nb 100k and 1M, nq 1 / 100 / 10k")
-    parser.add_argument("--only", nargs="+", default=["flat", "ivf", "threads"],
-                        choices=["flat", "ivf", "threads", "gpu"])
-    parser.add_argument("--nlist", type=int, default=0, help="IVF lists (default 4 sqrt(nb))")
-    parser.add_argument("--ivf-nq", type=int, default=1000)
+    parser.add_argument("--only", nargs="+", default=["flat", "threads"], choices=["flat", "threads", "gpu"])
     args = parser.parse_args()
     if args.full:
         args.nb, args.nq = [100_000, 1_000_000], [1, 100, 10_000]
@@ -215,8 +156,6 @@ def main() -> None:
     start = time.perf_counter()
     if "flat" in args.only:
         flat_cases(args, faiss, rng)
-    if "ivf" in args.only:
-        ivf_cases(args, faiss, rng)
     if "threads" in args.only:
         thread_cases(args, rng)
     if "gpu" in args.only:

@@ -136,7 +136,7 @@ std::unique_ptr<FlatIndex> FlatIndex::from_state(const IndexState& state, Device
            ", the index says ", dtype_name(state.dtype));
   AM_CHECK(ids.dim() == 1 && ids.dtype() == DType::Int64 && ids.shape()[0] == v.shape()[0], ValueError,
            "FlatIndex: saved ids are ", ids.describe(), ", expected int64 (", v.shape()[0], ",)");
-  Tensor host_ids = contiguous(ids);
+  Tensor host_ids = prepare_ids(ids, ids.shape()[0], 0, "FlatIndex: saved ids");  // range-checked
   index->id_rows_.check_new(host_ids.data<int64_t>(), host_ids.numel(), "FlatIndex: saved ids");
   // Stored vectors were normalised when added: only finiteness is checked, not re-normalised.
   Tensor prepared = prepare_vectors(v, state.d, Metric::L2, device, "FlatIndex: saved vectors");

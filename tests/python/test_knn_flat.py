@@ -409,6 +409,10 @@ def test_corrupt_truncated_and_missing_files_raise(tmp_path, rng):
               metadata=meta)
     with pytest.raises(ValueError, match="w.knn.*expected \\(n, 8\\)"):
         am.knn.load(tmp_path / "w.knn")
+    save_file({"vectors": np.zeros((2, 8), np.float32), "ids": np.array([-5, 2], np.int64)}, str(tmp_path / "neg.knn"),
+              metadata=meta)
+    with pytest.raises(ValueError, match="neg.knn.*id -5 is out of range"):
+        am.knn.load(tmp_path / "neg.knn")
     save_file(tensors, str(tmp_path / "v2.knn"), metadata={**meta, "version": "2"})
     with pytest.raises(ValueError, match="version '2' is not supported"):
         am.knn.load(tmp_path / "v2.knn")

@@ -2,7 +2,7 @@
 // X_tile^T (d, bn), each folded at once into per-query TopK selections (knn_topk.h) while the
 // tile is still in cache: L2 keys are ||x||^2 - 2 q.x (the query's own ||q||^2 is added at the
 // end), inner-product keys -q.x. A few queries skip the BLAS (knn_dot_block): a GEMM with
-// M < 4 is memory-bound anyway and pays packing for nothing.
+// M < 8 pays for packing the base tile more than the direct dot products cost.
 // Work is split into (query block x base partition) tasks over the pool, each with
 // single-threaded GEMMs: many queries split by query block; few queries split the base into
 // one partition per thread and merge the partial selections, so one query uses every core.
@@ -22,7 +22,7 @@ namespace {
 
 constexpr int64_t kQueryBlock = 256;   // queries per GEMM
 constexpr int64_t kBaseTile = 1024;    // base rows per GEMM: a (256, 1024) tile is 1 MiB
-constexpr int64_t kDirectQueries = 4;  // fewer queries than this: no BLAS
+constexpr int64_t kDirectQueries = 8;  // fewer queries than this: no BLAS (measured crossover 8-16)
 
 struct FlatProblem {
   const float* q;

@@ -8,17 +8,15 @@
 // cols covers a tile of output rows at a time, so its size stays bounded on large images.
 // Whole samples run per pool thread with single-threaded GEMMs whenever there are enough of them
 // to share out (or they are too small to thread inside); only a batch of a few big samples runs
-// one sample at a time, im2col / col2im spread over the pool and the GEMM threaded by the BLAS.
-// Why: OpenBLAS's threaded GEMM synchronises its threads by spinning (inner_thread), and with
-// our pool running im2col between its calls, or any other load on the cores, that spinning
-// took most of the time (a 3x3 64->64 32x32 batch-64 step: 100+ ms, seconds under load).
-#include <cblas.h>
-
+// one sample at a time, im2col / col2im and the GEMM split over the pool. The BLAS always runs
+// single-threaded (blas_gemm.h says why; a 3x3 64->64 32x32 batch-64 step with OpenBLAS's own
+// threads: 100+ ms, seconds under load).
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
 #include "core/parallel.h"
+#include "ops/cpu/blas_gemm.h"
 #include "ops/cpu/row_ops.h"
 #include "ops/kernels.h"
 
@@ -54,17 +52,12 @@ Geometry geometry(const Tensor& x, const Tensor& w, const Tensor& out, const Con
   return g;
 }
 
-// C (M, N; row stride ldc) = A @ B + beta C, with A (M, K) or its transpose, B (K, N) or its transpose.
+// One GEMM: on the pool when the samples run one at a time, else in the calling pool thread.
 template <typename T>
-void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* a, int64_t lda, const T* b, int64_t ldb,
-          T beta, T* c, int64_t ldc) {
-  const CBLAS_TRANSPOSE A = ta ? CblasTrans : CblasNoTrans, B = tb ? CblasTrans : CblasNoTrans;
-  if constexpr (std::is_same_v<T, float>)
-    scipy_cblas_sgemm(CblasRowMajor, A, B, blasint(M), blasint(N), blasint(K), 1.0f, a, blasint(lda), b, blasint(ldb),
-                      beta, c, blasint(ldc));
-  else
-    scipy_cblas_dgemm(CblasRowMajor, A, B, blasint(M), blasint(N), blasint(K), 1.0, a, blasint(lda), b, blasint(ldb),
-                      beta, c, blasint(ldc));
+void gemm(bool threaded, bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* a, int64_t lda, const T* b,
+          int64_t ldb, T beta, T* c, int64_t ldc) {
+  if (threaded) parallel_gemm(ta, tb, M, N, K, a, lda, b, ldb, beta, c, ldc);
+  else blas_gemm(ta, tb, M, N, K, a, lda, b, ldb, beta, c, ldc);
 }
 
 bool by_sample(const Geometry& g) {
@@ -158,7 +151,7 @@ void forward(const Geometry& g, const T* x, const T* w, const T* bias, T* out) {
           im2col(g, xg, buf.data(), oh0, oh1, threaded);
           cols = buf.data();
         }
-        gemm<T>(false, false, g.Og, Lt, g.K, wg, g.K, cols, Lt, beta, og + oh0 * g.OW, g.L);
+        gemm<T>(threaded, false, false, g.Og, Lt, g.K, wg, g.K, cols, Lt, beta, og + oh0 * g.OW, g.L);
       }
     }
   };
@@ -197,13 +190,13 @@ void backward(const Geometry& g, const T* go, const T* x, const T* w, T* gx, T* 
               im2col(g, xg, cols.data(), oh0, oh1, threaded);
               c = cols.data();
             }
-            gemm<T>(false, true, g.Og, g.K, Lt, got, g.L, c, Lt, T(1), acc + gi * g.Og * g.K, g.K);
+            gemm<T>(threaded, false, true, g.Og, g.K, Lt, got, g.L, c, Lt, T(1), acc + gi * g.Og * g.K, g.K);
           }
           if (gx) {
             if (g.direct) {
-              gemm<T>(true, false, g.K, Lt, g.Og, wg, g.K, got, g.L, T(0), gxg, g.L);
+              gemm<T>(threaded, true, false, g.K, Lt, g.Og, wg, g.K, got, g.L, T(0), gxg, g.L);
             } else {
-              gemm<T>(true, false, g.K, Lt, g.Og, wg, g.K, got, g.L, T(0), dcols.data(), Lt);
+              gemm<T>(threaded, true, false, g.K, Lt, g.Og, wg, g.K, got, g.L, T(0), dcols.data(), Lt);
               col2im(g, dcols.data(), gxg, oh0, oh1, threaded);
             }
           }

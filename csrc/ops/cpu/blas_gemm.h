@@ -16,11 +16,18 @@
 
 namespace aimass::cpu {
 
+// float32 GEMM on our AVX-512 micro-kernel (sgemm_avx512.cpp); false, having done nothing, on a
+// CPU without AVX-512 (or AIMASS_CPU_ISA below it), or with an empty M, N or K.
+bool sgemm_avx512(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* b,
+                  int64_t ldb, float beta, float* c, int64_t ldc);
+
 // C (M, N; row stride ldc) = A @ B + beta C, with A (M, K) or its transpose, B (K, N) or its
-// transpose; one BLAS call, in the calling thread.
+// transpose; in the calling thread: float32 on AVX-512 through sgemm_avx512, else one BLAS call.
 template <typename T>
 void blas_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* a, int64_t lda, const T* b, int64_t ldb,
                T beta, T* c, int64_t ldc) {
+  if constexpr (std::is_same_v<T, float>)
+    if (sgemm_avx512(ta, tb, M, N, K, a, lda, b, ldb, beta, c, ldc)) return;
   const CBLAS_TRANSPOSE A = ta ? CblasTrans : CblasNoTrans, B = tb ? CblasTrans : CblasNoTrans;
   if constexpr (std::is_same_v<T, float>)
     scipy_cblas_sgemm(CblasRowMajor, A, B, blasint(M), blasint(N), blasint(K), 1.0f, a, blasint(lda), b, blasint(ldb),

@@ -47,8 +47,32 @@ float* scratch(int which, size_t n) {
   return buf[which].get();
 }
 
+// dst[k * ld + i] = src[i * lds + k] for an 8 x 8 block (i, k < 8): the packing of an operand
+// whose K runs along its rows (A as stored, B transposed), a register transpose instead of 64
+// scalar moves.
+__attribute__((target("avx2"))) inline void transpose_8x8(const float* src, int64_t lds, float* dst, int64_t ld) {
+  __m256 r[8], t[8];
+  for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * lds);
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+    r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+    r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+    r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+  }
+  // r[i] (i < 4): column i of rows 0-3 in its low lane, column i + 4 in its high lane; r[i + 4]
+  // the same for rows 4-7.
+  for (int i = 0; i < 4; ++i) {
+    _mm256_storeu_ps(dst + i * ld, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
+    _mm256_storeu_ps(dst + (i + 4) * ld, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
+  }
+}
+
 // ap (mc rounded up to 8 rows, kc): rows [i0, i0 + mc), k in [k0, k0 + kc) of A (ta: A = a^T).
-void pack_a(bool ta, const float* a, int64_t lda, int64_t i0, int64_t mc, int64_t k0, int64_t kc, float* ap) {
+__attribute__((target("avx2"))) void pack_a(bool ta, const float* a, int64_t lda, int64_t i0, int64_t mc, int64_t k0, int64_t kc, float* ap) {
   for (int64_t ib = 0; ib < mc; ib += kMr) {
     const int64_t mr = std::min(kMr, mc - ib);
     float* dst = ap + ib * kc;
@@ -58,7 +82,13 @@ void pack_a(bool ta, const float* a, int64_t lda, int64_t i0, int64_t mc, int64_
         for (int64_t i = 0; i < mr; ++i) dst[k * kMr + i] = src[i];
         for (int64_t i = mr; i < kMr; ++i) dst[k * kMr + i] = 0.0f;
       }
-    } else {   // A(i, k) = a[i * lda + k]: 8 rows read side by side
+    } else if (mr == kMr) {  // A(i, k) = a[i * lda + k]: 8 x 8 blocks transposed
+      const float* src = a + (i0 + ib) * lda + k0;
+      int64_t k = 0;
+      for (; k + 8 <= kc; k += 8) transpose_8x8(src + k, lda, dst + k * kMr, kMr);
+      for (; k < kc; ++k)
+        for (int64_t i = 0; i < kMr; ++i) dst[k * kMr + i] = src[i * lda + k];
+    } else {
       for (int64_t i = 0; i < kMr; ++i) {
         if (i < mr) {
           const float* src = a + (i0 + ib + i) * lda + k0;
@@ -88,7 +118,15 @@ __attribute__((target("avx512f"))) void pack_b(bool tb, const float* b, int64_t 
       }
     } else {    // B(k, j) = b[j * ldb + k]: each source row is one packed column
       if (nr < kNr) std::memset(dst, 0, size_t(kc * kNr) * sizeof(float));
-      for (int64_t j = 0; j < nr; ++j) {
+      int64_t j = 0;
+      for (; j + 8 <= nr; j += 8) {  // 8 x 8 blocks transposed
+        const float* src = b + (j0 + jb + j) * ldb + k0;
+        int64_t k = 0;
+        for (; k + 8 <= kc; k += 8) transpose_8x8(src + k, ldb, dst + k * kNr + j, kNr);
+        for (; k < kc; ++k)
+          for (int64_t jj = 0; jj < 8; ++jj) dst[k * kNr + j + jj] = src[jj * ldb + k];
+      }
+      for (; j < nr; ++j) {
         const float* src = b + (j0 + jb + j) * ldb + k0;
         for (int64_t k = 0; k < kc; ++k) dst[k * kNr + j] = src[k];
       }

@@ -171,10 +171,13 @@ void forward(const Geometry& g, const T* x, const T* w, const T* bias, T* out) {
 template <typename T>
 void backward(const Geometry& g, const T* go, const T* x, const T* w, T* gx, T* gw, T* gb) {
   const size_t cols_size = g.direct ? 0 : size_t(g.K * g.tile_h * g.OW);
-  // grad_w of samples n in [n0, n1) added into acc (O, K); grad_x written for those samples.
-  auto samples = [&](int64_t n0, int64_t n1, T* acc, bool threaded) {
-    std::vector<T> cols(gw ? cols_size : 0), dcols(gx ? cols_size : 0);
+  // grad_w of samples n in [n0, n1) added into acc (O, K), grad_bias into bias_acc (O,) (while
+  // the sample's grad_out is in cache); grad_x written for those samples.
+  auto samples = [&](int64_t n0, int64_t n1, T* acc, double* bias_acc, bool threaded) {
+    std::vector<T> cols(acc ? cols_size : 0), dcols(gx ? cols_size : 0);
     for (int64_t n = n0; n < n1; ++n) {
+      if (bias_acc)
+        for (int64_t o = 0; o < g.O; ++o) bias_acc[o] += RowOps<T>::sum_as_double(go + (n * g.O + o) * g.L, g.L);
       if (gx && !g.direct) std::fill(gx + n * g.C * g.H * g.W, gx + (n + 1) * g.C * g.H * g.W, T(0));
       for (int64_t gi = 0; gi < g.G; ++gi) {
         const T* xg = x + (n * g.C + gi * g.Cg) * g.H * g.W;
@@ -205,16 +208,19 @@ void backward(const Geometry& g, const T* go, const T* x, const T* w, T* gx, T* 
     }
   };
   if (gw) std::fill(gw, gw + g.O * g.K, T(0));
-  if (by_sample(g)) {
-    // Task t sums grad_w over a fixed split of the samples into partial t (task 0 into gw
-    // itself); the partials are added in task order, so the result does not depend on timing.
+  // Task t sums grad_w over a fixed split of the samples into partial t (task 0 into gw itself)
+  // and grad_bias into bias_part[t]; the partials are added in task order, so the result does
+  // not depend on timing.
+  const bool split = by_sample(g);
+  const int64_t tasks = split ? std::clamp<int64_t>(g.N / sample_grain(g), 1, num_threads()) : 1;
+  std::vector<double> bias_part(gb ? size_t(tasks * g.O) : 0, 0.0);
+  if (split) {
     SingleThreadedBlas one_blas_thread;
-    const int64_t tasks = std::clamp<int64_t>(g.N / sample_grain(g), 1, num_threads());
     std::vector<T> part(gw ? size_t((tasks - 1) * g.O * g.K) : 0, T(0));
     parallel_for(0, tasks, 1, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) {
         T* acc = !gw ? nullptr : t == 0 ? gw : part.data() + (t - 1) * g.O * g.K;
-        samples(g.N * t / tasks, g.N * (t + 1) / tasks, acc, false);
+        samples(g.N * t / tasks, g.N * (t + 1) / tasks, acc, gb ? bias_part.data() + t * g.O : nullptr, false);
       }
     });
     for (int64_t t = 1; t < tasks && gw; ++t) {
@@ -222,18 +228,12 @@ void backward(const Geometry& g, const T* go, const T* x, const T* w, T* gx, T* 
       for (int64_t i = 0; i < g.O * g.K; ++i) gw[i] += p[i];
     }
   } else {
-    samples(0, g.N, gw, true);
+    samples(0, g.N, gw, gb ? bias_part.data() : nullptr, true);
   }
-  if (gb) {
-    // grad_bias[o] = sum over n and pixels of grad_out[n, o], in double.
-    parallel_for(0, g.O, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(1, g.N * g.L)),
-                 [&](int64_t o0, int64_t o1) {
-      for (int64_t o = o0; o < o1; ++o) {
-        double s = 0;
-        for (int64_t n = 0; n < g.N; ++n) s += RowOps<T>::sum_as_double(go + (n * g.O + o) * g.L, g.L);
-        gb[o] = T(s);
-      }
-    });
+  for (int64_t o = 0; gb && o < g.O; ++o) {  // grad_bias[o] = sum over n and pixels of grad_out[n, o]
+    double s = 0;
+    for (int64_t t = 0; t < tasks; ++t) s += bias_part[t * g.O + o];
+    gb[o] = T(s);
   }
 }
 

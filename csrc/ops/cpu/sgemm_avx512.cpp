@@ -50,7 +50,7 @@ float* scratch(int which, size_t n) {
 // dst[k * ld + i] = src[i * lds + k] for an 8 x 8 block (i, k < 8): the packing of an operand
 // whose K runs along its rows (A as stored, B transposed), a register transpose instead of 64
 // scalar moves.
-__attribute__((target("avx2"))) inline void transpose_8x8(const float* src, int64_t lds, float* dst, int64_t ld) {
+__attribute__((target("avx2"), always_inline)) inline void transpose_8x8(const float* src, int64_t lds, float* dst, int64_t ld) {
   __m256 r[8], t[8];
   for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * lds);
   for (int i = 0; i < 8; i += 2) {

@@ -13,13 +13,9 @@
 #include <type_traits>
 
 #include "core/parallel.h"
+#include "ops/cpu/sgemm_avx512.h"
 
 namespace aimass::cpu {
-
-// float32 GEMM on our AVX-512 micro-kernel (sgemm_avx512.cpp); false, having done nothing, on a
-// CPU without AVX-512 (or AIMASS_CPU_ISA below it), or with an empty M, N or K.
-bool sgemm_avx512(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* b,
-                  int64_t ldb, float beta, float* c, int64_t ldc);
 
 // C (M, N; row stride ldc) = A @ B + beta C, with A (M, K) or its transpose, B (K, N) or its
 // transpose; in the calling thread: float32 on AVX-512 through sgemm_avx512, else one BLAS call.

@@ -97,8 +97,12 @@ void for_each_cols_row(const Geometry& g, int64_t r0, int64_t r1, int64_t oh0, i
 
 // d[0, n) = s[0, n). Rows of a small image are a few dozen values, where a memcpy call per
 // row cost more than the copy (im2col + memmove were ~10% of a small CNN's training step).
+// (GCC would turn the loop back into a memcpy call.)
 template <typename T>
-__attribute__((optimize("no-tree-loop-distribute-patterns"))) inline void copy_short(const T* s, T* d, int64_t n) {
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
+#endif
+inline void copy_short(const T* s, T* d, int64_t n) {
   if (n > 64) {
     std::memcpy(d, s, size_t(n) * sizeof(T));
     return;

@@ -11,9 +11,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <new>
 
 #include "core/info.h"
-#include "ops/cpu/blas_gemm.h"
+#include "ops/cpu/sgemm_avx512.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>

@@ -50,6 +50,27 @@ TEST(Sgemm, Avx512MatchesReference) {
       }
 }
 
+TEST(Sgemm, RowBiasReplacesC) {
+  const Case cases[] = {{13, 45, 7}, {64, 196, 288}, {32, 784, 9}};
+  std::mt19937 rng(6);
+  std::normal_distribution<float> normal;
+  for (const Case& s : cases) {
+    std::vector<float> a(size_t(s.M * s.K)), b(size_t(s.K * s.N)), bias(size_t(s.M)),
+        c(size_t(s.M * s.N), std::numeric_limits<float>::quiet_NaN());
+    for (auto* v : {&a, &b, &bias})
+      for (auto& x : *v) x = normal(rng);
+    if (!aimass::cpu::sgemm_avx512(false, false, s.M, s.N, s.K, a.data(), s.K, b.data(), s.N, 1.0f, c.data(), s.N,
+                                   bias.data()))
+      GTEST_SKIP() << "no AVX-512 on this CPU";
+    for (int64_t i = 0; i < s.M; ++i)
+      for (int64_t j = 0; j < s.N; ++j) {
+        double ref = bias[size_t(i)];
+        for (int64_t k = 0; k < s.K; ++k) ref += double(a[size_t(i * s.K + k)]) * b[size_t(k * s.N + j)];
+        ASSERT_NEAR(c[size_t(i * s.N + j)], ref, 1e-4 * (1.0 + std::sqrt(double(s.K)) * 4)) << "M=" << s.M;
+      }
+  }
+}
+
 TEST(Sgemm, EmptyDimsAreLeftToTheBlas) {
   float a = 1, b = 1, c = 7;
   EXPECT_FALSE(aimass::cpu::sgemm_avx512(false, false, 1, 1, 0, &a, 1, &b, 1, 0.0f, &c, 1));

@@ -135,10 +135,10 @@ __attribute__((target("avx512f"))) void pack_b(bool tb, const float* b, int64_t 
   }
 }
 
-// C tile (mr <= 8 rows, nr <= 32 columns) = ap (kc, 8) @ bp (kc, 32) + beta C.
+// C tile (mr <= 8 rows, nr <= 32 columns) = ap (kc, 8) @ bp (kc, 32) + (bias ? bias[row] : beta C).
 __attribute__((target("avx512f,fma"))) void kernel_8x32(int64_t kc, const float* __restrict ap,
                                                         const float* __restrict bp, float* c, int64_t ldc,
-                                                        int64_t mr, int64_t nr, float beta) {
+                                                        int64_t mr, int64_t nr, float beta, const float* bias) {
   __m512 acc[kMr][2];
   for (int i = 0; i < kMr; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
   for (int64_t k = 0; k < kc; ++k) {
@@ -158,7 +158,10 @@ __attribute__((target("avx512f,fma"))) void kernel_8x32(int64_t kc, const float*
     if (i >= mr) break;
     float* row = c + i * ldc;
     __m512 r0 = acc[i][0], r1 = acc[i][1];
-    if (beta != 0.0f) {  // beta == 0 must not read C (it may hold NaN)
+    if (bias) {
+      r0 = _mm512_add_ps(r0, _mm512_set1_ps(bias[i]));
+      r1 = _mm512_add_ps(r1, _mm512_set1_ps(bias[i]));
+    } else if (beta != 0.0f) {  // beta == 0 must not read C (it may hold NaN)
       r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, row), r0);
       r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, row + 16), r1);
     }
@@ -170,7 +173,7 @@ __attribute__((target("avx512f,fma"))) void kernel_8x32(int64_t kc, const float*
 }  // namespace
 
 bool sgemm_avx512(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* b,
-                  int64_t ldb, float beta, float* c, int64_t ldc) {
+                  int64_t ldb, float beta, float* c, int64_t ldc, const float* row_bias) {
   if (M <= 0 || N <= 0 || K <= 0 || std::strcmp(cpu_simd_level(), "avx512") != 0) return false;
   const int64_t nc_max = std::min(kNc, (N + kNr - 1) / kNr * kNr), kc_max = std::min(kKc, K);
   float* bp = scratch(0, size_t(nc_max * kc_max));
@@ -180,6 +183,7 @@ bool sgemm_avx512(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float
     for (int64_t k0 = 0; k0 < K; k0 += kKc) {
       const int64_t kc = std::min(kKc, K - k0);
       const float bt = k0 == 0 ? beta : 1.0f;
+      const float* bias = k0 == 0 ? row_bias : nullptr;
       pack_b(tb, b, ldb, j0, nc, k0, kc, bp);
       for (int64_t i0 = 0; i0 < M; i0 += kMc) {
         const int64_t mc = std::min(kMc, M - i0);
@@ -187,7 +191,7 @@ bool sgemm_avx512(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float
         for (int64_t jb = 0; jb < nc; jb += kNr)
           for (int64_t ib = 0; ib < mc; ib += kMr)
             kernel_8x32(kc, ap + ib * kc, bp + jb * kc, c + (i0 + ib) * ldc + j0 + jb, ldc,
-                        std::min(kMr, mc - ib), std::min(kNr, nc - jb), bt);
+                        std::min(kMr, mc - ib), std::min(kNr, nc - jb), bt, bias ? bias + i0 + ib : nullptr);
       }
     }
   }
@@ -197,7 +201,7 @@ bool sgemm_avx512(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float
 #else
 
 bool sgemm_avx512(bool, bool, int64_t, int64_t, int64_t, const float*, int64_t, const float*, int64_t, float, float*,
-                  int64_t) {
+                  int64_t, const float*) {
   return false;
 }
 

@@ -135,38 +135,41 @@ __attribute__((target("avx512f"))) void pack_b(bool tb, const float* b, int64_t 
   }
 }
 
-// C tile (mr <= 8 rows, nr <= 32 columns) = ap (kc, 8) @ bp (kc, 32) + (bias ? bias[row] : beta C).
+// C tile (mr <= 8 rows, nr <= 16 * Halves columns) = ap (kc, 8) @ bp (kc, 32) + (bias ? bias[row] :
+// beta C). Halves = 1 for a last panel of at most 16 columns (a 196-pixel row: 6 panels and 4
+// columns), which would otherwise spend half its FMAs on padding.
+template <int Halves>
 __attribute__((target("avx512f,fma"))) void kernel_8x32(int64_t kc, const float* __restrict ap,
                                                         const float* __restrict bp, float* c, int64_t ldc,
                                                         int64_t mr, int64_t nr, float beta, const float* bias) {
-  __m512 acc[kMr][2];
-  for (int i = 0; i < kMr; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  __m512 acc[kMr][Halves];
+  for (int i = 0; i < kMr; ++i)
+    for (int h = 0; h < Halves; ++h) acc[i][h] = _mm512_setzero_ps();
   for (int64_t k = 0; k < kc; ++k) {
-    const __m512 b0 = _mm512_load_ps(bp + k * kNr), b1 = _mm512_load_ps(bp + k * kNr + 16);
+    __m512 bv[Halves];
+    for (int h = 0; h < Halves; ++h) bv[h] = _mm512_load_ps(bp + k * kNr + 16 * h);
 #pragma GCC unroll 8
     for (int i = 0; i < kMr; ++i) {
       const __m512 a = _mm512_set1_ps(ap[k * kMr + i]);
-      acc[i][0] = _mm512_fmadd_ps(a, b0, acc[i][0]);
-      acc[i][1] = _mm512_fmadd_ps(a, b1, acc[i][1]);
+      for (int h = 0; h < Halves; ++h) acc[i][h] = _mm512_fmadd_ps(a, bv[h], acc[i][h]);
     }
   }
-  const __mmask16 m0 = __mmask16(nr >= 16 ? 0xFFFF : (1u << nr) - 1);
-  const __mmask16 m1 = __mmask16(nr >= 32 ? 0xFFFF : nr <= 16 ? 0 : (1u << (nr - 16)) - 1);
+  __mmask16 m[Halves];
+  for (int h = 0; h < Halves; ++h) {
+    const int64_t cols = nr - 16 * h;
+    m[h] = __mmask16(cols >= 16 ? 0xFFFF : cols <= 0 ? 0 : (1u << cols) - 1);
+  }
   const __m512 vb = _mm512_set1_ps(beta);
 #pragma GCC unroll 8
   for (int i = 0; i < kMr; ++i) {
     if (i >= mr) break;
     float* row = c + i * ldc;
-    __m512 r0 = acc[i][0], r1 = acc[i][1];
-    if (bias) {
-      r0 = _mm512_add_ps(r0, _mm512_set1_ps(bias[i]));
-      r1 = _mm512_add_ps(r1, _mm512_set1_ps(bias[i]));
-    } else if (beta != 0.0f) {  // beta == 0 must not read C (it may hold NaN)
-      r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, row), r0);
-      r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, row + 16), r1);
+    for (int h = 0; h < Halves; ++h) {
+      __m512 r = acc[i][h];
+      if (bias) r = _mm512_add_ps(r, _mm512_set1_ps(bias[i]));
+      else if (beta != 0.0f) r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m[h], row + 16 * h), r);  // beta 0: C unread
+      _mm512_mask_storeu_ps(row + 16 * h, m[h], r);
     }
-    _mm512_mask_storeu_ps(row, m0, r0);
-    _mm512_mask_storeu_ps(row + 16, m1, r1);
   }
 }
 
@@ -189,9 +192,12 @@ bool sgemm_avx512(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float
         const int64_t mc = std::min(kMc, M - i0);
         pack_a(ta, a, lda, i0, mc, k0, kc, ap);
         for (int64_t jb = 0; jb < nc; jb += kNr)
-          for (int64_t ib = 0; ib < mc; ib += kMr)
-            kernel_8x32(kc, ap + ib * kc, bp + jb * kc, c + (i0 + ib) * ldc + j0 + jb, ldc,
-                        std::min(kMr, mc - ib), std::min(kNr, nc - jb), bt, bias ? bias + i0 + ib : nullptr);
+          for (int64_t ib = 0; ib < mc; ib += kMr) {
+            const int64_t nr = std::min(kNr, nc - jb);
+            (nr > 16 ? kernel_8x32<2> : kernel_8x32<1>)(kc, ap + ib * kc, bp + jb * kc, c + (i0 + ib) * ldc + j0 + jb,
+                                                        ldc, std::min(kMr, mc - ib), nr, bt,
+                                                        bias ? bias + i0 + ib : nullptr);
+          }
       }
     }
   }

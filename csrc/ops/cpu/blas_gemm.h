@@ -1,5 +1,6 @@
-// Row-major GEMM through the BLAS for the layer kernels (conv, linear), single-threaded in the
-// BLAS and split over our own pool.
+// Row-major GEMM for the layer kernels (conv, linear): float32 on our AVX-512 micro-kernel where
+// the CPU has it (sgemm_avx512.h), else the BLAS, single-threaded either way and split over our
+// own pool.
 // Why not the BLAS's own threads: OpenBLAS's threaded GEMM synchronises its threads by spinning
 // (inner_thread), and its idle workers spin (blas_thread_server) for a while after every threaded
 // call. With our pool running the next op, or any other load on the cores, the spinning took
@@ -34,7 +35,7 @@ void blas_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* a, in
 }
 
 // The same GEMM with C's rows (when M >= N) or columns split over the pool, each part one
-// single-threaded BLAS call. Parts are multiples of 32 rows/columns (whole micro-kernel tiles)
+// single-threaded blas_gemm. Parts are multiples of 32 rows/columns (whole micro-kernel tiles)
 // with at least kGemmGrain multiply-adds each, so small GEMMs stay in one thread.
 constexpr int64_t kGemmGrain = int64_t(1) << 20;
 

@@ -1,4 +1,5 @@
-// Convolution on the CPU: im2col + BLAS GEMM. For sample n and group g,
+// Convolution on the CPU: im2col + GEMM (blas_gemm.h: float32 on our AVX-512 kernel, else the
+// BLAS). For sample n and group g,
 //   cols (K = Cg*KH*KW, L = OH*OW): row (c, kh, kw) holds the input pixel each output pixel
 //   sees through kernel tap (kh, kw) of channel c (0 in the padding);
 //   out[n, g] (Og, L) = w[g] (Og, K) @ cols (+ bias per row).

@@ -3,6 +3,11 @@
 tiled paths, errors, and gradients of input, weight and bias against finite differences."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import tempfile
+
 import numpy as np
 import pytest
 
@@ -112,6 +117,57 @@ def test_large_sample_and_tiled_cols(rng):
         np.testing.assert_allclose(to_np(xt.grad), ref_conv2d(g, wf, pad=(1, 1, 1, 1)), rtol=1e-3, atol=1e-3)
         gw = ref_conv2d(np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1))).transpose(1, 0, 2, 3), g.transpose(1, 0, 2, 3))
         np.testing.assert_allclose(to_np(wt.grad), gw.transpose(1, 0, 2, 3), rtol=1e-3, atol=1e-2)
+
+
+def conv_grads_ref(x, w, g, pad):
+    """grad_x and grad_w of sum(conv2d(x, w, padding=pad) * g), stride 1, in float64."""
+    kh, kw = w.shape[2:]
+    wf = np.flip(w, (2, 3)).transpose(1, 0, 2, 3)
+    gx = ref_conv2d(g, wf, pad=(kh - 1 - pad, kh - 1 - pad, kw - 1 - pad, kw - 1 - pad))
+    gw = ref_conv2d(np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))).transpose(1, 0, 2, 3), g.transpose(1, 0, 2, 3))
+    return gx, gw.transpose(1, 0, 2, 3)
+
+
+# float32 GEMMs run on the AVX-512 micro-kernel where the CPU has it (8 x 32 tiles, K in blocks
+# of 256): output channels not a multiple of 8, pixels not a multiple of 32, K = 33 * 9 = 297
+# over two K blocks, the small CNN's second layer, and a batch of one big sample (GEMMs split
+# over the threads).
+GEMM_CASES = [((3, 33, 9, 11), (13, 33, 3, 3)), ((4, 32, 14, 14), (64, 32, 3, 3)), ((5, 1, 28, 28), (32, 1, 3, 3)),
+              ((1, 24, 40, 40), (40, 24, 3, 3))]
+
+
+@pytest.mark.parametrize("xs, ws", GEMM_CASES)
+def test_float32_gemm_tiles(rng, xs, ws):
+    x, w = rng.standard_normal(xs).astype(np.float32), rng.standard_normal(ws).astype(np.float32)
+    b = rng.standard_normal(ws[0]).astype(np.float32)
+    xt, wt, bt = (am.tensor(v, requires_grad=True) for v in (x, w, b))
+    out = F.conv2d(xt, wt, bt, padding=1)
+    np.testing.assert_allclose(to_np(out), ref_conv2d(x, w, b, pad=(1,) * 4), rtol=1e-4, atol=1e-4)
+    g = rng.standard_normal(out.shape).astype(np.float32)
+    (out * am.tensor(g)).sum().backward()
+    gx, gw = conv_grads_ref(x, w, g, 1)
+    np.testing.assert_allclose(to_np(xt.grad), gx, rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(to_np(wt.grad), gw, rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(to_np(bt.grad), g.sum((0, 2, 3)), rtol=1e-4, atol=1e-3)
+
+
+def test_float32_gemm_without_avx512():
+    """AIMASS_CPU_ISA=avx2 turns the AVX-512 GEMM off: the BLAS path gives the same values."""
+    code = (
+        "import numpy as np, aimass as am, aimass.nn.functional as F\n"
+        "r = np.random.default_rng(3)\n"
+        "x, w = r.standard_normal((3, 33, 9, 11)).astype(np.float32), r.standard_normal((13, 33, 3, 3)).astype(np.float32)\n"
+        "xt, wt = am.tensor(x, requires_grad=True), am.tensor(w, requires_grad=True)\n"
+        "F.conv2d(xt, wt, padding=1).sum().backward()\n"
+        "y = F.conv2d(am.tensor(x), am.tensor(w), padding=1)\n"
+        "np.save(__import__('sys').argv[1], np.concatenate([a.numpy().ravel() for a in (y, xt.grad, wt.grad)]))\n")
+    results = []
+    for isa in ("avx2", "avx512"):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "out.npy")
+            subprocess.run([sys.executable, "-c", code, path], check=True, env={**os.environ, "AIMASS_CPU_ISA": isa})
+            results.append(np.load(path))
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-4, atol=1e-3)
 
 
 def test_empty_batch(rng):

@@ -197,16 +197,22 @@ def test_on_device(rng, device):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_max_pool_2x2_stride_2_fast_path_ties_and_nan(dtype):
-    """The branch-free 2x2 / stride-2 path: first of equal values wins, the first NaN wins."""
+@pytest.mark.parametrize("hw", [(6, 8), (28, 28), (14, 14), (5, 35), (4, 66)])
+def test_max_pool_2x2_stride_2_fast_path_ties_and_nan(dtype, hw):
+    """The branch-free 2x2 / stride-2 path (float32: 16 outputs a step, rows of any length,
+    odd sizes drop the last row / column): first of equal values wins, the first NaN wins."""
     rng = np.random.default_rng(7)
-    x = rng.integers(0, 3, (3, 4, 6, 8)).astype(dtype)  # many ties
+    H, W = hw
+    OH, OW = H // 2, W // 2
+    x = rng.integers(0, 3, (3, 4, H, W)).astype(dtype)  # many ties
     x[0, 0, 0, 1] = np.nan
     x[1, 2, 3, 2] = np.nan
     x[1, 2, 2, 3] = np.nan
+    x[2, 3, 2 * OH - 1, 2 * OW - 2] = np.nan
     t = am.tensor(x, requires_grad=True)
     y = am.nn.functional.max_pool2d(t, 2)
-    windows = x.reshape(3, 4, 3, 2, 4, 2).transpose(0, 1, 2, 4, 3, 5).reshape(3, 4, 3, 4, 4)
+    inner = x[:, :, :2 * OH, :2 * OW]
+    windows = inner.reshape(3, 4, OH, 2, OW, 2).transpose(0, 1, 2, 4, 3, 5).reshape(3, 4, OH, OW, 4)
     first_nan = np.isnan(windows).argmax(-1)
     has_nan = np.isnan(windows).any(-1)
     pick = np.where(has_nan, first_nan, np.nanargmax(np.where(np.isnan(windows), -np.inf, windows), axis=-1))
@@ -215,5 +221,6 @@ def test_max_pool_2x2_stride_2_fast_path_ties_and_nan(dtype):
     y.sum().backward()
     grad = np.zeros_like(windows)
     np.put_along_axis(grad, pick[..., None], 1.0, -1)
-    grad = grad.reshape(3, 4, 3, 4, 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(3, 4, 6, 8)
-    np.testing.assert_array_equal(t.grad.numpy(), grad)
+    full = np.zeros_like(x)
+    full[:, :, :2 * OH, :2 * OW] = grad.reshape(3, 4, OH, OW, 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(3, 4, 2 * OH, 2 * OW)
+    np.testing.assert_array_equal(t.grad.numpy(), full)

@@ -1,4 +1,5 @@
-// Convolution on the CPU: im2col + BLAS GEMM. For sample n and group g,
+// Convolution on the CPU: im2col + GEMM (blas_gemm.h: float32 on our AVX-512 kernel, else the
+// BLAS). For sample n and group g,
 //   cols (K = Cg*KH*KW, L = OH*OW): row (c, kh, kw) holds the input pixel each output pixel
 //   sees through kernel tap (kh, kw) of channel c (0 in the padding);
 //   out[n, g] (Og, L) = w[g] (Og, K) @ cols (+ bias per row).
@@ -8,17 +9,16 @@
 // cols covers a tile of output rows at a time, so its size stays bounded on large images.
 // Whole samples run per pool thread with single-threaded GEMMs whenever there are enough of them
 // to share out (or they are too small to thread inside); only a batch of a few big samples runs
-// one sample at a time, im2col / col2im spread over the pool and the GEMM threaded by the BLAS.
-// Why: OpenBLAS's threaded GEMM synchronises its threads by spinning (inner_thread), and with
-// our pool running im2col between its calls, or any other load on the cores, that spinning
-// took most of the time (a 3x3 64->64 32x32 batch-64 step: 100+ ms, seconds under load).
-#include <cblas.h>
-
+// one sample at a time, im2col / col2im and the GEMM split over the pool. The BLAS always runs
+// single-threaded (blas_gemm.h says why; a 3x3 64->64 32x32 batch-64 step with OpenBLAS's own
+// threads: 100+ ms, seconds under load).
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "core/parallel.h"
+#include "ops/cpu/blas_gemm.h"
 #include "ops/cpu/row_ops.h"
 #include "ops/kernels.h"
 
@@ -54,17 +54,24 @@ Geometry geometry(const Tensor& x, const Tensor& w, const Tensor& out, const Con
   return g;
 }
 
-// C (M, N; row stride ldc) = A @ B + beta C, with A (M, K) or its transpose, B (K, N) or its transpose.
+// One GEMM: on the pool when the samples run one at a time, else in the calling pool thread.
 template <typename T>
-void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* a, int64_t lda, const T* b, int64_t ldb,
-          T beta, T* c, int64_t ldc) {
-  const CBLAS_TRANSPOSE A = ta ? CblasTrans : CblasNoTrans, B = tb ? CblasTrans : CblasNoTrans;
+void gemm(bool threaded, bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* a, int64_t lda, const T* b,
+          int64_t ldb, T beta, T* c, int64_t ldc) {
+  if (threaded) parallel_gemm(ta, tb, M, N, K, a, lda, b, ldb, beta, c, ldc);
+  else blas_gemm(ta, tb, M, N, K, a, lda, b, ldb, beta, c, ldc);
+}
+
+// c (M, N; row stride ldc) = a (M, K) @ b (K, N) + bias[i] on row i (bias may be null). Our
+// float32 kernel adds the bias as it stores C; else C is filled with it and the GEMM adds onto
+// it (an extra pass over the output: for a 1 -> 32 channel 3x3 conv, most of the time).
+template <typename T>
+void gemm_bias(bool threaded, int64_t M, int64_t N, int64_t K, const T* a, const T* b, const T* bias, T* c,
+               int64_t ldc) {
   if constexpr (std::is_same_v<T, float>)
-    scipy_cblas_sgemm(CblasRowMajor, A, B, blasint(M), blasint(N), blasint(K), 1.0f, a, blasint(lda), b, blasint(ldb),
-                      beta, c, blasint(ldc));
-  else
-    scipy_cblas_dgemm(CblasRowMajor, A, B, blasint(M), blasint(N), blasint(K), 1.0, a, blasint(lda), b, blasint(ldb),
-                      beta, c, blasint(ldc));
+    if (!threaded && bias && sgemm_avx512(false, false, M, N, K, a, K, b, N, 0.0f, c, ldc, bias)) return;
+  for (int64_t i = 0; bias && i < M; ++i) std::fill(c + i * ldc, c + i * ldc + N, bias[i]);
+  gemm<T>(threaded, false, false, M, N, K, a, K, b, N, bias ? T(1) : T(0), c, ldc);
 }
 
 bool by_sample(const Geometry& g) {
@@ -102,6 +109,21 @@ void for_each_cols_row(const Geometry& g, int64_t r0, int64_t r1, int64_t oh0, i
   }
 }
 
+// d[0, n) = s[0, n). Rows of a small image are a few dozen values, where a memcpy call per
+// row cost more than the copy (im2col + memmove were ~10% of a small CNN's training step).
+// (GCC would turn the loop back into a memcpy call.)
+template <typename T>
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
+#endif
+inline void copy_short(const T* s, T* d, int64_t n) {
+  if (n > 64) {
+    std::memcpy(d, s, size_t(n) * sizeof(T));
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i) d[i] = s[i];
+}
+
 // cols (K, (oh1 - oh0) * OW) from xg (Cg, H, W), output rows [oh0, oh1).
 template <typename T>
 void im2col(const Geometry& g, const T* xg, T* cols, int64_t oh0, int64_t oh1, bool threaded) {
@@ -117,7 +139,7 @@ void im2col(const Geometry& g, const T* xg, T* cols, int64_t oh0, int64_t oh1, b
       }
       const T* src = xg + (c * g.H + ih) * g.W + iw0;
       std::fill(d, d + lo, T(0));
-      if (sw == 1) std::memcpy(d + lo, src + lo, size_t(hi - lo) * sizeof(T));
+      if (sw == 1) copy_short(src + lo, d + lo, hi - lo);
       else for (int64_t ow = lo; ow < hi; ++ow) d[ow] = src[ow * sw];
       std::fill(d + hi, d + g.OW, T(0));
     });
@@ -148,9 +170,6 @@ void forward(const Geometry& g, const T* x, const T* w, const T* bias, T* out) {
       const T* xg = x + (n * g.C + gi * g.Cg) * g.H * g.W;
       const T* wg = w + gi * g.Og * g.K;
       T* og = out + (n * g.O + gi * g.Og) * g.L;
-      if (bias)
-        for (int64_t o = 0; o < g.Og; ++o) std::fill(og + o * g.L, og + (o + 1) * g.L, bias[gi * g.Og + o]);
-      const T beta = bias ? T(1) : T(0);
       for (int64_t oh0 = 0; oh0 < g.OH; oh0 += g.tile_h) {
         const int64_t oh1 = std::min(g.OH, oh0 + g.tile_h), Lt = (oh1 - oh0) * g.OW;
         const T* cols = xg;
@@ -158,7 +177,7 @@ void forward(const Geometry& g, const T* x, const T* w, const T* bias, T* out) {
           im2col(g, xg, buf.data(), oh0, oh1, threaded);
           cols = buf.data();
         }
-        gemm<T>(false, false, g.Og, Lt, g.K, wg, g.K, cols, Lt, beta, og + oh0 * g.OW, g.L);
+        gemm_bias<T>(threaded, g.Og, Lt, g.K, wg, cols, bias ? bias + gi * g.Og : nullptr, og + oh0 * g.OW, g.L);
       }
     }
   };
@@ -178,10 +197,13 @@ void forward(const Geometry& g, const T* x, const T* w, const T* bias, T* out) {
 template <typename T>
 void backward(const Geometry& g, const T* go, const T* x, const T* w, T* gx, T* gw, T* gb) {
   const size_t cols_size = g.direct ? 0 : size_t(g.K * g.tile_h * g.OW);
-  // grad_w of samples n in [n0, n1) added into acc (O, K); grad_x written for those samples.
-  auto samples = [&](int64_t n0, int64_t n1, T* acc, bool threaded) {
-    std::vector<T> cols(gw ? cols_size : 0), dcols(gx ? cols_size : 0);
+  // grad_w of samples n in [n0, n1) added into acc (O, K), grad_bias into bias_acc (O,) (while
+  // the sample's grad_out is in cache); grad_x written for those samples.
+  auto samples = [&](int64_t n0, int64_t n1, T* acc, double* bias_acc, bool threaded) {
+    std::vector<T> cols(acc ? cols_size : 0), dcols(gx ? cols_size : 0);
     for (int64_t n = n0; n < n1; ++n) {
+      if (bias_acc)
+        for (int64_t o = 0; o < g.O; ++o) bias_acc[o] += RowOps<T>::sum_as_double(go + (n * g.O + o) * g.L, g.L);
       if (gx && !g.direct) std::fill(gx + n * g.C * g.H * g.W, gx + (n + 1) * g.C * g.H * g.W, T(0));
       for (int64_t gi = 0; gi < g.G; ++gi) {
         const T* xg = x + (n * g.C + gi * g.Cg) * g.H * g.W;
@@ -197,13 +219,13 @@ void backward(const Geometry& g, const T* go, const T* x, const T* w, T* gx, T* 
               im2col(g, xg, cols.data(), oh0, oh1, threaded);
               c = cols.data();
             }
-            gemm<T>(false, true, g.Og, g.K, Lt, got, g.L, c, Lt, T(1), acc + gi * g.Og * g.K, g.K);
+            gemm<T>(threaded, false, true, g.Og, g.K, Lt, got, g.L, c, Lt, T(1), acc + gi * g.Og * g.K, g.K);
           }
           if (gx) {
             if (g.direct) {
-              gemm<T>(true, false, g.K, Lt, g.Og, wg, g.K, got, g.L, T(0), gxg, g.L);
+              gemm<T>(threaded, true, false, g.K, Lt, g.Og, wg, g.K, got, g.L, T(0), gxg, g.L);
             } else {
-              gemm<T>(true, false, g.K, Lt, g.Og, wg, g.K, got, g.L, T(0), dcols.data(), Lt);
+              gemm<T>(threaded, true, false, g.K, Lt, g.Og, wg, g.K, got, g.L, T(0), dcols.data(), Lt);
               col2im(g, dcols.data(), gxg, oh0, oh1, threaded);
             }
           }
@@ -212,16 +234,19 @@ void backward(const Geometry& g, const T* go, const T* x, const T* w, T* gx, T* 
     }
   };
   if (gw) std::fill(gw, gw + g.O * g.K, T(0));
-  if (by_sample(g)) {
-    // Task t sums grad_w over a fixed split of the samples into partial t (task 0 into gw
-    // itself); the partials are added in task order, so the result does not depend on timing.
+  // Task t sums grad_w over a fixed split of the samples into partial t (task 0 into gw itself)
+  // and grad_bias into bias_part[t]; the partials are added in task order, so the result does
+  // not depend on timing.
+  const bool split = by_sample(g);
+  const int64_t tasks = split ? std::clamp<int64_t>(g.N / sample_grain(g), 1, num_threads()) : 1;
+  std::vector<double> bias_part(gb ? size_t(tasks * g.O) : 0, 0.0);
+  if (split) {
     SingleThreadedBlas one_blas_thread;
-    const int64_t tasks = std::clamp<int64_t>(g.N / sample_grain(g), 1, num_threads());
     std::vector<T> part(gw ? size_t((tasks - 1) * g.O * g.K) : 0, T(0));
     parallel_for(0, tasks, 1, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) {
         T* acc = !gw ? nullptr : t == 0 ? gw : part.data() + (t - 1) * g.O * g.K;
-        samples(g.N * t / tasks, g.N * (t + 1) / tasks, acc, false);
+        samples(g.N * t / tasks, g.N * (t + 1) / tasks, acc, gb ? bias_part.data() + t * g.O : nullptr, false);
       }
     });
     for (int64_t t = 1; t < tasks && gw; ++t) {
@@ -229,18 +254,12 @@ void backward(const Geometry& g, const T* go, const T* x, const T* w, T* gx, T* 
       for (int64_t i = 0; i < g.O * g.K; ++i) gw[i] += p[i];
     }
   } else {
-    samples(0, g.N, gw, true);
+    samples(0, g.N, gw, gb ? bias_part.data() : nullptr, true);
   }
-  if (gb) {
-    // grad_bias[o] = sum over n and pixels of grad_out[n, o], in double.
-    parallel_for(0, g.O, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(1, g.N * g.L)),
-                 [&](int64_t o0, int64_t o1) {
-      for (int64_t o = o0; o < o1; ++o) {
-        double s = 0;
-        for (int64_t n = 0; n < g.N; ++n) s += RowOps<T>::sum_as_double(go + (n * g.O + o) * g.L, g.L);
-        gb[o] = T(s);
-      }
-    });
+  for (int64_t o = 0; gb && o < g.O; ++o) {  // grad_bias[o] = sum over n and pixels of grad_out[n, o]
+    double s = 0;
+    for (int64_t t = 0; t < tasks; ++t) s += bias_part[t * g.O + o];
+    gb[o] = T(s);
   }
 }
 

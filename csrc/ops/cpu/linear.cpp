@@ -3,15 +3,15 @@
 //             first and the GEMM accumulates onto it (beta = 1), so bias costs no extra pass
 //             over the result; the ReLU is then one SIMD pass per row block while it is in cache.
 //   backward  grad_x = g @ w, grad_w = g^T @ x (the transposes are BLAS flags, no copies),
-//             grad_bias = g^T @ ones (a GEMV: the BLAS's threaded column sums).
-// float32 and float64; the op layer widens 16-bit floats. The BLAS threads itself.
-#include <cblas.h>
-
+//             grad_bias = the column sums of g.
+// float32 and float64; the op layer widens 16-bit floats. The GEMMs are split over our pool,
+// single-threaded in the BLAS (blas_gemm.h says why).
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
 #include "core/parallel.h"
+#include "ops/cpu/blas_gemm.h"
 #include "ops/cpu/row_ops.h"
 #include "ops/kernels.h"
 
@@ -19,27 +19,17 @@ namespace aimass::cpu {
 
 namespace {
 
-template <typename T>
-void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t M, int64_t N, int64_t K, const T* a, int64_t lda,
-          const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
-  if constexpr (std::is_same_v<T, float>)
-    scipy_cblas_sgemm(CblasRowMajor, ta, tb, blasint(M), blasint(N), blasint(K), 1.0f, a, blasint(lda), b,
-                      blasint(ldb), beta, c, blasint(ldc));
-  else
-    scipy_cblas_dgemm(CblasRowMajor, ta, tb, blasint(M), blasint(N), blasint(K), 1.0, a, blasint(lda), b,
-                      blasint(ldb), beta, c, blasint(ldc));
-}
-
-// y (N,) = a^T (N, M) @ ones (M,): the column sums of a row-major (M, N) a.
+// y (N,) = the column sums of a row-major (M, N) a; threads split the columns.
 template <typename T>
 void column_sums(const T* a, int64_t M, int64_t N, T* y) {
-  std::vector<T> ones(size_t(M), T(1));
-  if constexpr (std::is_same_v<T, float>)
-    scipy_cblas_sgemv(CblasRowMajor, CblasTrans, blasint(M), blasint(N), 1.0f, a, blasint(N), ones.data(), 1, 0.0f,
-                      y, 1);
-  else
-    scipy_cblas_dgemv(CblasRowMajor, CblasTrans, blasint(M), blasint(N), 1.0, a, blasint(N), ones.data(), 1, 0.0, y,
-                      1);
+  parallel_for(0, N, std::max<int64_t>(16, kElementwiseGrain / std::max<int64_t>(M, 1)), [&](int64_t n0, int64_t n1) {
+    std::fill(y + n0, y + n1, T(0));
+    for (int64_t m = 0; m < M; ++m) {
+      const T* r = a + m * N;
+#pragma omp simd
+      for (int64_t n = n0; n < n1; ++n) y[n] += r[n];
+    }
+  });
 }
 
 template <typename T>
@@ -56,7 +46,7 @@ void linear_forward(const T* x, const T* w, const T* bias, LinearActivation act,
       for (int64_t r = r0; r < r1; ++r) std::memcpy(out + r * N, bias, size_t(N) * sizeof(T));
     });
   }
-  if (K > 0) gemm<T>(CblasNoTrans, CblasTrans, M, N, K, x, K, w, K, bias ? T(1) : T(0), out, N);
+  if (K > 0) parallel_gemm<T>(false, true, M, N, K, x, K, w, K, bias ? T(1) : T(0), out, N);
   else if (!bias) std::memset(out, 0, size_t(M * N) * sizeof(T));
   if (act == LinearActivation::Relu) {
     parallel_for(0, M, row_grain<T>(N), [&](int64_t r0, int64_t r1) {
@@ -70,11 +60,11 @@ template <typename T>
 void linear_backward_impl(const T* g, const T* x, const T* w, T* gx, T* gw, T* gb, int64_t M, int64_t N,
                           int64_t K) {
   if (gx) {
-    if (N > 0) gemm<T>(CblasNoTrans, CblasNoTrans, M, K, N, g, N, w, K, T(0), gx, K);
+    if (N > 0) parallel_gemm<T>(false, false, M, K, N, g, N, w, K, T(0), gx, K);
     else std::memset(gx, 0, size_t(M * K) * sizeof(T));
   }
   if (gw) {
-    if (M > 0) gemm<T>(CblasTrans, CblasNoTrans, N, K, M, g, N, x, K, T(0), gw, K);
+    if (M > 0) parallel_gemm<T>(true, false, N, K, M, g, N, x, K, T(0), gw, K);
     else std::memset(gw, 0, size_t(N * K) * sizeof(T));
   }
   if (gb) {

@@ -4,7 +4,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define AM_POOL_AVX512 1
+#endif
+
+#include "core/info.h"
 #include "core/parallel.h"
 #include "ops/kernels.h"
 
@@ -34,12 +41,58 @@ int64_t plane_grain(const Planes& q, int64_t per_pixel) {
   return std::max<int64_t>(1, kComputeGrain / std::max<int64_t>(1, q.OH * q.OW * per_pixel));
 }
 
+#ifdef AM_POOL_AVX512
+// One output row of the 2x2 float case, 16 outputs per step (the last step masked: rows of 14
+// or 7 outputs are common), the same rules as the scalar loop below: tap j replaces the best k
+// when !(v[j] <= v[k]) and v[k] is not NaN. r0, r1: the two input rows; the indices are base +
+// offset in the plane. Needs 2 * OW <= W < 2^30.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's own intrinsics (_mm512_undefined)
+__attribute__((target("avx512f"))) void max_row_2x2_avx512(const float* r0, const float* r1, float* o, int64_t* oi,
+                                                           int64_t OW, int64_t base, int64_t W) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+  const __m512i row_w = _mm512_set1_epi32(int(W)), one = _mm512_set1_epi32(1);
+  const __m512i b = _mm512_set1_epi64(base);
+  for (int64_t ow = 0; ow < OW; ow += 16) {
+    const int64_t n = std::min<int64_t>(16, OW - ow);  // outputs in this step
+    const auto lanes = [](int64_t m) { return __mmask16(m >= 16 ? 0xFFFF : (1u << std::max<int64_t>(m, 0)) - 1); };
+    const __mmask16 m0 = lanes(2 * n), m1 = lanes(2 * n - 16), mo = lanes(n);
+    const __m512 a0 = _mm512_maskz_loadu_ps(m0, r0 + 2 * ow), a1 = _mm512_maskz_loadu_ps(m1, r0 + 2 * ow + 16);
+    const __m512 b0 = _mm512_maskz_loadu_ps(m0, r1 + 2 * ow), b1 = _mm512_maskz_loadu_ps(m1, r1 + 2 * ow + 16);
+    const __m512 v[4] = {_mm512_permutex2var_ps(a0, even, a1), _mm512_permutex2var_ps(a0, odd, a1),
+                         _mm512_permutex2var_ps(b0, even, b1), _mm512_permutex2var_ps(b0, odd, b1)};
+    __m512 best = v[0];
+    __m512i k = _mm512_setzero_si512();
+    for (int j = 1; j < 4; ++j) {
+      const __mmask16 take = _mm512_cmp_ps_mask(v[j], best, _CMP_NLE_UQ) & _mm512_cmp_ps_mask(best, best, _CMP_ORD_Q);
+      best = _mm512_mask_mov_ps(best, take, v[j]);
+      k = _mm512_mask_mov_epi32(k, take, _mm512_set1_epi32(j));
+    }
+    _mm512_mask_storeu_ps(o + ow, mo, best);
+    // offset in the plane: (k >> 1) * W + (k & 1) + 2 * (ow + lane)
+    __m512i off = _mm512_mullo_epi32(_mm512_srli_epi32(k, 1), row_w);
+    off = _mm512_add_epi32(off, _mm512_and_si512(k, one));
+    off = _mm512_add_epi32(off, _mm512_add_epi32(even, _mm512_set1_epi32(int(2 * ow))));
+    _mm512_mask_storeu_epi64(oi + ow, __mmask8(mo), _mm512_add_epi64(b, _mm512_cvtepi32_epi64(_mm512_castsi512_si256(off))));
+    _mm512_mask_storeu_epi64(oi + ow + 8, __mmask8(mo >> 8),
+                             _mm512_add_epi64(b, _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(off, 1))));
+  }
+}
+#pragma GCC diagnostic pop
+#endif
+
 // The 2x2, stride-2, unpadded case (most CNNs): every window lies inside the image, so no
 // clipping, and the four taps are compared in the general loop's order (row by row) with the
 // same rules: strictly greater keeps the first of ties, the first NaN wins. About 5x faster
-// than the general loop, where the pooling took as long as a convolution.
+// than the general loop, where the pooling took as long as a convolution; float32 rows on
+// AVX-512 another ~5x (the scalar loop was 13% of a small CNN's training step).
 template <typename T>
 void max_forward_2x2(const T* x, T* out, int64_t* idx, const Planes& q) {
+#ifdef AM_POOL_AVX512
+  const bool vector_rows = std::is_same_v<T, float> && q.W < (int64_t(1) << 30) &&
+                           std::strcmp(cpu_simd_level(), "avx512") == 0;
+#endif
   parallel_for(0, q.P, plane_grain(q, 4), [&](int64_t p0, int64_t p1) {
     for (int64_t pl = p0; pl < p1; ++pl) {
       const T* xp = x + pl * q.H * q.W;
@@ -49,6 +102,13 @@ void max_forward_2x2(const T* x, T* out, int64_t* idx, const Planes& q) {
         const T* r1 = r0 + W;
         T* o = out + (pl * q.OH + oh) * OW;
         int64_t* oi = idx + (pl * q.OH + oh) * OW;
+#ifdef AM_POOL_AVX512
+        if constexpr (std::is_same_v<T, float>)
+          if (vector_rows) {
+            max_row_2x2_avx512(r0, r1, o, oi, OW, 2 * oh * W, W);
+            continue;
+          }
+#endif
         for (int64_t ow = 0; ow < OW; ++ow) {
           // Branch-free, as the max's position is random and branches mispredict: tap j is
           // taken when best is not NaN and !(v <= best), i.e. v > best or v is NaN.

@@ -1,18 +1,17 @@
-// Exact k-NN on the CPU. Scores come from BLAS GEMM tiles, ip (bq, bn) = Q_block (bq, d) @
-// X_tile^T (d, bn), each folded at once into per-query TopK selections (knn_topk.h) while the
-// tile is still in cache: L2 keys are ||x||^2 - 2 q.x (the query's own ||q||^2 is added at the
+// Exact k-NN on the CPU. Scores come from GEMM tiles (blas_gemm.h: our AVX-512 kernel, else the
+// BLAS), ip (bq, bn) = Q_block (bq, d) @ X_tile^T (d, bn), each folded at once into per-query
+// TopK selections (knn_topk.h) while the tile is still in cache: L2 keys are ||x||^2 - 2 q.x (the query's own ||q||^2 is added at the
 // end), inner-product keys -q.x. A few queries skip the BLAS (knn_dot_block): a GEMM with
 // M < 8 pays for packing the base tile more than the direct dot products cost.
 // Work is split into (query block x base partition) tasks over the pool, each with
 // single-threaded GEMMs: many queries split by query block; few queries split the base into
 // one partition per thread and merge the partial selections, so one query uses every core.
-#include <cblas.h>
-
 #include <algorithm>
 #include <vector>
 
 #include "core/dtype.h"
 #include "core/parallel.h"
+#include "ops/cpu/blas_gemm.h"
 #include "ops/cpu/knn_topk.h"
 #include "ops/kernels.h"
 
@@ -53,8 +52,7 @@ void search_range(const FlatProblem& p, int64_t q0, int64_t q1, int64_t r0, int6
     if (m < kDirectQueries)
       knn_dot_block(p.q + q0 * p.d, m, x, n, p.d, ip.data());
     else
-      scipy_cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, blasint(m), blasint(n), blasint(p.d), 1.0f,
-                        p.q + q0 * p.d, blasint(p.d), x, blasint(p.d), 0.0f, ip.data(), blasint(n));
+      blas_gemm<float>(false, true, m, n, p.d, p.q + q0 * p.d, p.d, x, p.d, 0.0f, ip.data(), n);
     const float* b = p.norms ? p.norms + t0 : nullptr;
     const bool* ok = p.allowed ? p.allowed + t0 : nullptr;
     for (int64_t i = 0; i < m; ++i) knn_scan_row(ip.data() + i * n, b, a, n, p.ids + t0, ok, tops[size_t(i)]);

@@ -7,7 +7,6 @@
 //   (d, n_l) (direct dots below 4 queries), whose rows are folded into those queries' TopKs.
 //   Pool threads take lists from a shared counter and keep their own TopK per query (no two
 //   threads write one selection); the partial selections are merged at the end.
-#include <cblas.h>
 
 #include <algorithm>
 #include <atomic>
@@ -15,6 +14,7 @@
 
 #include "core/dtype.h"
 #include "core/parallel.h"
+#include "ops/cpu/blas_gemm.h"
 #include "ops/cpu/knn_dot.h"
 #include "ops/cpu/knn_topk.h"
 #include "ops/kernels.h"
@@ -139,8 +139,7 @@ void search_batched(const IvfProblem& p, int64_t k, float* dist, int64_t* out) {
             if (m < kGemmMinRows)
               knn_dot_block(qbuf.data(), m, x, n, p.d, ip.data());
             else
-              scipy_cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, blasint(m), blasint(n), blasint(p.d), 1.0f,
-                                qbuf.data(), blasint(p.d), x, blasint(p.d), 0.0f, ip.data(), blasint(n));
+              blas_gemm<float>(false, true, m, n, p.d, qbuf.data(), p.d, x, p.d, 0.0f, ip.data(), n);
             for (int64_t i = 0; i < m; ++i) p.scan(ip.data() + i * n, r0, n, tops[ql[b0 + i]]);
           }
         }

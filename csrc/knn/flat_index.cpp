@@ -60,13 +60,8 @@ RangeResult FlatIndex::range_search(const Tensor& q, double radius, const Filter
 }
 
 int64_t FlatIndex::remove(const Tensor& ids) {
-  std::vector<int64_t> gone = ids_to_vector(ids, "FlatIndex.remove");
-  std::vector<uint8_t> drop(size_t(ntotal()), 0);
   int64_t removed = 0;
-  for (int64_t id : gone) {
-    const int64_t row = id_rows_.row_of(id);
-    if (row >= 0 && !drop[size_t(row)]) drop[size_t(row)] = 1, ++removed;
-  }
+  const std::vector<uint8_t> drop = id_rows_.rows_to_drop(ids_to_vector(ids, "FlatIndex.remove"), ntotal(), &removed);
   if (removed == 0) return 0;
   Tensor keep = Tensor::empty({ntotal() - removed}, DType::Int64);
   int64_t* kp = keep.data<int64_t>();

@@ -25,6 +25,16 @@ int64_t IdMap::row_of(int64_t id) const {
   return it == rows_.end() ? -1 : it->second;
 }
 
+std::vector<uint8_t> IdMap::rows_to_drop(const std::vector<int64_t>& ids, int64_t nrows, int64_t* removed) const {
+  std::vector<uint8_t> drop(static_cast<size_t>(nrows), 0);
+  *removed = 0;
+  for (int64_t id : ids) {
+    const int64_t row = row_of(id);
+    if (row >= 0 && !drop[size_t(row)]) drop[size_t(row)] = 1, ++*removed;
+  }
+  return drop;
+}
+
 void IdMap::rebuild(const int64_t* ids, int64_t n) {
   rows_.clear();
   insert(ids, n, 0);

@@ -16,6 +16,9 @@ class IdMap {
   void insert(const int64_t* ids, int64_t n, int64_t first_row);
   int64_t row_of(int64_t id) const;  // -1 when absent
   bool contains(int64_t id) const { return rows_.count(id) != 0; }
+  // For remove(): a flag per row of [0, nrows), set where one of `ids` lives (absent or repeated
+  // ids count once or not at all); *removed gets how many are set.
+  std::vector<uint8_t> rows_to_drop(const std::vector<int64_t>& ids, int64_t nrows, int64_t* removed) const;
   // Forgets every id and records ids[i] at row i.
   void rebuild(const int64_t* ids, int64_t n);
   void clear() { rows_.clear(); }

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/parallel.h"
 #include "knn/kmeans.h"
+#include "knn/range_search.h"
 #include "knn/vectors.h"
 #include "ops/convert.h"
 #include "ops/cpu/knn_topk.h"
@@ -172,23 +173,9 @@ RangeResult IVFFlatIndex::range_search(const Tensor& q, double radius, const Fil
           if ((l2 ? s < r : s > r) && (!ok || ok[a + t])) hits[size_t(i)].push_back({l2 ? s : -s, ids[a + t]});
         }
       }
-      std::sort(hits[size_t(i)].begin(), hits[size_t(i)].end());
     }
   });
-  RangeResult out;
-  out.lims = Tensor::empty({nq + 1}, DType::Int64);
-  int64_t* lims = out.lims.data<int64_t>();
-  lims[0] = 0;
-  for (int64_t i = 0; i < nq; ++i) lims[i + 1] = lims[i] + int64_t(hits[size_t(i)].size());
-  out.distances = Tensor::empty({lims[nq]}, DType::Float32);
-  out.ids = Tensor::empty({lims[nq]}, DType::Int64);
-  for (int64_t i = 0; i < nq; ++i)
-    for (size_t j = 0; j < hits[size_t(i)].size(); ++j) {
-      const cpu::KnnCandidate& c = hits[size_t(i)][j];
-      out.distances.data<float>()[lims[i] + int64_t(j)] = l2 ? c.key : -c.key;
-      out.ids.data<int64_t>()[lims[i] + int64_t(j)] = c.id;
-    }
-  return out;
+  return pack_range_hits(hits, kernel_metric(metric_));
 }
 
 void IVFFlatIndex::gather_rows(const Tensor& keep, std::vector<int64_t> offsets) {
@@ -197,13 +184,8 @@ void IVFFlatIndex::gather_rows(const Tensor& keep, std::vector<int64_t> offsets)
 }
 
 int64_t IVFFlatIndex::remove(const Tensor& ids) {
-  std::vector<int64_t> gone = ids_to_vector(ids, "IVFFlatIndex.remove");
-  std::vector<uint8_t> drop(size_t(ntotal()), 0);
   int64_t removed = 0;
-  for (int64_t id : gone) {
-    const int64_t row = id_rows_.row_of(id);
-    if (row >= 0 && !drop[size_t(row)]) drop[size_t(row)] = 1, ++removed;
-  }
+  const std::vector<uint8_t> drop = id_rows_.rows_to_drop(ids_to_vector(ids, "IVFFlatIndex.remove"), ntotal(), &removed);
   if (removed == 0) return 0;
   std::vector<int64_t> keep, offsets(size_t(nlist_ + 1), 0);
   keep.reserve(size_t(ntotal() - removed));

@@ -11,21 +11,12 @@
 
 namespace aimass::knn {
 
-namespace {
-
-struct Hit {
-  float score;
-  int64_t id;
-};
-
-}  // namespace
-
 RangeResult range_search_rows(const Tensor& queries, const Tensor& rows, const Tensor& norms, const Tensor& host_ids,
                               const Tensor& allowed, KnnMetric metric, double radius) {
   const int64_t nq = queries.shape()[0], n = rows.shape()[0];
   const bool l2 = metric == KnnMetric::L2;
   const float r = float(radius);
-  std::vector<std::vector<Hit>> hits(static_cast<size_t>(nq));
+  std::vector<std::vector<cpu::KnnCandidate>> hits(static_cast<size_t>(nq));
   const int64_t* ids = host_ids.data<int64_t>();
   const bool* ok = allowed.defined() ? allowed.data<bool>() : nullptr;
   for (int64_t q0 = 0; q0 < nq; q0 += kRangeTileQueries) {
@@ -50,10 +41,15 @@ RangeResult range_search_rows(const Tensor& queries, const Tensor& rows, const T
         for (int64_t j = 0; j < w; ++j) {
           float v = p[i * w + j];
           if (l2) v = std::max(v, 0.0f);
-          if ((l2 ? v < r : v > r) && (!ok || ok[r0 + j])) hits[size_t(q0 + i)].push_back({v, ids[r0 + j]});
+          if ((l2 ? v < r : v > r) && (!ok || ok[r0 + j])) hits[size_t(q0 + i)].push_back({l2 ? v : -v, ids[r0 + j]});
         }
     }
   }
+  return pack_range_hits(hits, metric);
+}
+
+RangeResult pack_range_hits(std::vector<std::vector<cpu::KnnCandidate>>& hits, KnnMetric metric) {
+  const int64_t nq = int64_t(hits.size());
   RangeResult out;
   out.lims = Tensor::empty({nq + 1}, DType::Int64);
   int64_t* lims = out.lims.data<int64_t>();
@@ -63,13 +59,11 @@ RangeResult range_search_rows(const Tensor& queries, const Tensor& rows, const T
   out.ids = Tensor::empty({lims[nq]}, DType::Int64);
   float* dist = out.distances.data<float>();
   int64_t* oid = out.ids.data<int64_t>();
+  const float sign = metric == KnnMetric::L2 ? 1.0f : -1.0f;
   for (int64_t i = 0; i < nq; ++i) {
-    auto& h = hits[size_t(i)];
-    std::sort(h.begin(), h.end(), [l2](const Hit& a, const Hit& b) {
-      if (a.score != b.score) return l2 ? a.score < b.score : a.score > b.score;
-      return a.id < b.id;
-    });
-    for (size_t j = 0; j < h.size(); ++j) dist[lims[i] + int64_t(j)] = h[j].score, oid[lims[i] + int64_t(j)] = h[j].id;
+    std::vector<cpu::KnnCandidate>& h = hits[size_t(i)];
+    std::sort(h.begin(), h.end());
+    for (size_t j = 0; j < h.size(); ++j) dist[lims[i] + int64_t(j)] = sign * h[j].key, oid[lims[i] + int64_t(j)] = h[j].id;
   }
   return out;
 }

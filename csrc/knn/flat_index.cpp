@@ -63,10 +63,11 @@ int64_t FlatIndex::remove(const Tensor& ids) {
   int64_t removed = 0;
   const std::vector<uint8_t> drop = id_rows_.rows_to_drop(ids_to_vector(ids, "FlatIndex.remove"), ntotal(), &removed);
   if (removed == 0) return 0;
-  Tensor keep = Tensor::empty({ntotal() - removed}, DType::Int64);
-  int64_t* kp = keep.data<int64_t>();
-  for (int64_t r = 0, j = 0; r < ntotal(); ++r)
-    if (!drop[size_t(r)]) kp[j++] = r;
+  std::vector<int64_t> kept;
+  kept.reserve(size_t(ntotal() - removed));
+  for (int64_t r = 0; r < ntotal(); ++r)
+    if (!drop[size_t(r)]) kept.push_back(r);
+  Tensor keep = host_tensor(kept);
   // Gather the kept rows on the device, then rebuild the id map from the kept ids.
   Tensor keep_dev = to_device(keep, device_);
   const std::vector<TensorIndex> sel{TensorIndex::of(keep_dev)};
@@ -105,11 +106,7 @@ void FlatIndex::to(Device device) {
 }
 
 IndexState FlatIndex::state() const {
-  IndexState s;
-  s.type = type_name();
-  s.d = d_;
-  s.metric = metric_;
-  s.dtype = dtype_;
+  IndexState s = base_state();
   s.tensors["vectors"] = contiguous(to_device(vectors_.view(), Device()));
   s.tensors["ids"] = host_ids_.view();
   return s;

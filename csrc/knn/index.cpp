@@ -28,6 +28,15 @@ Index::Index(int64_t d, Metric metric, Device device, DType dtype) : d_(d), metr
            "index: dtype must be float32 or float16, got ", dtype_name(dtype));
 }
 
+IndexState Index::base_state() const {
+  IndexState s;
+  s.type = type_name();
+  s.d = d_;
+  s.metric = metric_;
+  s.dtype = dtype_;
+  return s;
+}
+
 std::unique_ptr<Index> index_from_state(const IndexState& state, Device device) {
   if (state.type == "FlatIndex") return FlatIndex::from_state(state, device);
   if (state.type == "IVFFlatIndex") return IVFFlatIndex::from_state(state, device);

@@ -90,6 +90,9 @@ class Index {
 
  protected:
   int64_t d_;
+  // A state with what every index has (type, d, metric, dtype) filled in.
+  IndexState base_state() const;
+
   Metric metric_;
   Device device_;
   DType dtype_;

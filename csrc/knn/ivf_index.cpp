@@ -19,12 +19,6 @@ namespace aimass::knn {
 
 namespace {
 
-Tensor host_i64(const std::vector<int64_t>& v) {
-  Tensor t = Tensor::empty({int64_t(v.size())}, DType::Int64);
-  std::copy(v.begin(), v.end(), t.data<int64_t>());
-  return t;
-}
-
 Tensor gather(const Tensor& x, const Tensor& rows) {
   if (!x.defined()) return x;
   return contiguous(index(x, {TensorIndex::of(to_device(rows, x.device()))}));
@@ -85,7 +79,7 @@ void IVFFlatIndex::assign_lists(const Tensor& rows, const Tensor& norms, const T
   ids_ = ids;
   host_ids_ = host_ids;
   host_offsets_ = std::move(offsets);
-  offsets_ = to_device(host_i64(host_offsets_), device_);
+  offsets_ = to_device(host_tensor(host_offsets_), device_);
   id_rows_.rebuild(host_ids_.data<int64_t>(), host_ids_.numel());
 }
 
@@ -114,7 +108,7 @@ void IVFFlatIndex::add(const Tensor& x, const Tensor& ids) {
   for (int64_t l = 0; l < nlist_; ++l)
     std::iota(order.begin() + offsets[size_t(l)], order.begin() + fill[size_t(l)], host_offsets_[size_t(l)]);
   for (int64_t i = 0; i < m; ++i) order[size_t(fill[size_t(a[i])]++)] = n + i;
-  Tensor rows = host_i64(order);
+  Tensor rows = host_tensor(order);
 
   // Norms of the stored (possibly float16-rounded) rows, so L2 scores match what is stored.
   Tensor stored = to_dtype(v, dtype_);
@@ -194,7 +188,7 @@ int64_t IVFFlatIndex::remove(const Tensor& ids) {
       if (!drop[size_t(r)]) keep.push_back(r);
     offsets[size_t(l + 1)] = int64_t(keep.size());
   }
-  gather_rows(host_i64(keep), std::move(offsets));
+  gather_rows(host_tensor(keep), std::move(offsets));
   return removed;
 }
 
@@ -233,18 +227,14 @@ void IVFFlatIndex::to(Device device) {
 }
 
 IndexState IVFFlatIndex::state() const {
-  IndexState s;
-  s.type = type_name();
-  s.d = d_;
-  s.metric = metric_;
-  s.dtype = dtype_;
+  IndexState s = base_state();
   s.ints["nlist"] = nlist_;
   s.ints["nprobe"] = nprobe_;
   s.ints["niter"] = niter_;
   s.ints["seed"] = int64_t(seed_);
   s.tensors["vectors"] = contiguous(to_device(lists_, Device()));
   s.tensors["ids"] = host_ids_;
-  s.tensors["list_offsets"] = host_i64(host_offsets_);
+  s.tensors["list_offsets"] = host_tensor(host_offsets_);
   if (is_trained()) s.tensors["centroids"] = centroids();
   return s;
 }

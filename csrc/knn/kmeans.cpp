@@ -84,12 +84,6 @@ std::vector<float> kmeans_pp(const float* x, int64_t m, int64_t d, int64_t k, st
   return c;
 }
 
-Tensor host_tensor(const std::vector<float>& v, int64_t rows, int64_t cols, Device device) {
-  Tensor t = Tensor::empty({rows, cols}, DType::Float32);
-  std::copy(v.begin(), v.end(), t.data<float>());
-  return to_device(t, device);
-}
-
 // The centroid step: c[j] = mean of the rows assigned to j (rows of empty clusters untouched).
 // Rows are bucketed by cluster first, so each cluster is summed in row order by one thread:
 // the result does not depend on the thread count. Returns the cluster sizes.
@@ -140,7 +134,7 @@ void split_empty(std::vector<float>& c, std::vector<int64_t>& sizes, int64_t d) 
 // Nearest centroid of each row: (n,) int64 on the CPU.
 Tensor assign_rows(const Tensor& x, const std::vector<float>& c, int64_t k, const Tensor& centroid_ids,
                    KnnMetric metric) {
-  Tensor cd = host_tensor(c, k, x.shape()[1], x.device());
+  Tensor cd = to_device(host_tensor(c, {k, x.shape()[1]}), x.device());
   Tensor norms = metric == KnnMetric::L2 ? knn_row_norms(cd) : Tensor();
   KnnResult r = knn_flat_search(x, cd, norms, centroid_ids, Tensor(), metric, 1);
   return contiguous(to_device(reshape(r.ids, {x.shape()[0]}), Device()));
@@ -223,7 +217,7 @@ KMeansResult kmeans(const Tensor& x, const KMeansOptions& opt, const char* what)
     }
   });
   for (double v : per_row) out.inertia += v;
-  out.centroids = host_tensor(c, k, d, device);
+  out.centroids = to_device(host_tensor(c, {k, d}), device);
   return out;
 }
 

@@ -1,5 +1,6 @@
 // Checking and converting what users hand to an index: vectors, ids and filters.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -21,6 +22,18 @@ Tensor prepare_ids(const Tensor& ids, int64_t n, int64_t next_id, const char* wh
 
 // Ids as a host vector (any integer tensor of one dim, any device).
 std::vector<int64_t> ids_to_vector(const Tensor& ids, const char* what);
+
+// A CPU tensor of `shape` holding a copy of v (v.size() == the shape's element count).
+template <typename T>
+Tensor host_tensor(const std::vector<T>& v, const Shape& shape) {
+  Tensor t = Tensor::empty(shape, DTypeOf<T>::value);
+  std::copy(v.begin(), v.end(), t.template data<T>());
+  return t;
+}
+template <typename T>
+Tensor host_tensor(const std::vector<T>& v) {  // 1-D
+  return host_tensor(v, {int64_t(v.size())});
+}
 
 // Which of `row_ids` (n,) int64 CPU the filter allows: (n,) bool on the CPU. ValueError naming
 // `what` when the filter has the wrong dtype or rank.

@@ -99,6 +99,10 @@ void bind_module(py::module_& m) {
       .def("eval", [](Module& self) { self.train(false); return &self; })
       .def_property_readonly("training", &Module::training)
       .def_property_readonly("built", &Module::built)
+      .def_property_readonly("_build_input", [](const Module& self) -> py::object {
+        if (!self.built_from_input()) return py::none();
+        return py::make_tuple(py::tuple(py::cast(self.build_input_shape())), py::cast(self.build_input_dtype()));
+      })
       .def("_to_device", [](Module& self, const py::object& d) { self.to(to_device_arg(d)); })
       .def("_to_dtype", [](Module& self, const py::object& d) { self.to(to_dtype_arg(d)); })
       .def("zero_grad", &Module::zero_grad);

@@ -44,6 +44,9 @@ Tensor Module::call(const Tensor& x) {
       build(x);
     }
     built_ = true;
+    built_from_input_ = true;
+    build_input_dtype_ = x.dtype();
+    build_input_shape_ = x.dim() > 0 ? Shape(x.shape().begin() + 1, x.shape().end()) : Shape{};
   }
   return forward(x);
 }

@@ -30,6 +30,12 @@ class Module {
   // Creates weights whose shapes depend on the first input. Sets built(); the default has none.
   virtual void build(const Tensor& x) {}
   bool built() const { return built_; }
+  // The per-sample shape ([N, ...] without N) and dtype of the input that built this module's
+  // lazily sized weights; empty shape and undefined when built by its constructor. Model files
+  // record them so a loader can size the layers again before copying the weights in.
+  const Shape& build_input_shape() const { return build_input_shape_; }
+  DType build_input_dtype() const { return build_input_dtype_; }
+  bool built_from_input() const { return built_from_input_; }
 
   const std::string& type_name() const { return type_name_; }
   // One line: the type and its settings, as in repr(): "Dense(units=64, activation=relu)".
@@ -82,6 +88,9 @@ class Module {
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   bool training_ = true;
   bool built_ = false;
+  bool built_from_input_ = false;
+  Shape build_input_shape_;
+  DType build_input_dtype_ = DType::Float32;
 };
 
 // Replaces dst's data by src's (same TensorImpl, so every handle to dst sees it). Drops dst's

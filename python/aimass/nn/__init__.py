@@ -48,4 +48,5 @@ from .losses import (  # noqa: F401
     MSELoss,
 )
 from .module import Module, Parameter  # noqa: F401
+from .registry import register_serializable  # noqa: F401
 from . import callbacks, model, serialization  # noqa: F401,E402  (compile / fit / save on Module)

@@ -9,20 +9,24 @@ Layout (format "aimass.model", version 1):
                   optimizer "training" (JSON: the loss, the metrics, the optimizer's class and the
                   non-tensor part of its state_dict, tensors replaced by their names).
 
-The safetensors package reads the file (safetensors.numpy.load_file). Writes go to a temporary
-file in the same folder, then os.replace: a failed save leaves the old file whole.
+Classes in "architecture" are recorded by name: aimass's own by their class name, a user's by the
+name it was registered under (nn/registry.py) or its class name. Loading calls only classes of
+that registry or of the caller's custom_objects, never anything the file names otherwise.
+
+The safetensors package reads the file (safetensors.numpy.load_file). Files are written and read
+by the rules in aimass/_files.py: atomically, with the umask's permissions, regular files only.
 """
 from __future__ import annotations
 
-import importlib
 import json
 import os
-import tempfile
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
 from .. import _core
+from .._files import atomic_save, read_safetensors
+from . import registry
 from .module import Module
 
 FORMAT = "aimass.model"
@@ -34,40 +38,39 @@ _TENSOR_REF = "__tensor__"
 # architecture
 
 def model_config(module: Module) -> dict:
-    """The JSON-able description that rebuilds ``module`` (without its weights)."""
+    """The JSON-able description that rebuilds ``module`` (without its weights). Classes are
+    recorded by their registry name (nn/registry.py), never by a module path."""
     from . import layers
 
     cls = type(module)
-    if isinstance(module, layers.Sequential) and cls is layers.Sequential:
+    if cls is layers.Sequential:
         return {"class": "Sequential", "layers": [model_config(m) for m in module]}
-    if getattr(layers, cls.__name__, None) is cls:
-        return {"class": cls.__name__, "config": module.get_config()}
     get_config = getattr(module, "get_config", None)
-    return {"class": f"{cls.__module__}:{cls.__qualname__}", "config": get_config() if callable(get_config) else {}}
+    return {"class": registry.name_of(cls), "config": get_config() if callable(get_config) else {}}
 
 
-def from_config(config: dict) -> Module:
-    """Rebuilds a module from model_config's description."""
+def from_config(config: dict, custom_objects: Mapping[str, type] | None = None, path: str = "<config>") -> Module:
+    """Rebuilds a module from model_config's description. Only classes of the registry (or in
+    custom_objects) are called, with the recorded constructor arguments."""
     from . import layers
 
+    if not isinstance(config, dict):
+        raise ValueError(f"am.load: {path!r} has a corrupt architecture: expected an object, got {type(config).__name__}")
     name = config.get("class")
     if name == "Sequential":
-        return layers.Sequential([from_config(c) for c in config.get("layers", [])])
+        children = config.get("layers", [])
+        if not isinstance(children, list):
+            raise ValueError(f"am.load: {path!r} has a corrupt architecture: Sequential's layers must be a list")
+        return layers.Sequential([from_config(c, custom_objects, path) for c in children])
+    cls = registry.resolve(name, custom_objects, path, what="layer class")
     kwargs = config.get("config", {})
-    if isinstance(name, str) and ":" in name:
-        module_name, qualname = name.split(":", 1)
-        obj: Any = importlib.import_module(module_name)
-        for part in qualname.split("."):
-            obj = getattr(obj, part)
-        try:
-            return obj(**kwargs)
-        except TypeError as e:
-            raise ValueError(f"cannot rebuild {name} from {kwargs}: {e} (give the class a get_config() returning "
-                             f"its constructor arguments)") from e
-    cls = getattr(layers, name, None) if isinstance(name, str) else None
-    if cls is None or not isinstance(cls, type):
-        raise ValueError(f"unknown layer class {name!r} in the architecture")
-    return cls(**kwargs)
+    if not isinstance(kwargs, dict) or not all(isinstance(k, str) for k in kwargs):
+        raise ValueError(f"am.load: {path!r} gives {name!r} a config that is not an object of named arguments")
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError, OverflowError, IndexError, KeyError, MemoryError, RuntimeError) as e:
+        raise ValueError(f"am.load: {path!r}: cannot rebuild {name!r} from its config {kwargs}: {e} (a class of "
+                         f"your own needs a get_config() returning its constructor arguments)") from e
 
 
 # ---------------------------------------------------------------------------------------------
@@ -101,21 +104,6 @@ def _unflatten(obj, tensors: dict[str, np.ndarray]):
 # ---------------------------------------------------------------------------------------------
 # save / load
 
-def _atomic_save(tensors: dict[str, np.ndarray], metadata: dict[str, str], path: str) -> None:
-    from safetensors.numpy import save_file
-
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".aimass-", suffix=".tmp", dir=folder)
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=metadata)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
 def save(self: Module, path: str | os.PathLike, include_optimizer: bool = True) -> None:
     """Writes the model (architecture and weights, and the compile settings with the optimizer
     state when compiled and include_optimizer) to one safetensors file, atomically."""
@@ -123,6 +111,10 @@ def save(self: Module, path: str | os.PathLike, include_optimizer: bool = True) 
     tensors = {name: np.ascontiguousarray(t.cpu().numpy()) for name, t in self.state_dict().items()}
     metadata = {"format": FORMAT, "version": str(VERSION), "aimass_version": _core.version(),
                 "architecture": json.dumps(model_config(self))}
+    build_inputs = {name: [list(spec[0]), str(spec[1])] for name, m in self.named_modules()
+                    if (spec := m._build_input) is not None and not list(m.children())}
+    if build_inputs:
+        metadata["build_inputs"] = json.dumps(build_inputs)
     compiled = self.__dict__.get("_compiled")
     if include_optimizer and compiled is not None:
         training: dict[str, Any] = {"loss": compiled["loss"].get_config(),
@@ -135,7 +127,7 @@ def save(self: Module, path: str | os.PathLike, include_optimizer: bool = True) 
         else:
             training["optimizer"] = {"name": opt}
         metadata["training"] = json.dumps(training)
-    _atomic_save(tensors, metadata, path)
+    atomic_save(tensors, metadata, path)
 
 
 def _param_index(opt, params) -> list[list[int]]:
@@ -152,46 +144,89 @@ def _param_index(opt, params) -> list[list[int]]:
 
 
 def _read(path: str) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    from safetensors import safe_open
-
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"am.load: no such file: {path!r}")
-    try:
-        with safe_open(path, framework="np") as f:
-            metadata = f.metadata() or {}
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except Exception as e:  # safetensors raises its own error types for truncated / corrupt files
-        raise ValueError(f"am.load: {path!r} is not a readable safetensors file (truncated or corrupt?): {e}") from e
+    tensors, metadata = read_safetensors(path, "am.load")
     if metadata.get("format") != FORMAT:
         raise ValueError(f"am.load: {path!r} is a safetensors file but not an aimass model (format "
                          f"{metadata.get('format')!r}); load plain weights with model.load_state_dict")
-    if int(metadata.get("version", "0")) > VERSION:
+    version = metadata.get("version", "0")
+    if not version.isdigit() or int(version) > VERSION:
         raise ValueError(f"am.load: {path!r} has format version {metadata['version']}, newer than this aimass "
                          f"reads ({VERSION}): upgrade aimass")
     return tensors, metadata
 
 
-def load(path: str | os.PathLike, compile: bool = True) -> Module:
+def load(path: str | os.PathLike, compile: bool = True, custom_objects: Mapping[str, type] | None = None) -> Module:
     """Rebuilds a model saved by model.save: architecture, weights (exactly), and with compile the
-    loss, metrics and optimizer with its state."""
+    loss, metrics and optimizer with its state. The architecture is rebuilt only from aimass's own
+    classes, classes registered with @am.nn.register_serializable, and ``custom_objects``
+    ({"MyNet": MyNet}); any other name is a ValueError and nothing is imported or called."""
     path = os.fspath(path)
     tensors, metadata = _read(path)
     try:
-        model = from_config(json.loads(metadata["architecture"]))
-    except (KeyError, json.JSONDecodeError) as e:
-        raise ValueError(f"am.load: {path!r} has a missing or corrupt architecture: {e}") from e
+        architecture = json.loads(metadata["architecture"])
+        training = json.loads(metadata["training"]) if compile and "training" in metadata else None
+    except (KeyError, ValueError, RecursionError) as e:
+        raise ValueError(f"am.load: {path!r} has a missing or corrupt architecture: {e}") from None
+    try:
+        model = from_config(architecture, custom_objects, path)
+    except RecursionError:
+        raise ValueError(f"am.load: {path!r} has an architecture nested too deeply") from None
+    _build_lazy_layers(model, metadata.get("build_inputs"), path)
     weights = {k: v for k, v in tensors.items() if not k.startswith("optimizer/")}
     try:
         model.load_state_dict(weights)
-    except ValueError as e:
+    except (ValueError, TypeError, KeyError) as e:
         raise ValueError(f"am.load: the weights in {path!r} do not fit its architecture: {e}") from e
-    if compile and "training" in metadata:
-        _restore_training(model, json.loads(metadata["training"]), tensors, path)
+    if training is not None:
+        try:
+            _restore_training(model, training, tensors, path)
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError, RuntimeError) as e:
+            if str(path) in str(e):
+                raise
+            raise ValueError(f"am.load: {path!r} has a corrupt training configuration: {e} (load it with "
+                             "compile=False to get the weights alone)") from e
     return model
 
 
+_MAX_BUILD_ELEMENTS = 1 << 24
+
+
+def _build_lazy_layers(model: Module, build_inputs: str | None, path: str) -> None:
+    """Sizes the layers that a file's architecture leaves lazily unbuilt (the layers of a class of
+    the user's own, made in its __init__) by calling each on zeros of the per-sample input shape
+    recorded at save time (Module._build_input), so that the weights can be copied in."""
+    if build_inputs is None or all(m.built for m in model.modules()):
+        return
+    from .. import autograd, zeros
+
+    try:
+        specs = json.loads(build_inputs)
+        if not isinstance(specs, dict):
+            raise TypeError("expected an object of layer names")
+        calls = []
+        for name, m in model.named_modules():
+            if m.built or name not in specs or list(m.children()):
+                continue
+            shape, dtype = specs[name]
+            shape = [int(d) for d in shape]
+            if any(d < 0 for d in shape) or float(np.prod(shape, dtype=np.float64)) > _MAX_BUILD_ELEMENTS:
+                raise ValueError(f"layer {name!r}: input shape {shape} is negative or too large")
+            calls.append((name, m, zeros((1, *shape), dtype=str(dtype))))
+    except (ValueError, TypeError, KeyError, OverflowError, RecursionError) as e:
+        raise ValueError(f"am.load: {path!r} has corrupt build inputs ({e})") from None
+    with autograd.no_grad():
+        for name, m, x in calls:
+            training = m.training
+            m.eval()
+            try:
+                m(x)
+            except (ValueError, TypeError, RuntimeError, IndexError) as e:
+                raise ValueError(f"am.load: {path!r}: cannot size layer {name!r} on its recorded input: {e}") from e
+            finally:
+                m.train(training)
+
+
 def _restore_training(model: Module, training: dict, tensors: dict, path: str) -> None:
-    from .. import optim
     from .losses import Loss
 
     loss_cfg = dict(training["loss"])
@@ -200,9 +235,7 @@ def _restore_training(model: Module, training: dict, tensors: dict, path: str) -
     if "name" in opt_cfg:
         optimizer: Any = opt_cfg["name"]
     else:
-        cls = getattr(optim, opt_cfg["class"], None)
-        if cls is None:
-            raise ValueError(f"am.load: {path!r} names an unknown optimizer {opt_cfg['class']!r}")
+        cls = registry.optimizer_class(opt_cfg.get("class"), path)
         params = list(model.parameters())
         index = opt_cfg.get("param_index")
         groups = [{"params": [params[i] for i in g]} for g in index] if index else [{"params": params}]

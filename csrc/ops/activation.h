@@ -2,7 +2,7 @@
 // 16-bit floats compute in float32 and return their own dtype.
 #pragma once
 #include "core/tensor.h"
-#include "ops/kernels.h"
+#include "ops/kernels/activation.h"
 
 namespace aimass {
 

@@ -6,7 +6,7 @@
 #include <cmath>
 
 #include "core/dtype.h"  // AM_HOST_DEVICE
-#include "ops/kernels.h"
+#include "ops/kernels/activation.h"
 
 namespace aimass::activation_ops {
 

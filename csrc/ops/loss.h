@@ -6,7 +6,7 @@
 #include <utility>
 
 #include "core/tensor.h"
-#include "ops/kernels.h"
+#include "ops/kernels/loss.h"
 #include "ops/nn.h"
 
 namespace aimass {

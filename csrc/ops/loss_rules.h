@@ -5,7 +5,7 @@
 #include <cstdint>
 
 #include "core/dtype.h"
-#include "ops/kernels.h"
+#include "ops/kernels/loss.h"
 
 namespace aimass::loss_rules {
 

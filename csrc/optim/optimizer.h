@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "core/tensor.h"
-#include "ops/kernels.h"
+#include "ops/kernels/optim.h"
 
 namespace aimass::optim {
 

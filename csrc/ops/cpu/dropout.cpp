@@ -4,7 +4,7 @@
 // kernel draws the same mask, and the backward regenerates it instead of storing it.
 #include "core/parallel.h"
 #include "ops/random_values.h"
-#include "ops/kernels.h"
+#include "ops/kernels/random.h"
 
 namespace aimass::cpu {
 

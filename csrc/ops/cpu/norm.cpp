@@ -11,7 +11,7 @@
 #include "core/parallel.h"
 #include "ops/cpu/row_ops.h"
 #include "ops/cpu/simd/simd.h"
-#include "ops/kernels.h"
+#include "ops/kernels/norm.h"
 
 namespace aimass::cpu {
 

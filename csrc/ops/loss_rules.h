@@ -1,4 +1,4 @@
-// The element rules of the pointwise losses (formulas in ops/kernels.h), AM_HOST_DEVICE so that
+// The element rules of the pointwise losses (formulas in ops/kernels/loss.h), AM_HOST_DEVICE so that
 // the CPU kernel (cpu/loss.cpp) and the CUDA kernel (cuda/loss.cu) run the same code.
 #pragma once
 #include <cmath>

@@ -1,7 +1,7 @@
 // Cross-entropy over rows of a (N, C) matrix of logits and its gradient: one block per row
 // (grid-strided over rows), block-wide max and sum reductions in shared memory as in
 // softmax.cu, arithmetic in the element type (float32 or float64; the op layer widens 16-bit
-// floats). The coefficients a[n, c] are those of ops/kernels.h.
+// floats). The coefficients a[n, c] are those of ops/kernels/softmax.h.
 #include <cfloat>
 
 #include "cuda/cuda_check.h"

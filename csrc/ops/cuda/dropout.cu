@@ -1,4 +1,4 @@
-// Inverted dropout (contract in ops/kernels.h): one thread per Philox counter, which serves
+// Inverted dropout (contract in ops/kernels/random.h): one thread per Philox counter, which serves
 // four elements, with the CPU kernel's mask rule, so both devices drop the same elements.
 #include "ops/random_values.h"
 #include "cuda/cuda_check.h"

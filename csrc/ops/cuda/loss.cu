@@ -1,4 +1,4 @@
-// The losses on CUDA (formulas in ops/kernels.h; the element rules are ops/loss_rules.h, the
+// The losses on CUDA (formulas in ops/kernels/loss.h; the element rules are ops/loss_rules.h, the
 // same code as the CPU kernel runs).
 //   Pointwise losses: one grid-strided pass. Reduced, each block sums its elements in double
 //   and writes one partial; a second one-block kernel adds the partials in order and scales

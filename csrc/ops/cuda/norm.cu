@@ -1,4 +1,4 @@
-// Layer norm and batch norm and their gradients (contracts in ops/kernels.h), float32 or float64
+// Layer norm and batch norm and their gradients (contracts in ops/kernels/norm.h), float32 or float64
 // (the op layer widens 16-bit floats). Layer norm: one block per row (grid-strided over rows),
 // two block reductions for the statistics; its weight / bias gradients are column sums, one
 // block per 32 columns. Batch norm: one block per channel reduces its N * S values, then an

@@ -2,6 +2,7 @@
 #include "bindings/bindings.h"
 #include "autograd/functions.h"
 #include "core/device_api.h"
+#include "core/dispatch.h"
 #include "core/info.h"
 #include "core/parallel.h"
 #include "ops/convert.h"
@@ -17,6 +18,7 @@ void bind_runtime(py::module_& m) {
   m.def("cuda_toolkit_version", &cuda_toolkit_version);
   m.def("blas_config", &blas_config);
   m.def("cpu_simd_level", &cpu_simd_level);
+  m.def("kernel_names", &kernel_names, "the registered kernels (ops/kernels/*.h), in declaration order");
 
   m.def("to", [](const Tensor& x, const py::object& device, const py::object& dtype, bool copy) {
     Tensor t = dtype.is_none() ? x : autograd::to_dtype(x, to_dtype_arg(dtype), copy);

@@ -1,9 +1,10 @@
 // Loads libaimass_cuda.so from the folder libaimass_core.so lives in, the first time a CUDA
-// device is asked for, and resolves the CUDA column of the dispatch table from it.
+// device is asked for, and binds the CUDA column of the dispatch table to the kernels it lists.
 #include <dlfcn.h>
 
 #include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "core/device_api.h"
 #include "core/dispatch.h"
@@ -56,7 +57,27 @@ CudaBackend load_backend() {
     b.error = "CUDA is not usable: " + why;
     return b;
   }
-  for (KernelBase* k : kernel_registry()) k->cuda_fn = dlsym(handle, k->cuda_symbol);
+  // The library's list of its kernels (cuda/kernel_table.cpp), each bound by name after its
+  // contract is checked against this build's.
+  using ListFn = const CudaKernelEntry* (*)(size_t*);
+  auto list = reinterpret_cast<ListFn>(dlsym(handle, "aimass_cuda_kernels"));
+  if (!list) {
+    b.error = path + " has no aimass_cuda_kernels list";
+    return b;
+  }
+  size_t count = 0;
+  const CudaKernelEntry* entries = list(&count);
+  std::unordered_map<std::string, const CudaKernelEntry*> by_name;
+  for (size_t i = 0; i < count; ++i) by_name.emplace(entries[i].name, &entries[i]);
+  try {
+    for (KernelBase* k : kernel_registry()) {
+      auto it = by_name.find(k->name);
+      if (it != by_name.end()) k->bind_cuda(*it->second);
+    }
+  } catch (const Error& e) {
+    b.error = e.what();
+    return b;
+  }
   b.api = api;
   return b;
 }
@@ -89,15 +110,6 @@ void check_device(Device device) {
   int count = cuda_api().device_count();
   AM_CHECK(device.index < count, RuntimeError, "CUDA device ", device.index, " requested but only ", count,
            " CUDA device(s) are present");
-}
-
-KernelBase::KernelBase(const char* n, const char* sym) : name(n), cuda_symbol(sym) {
-  kernel_registry().push_back(this);
-}
-
-std::vector<KernelBase*>& kernel_registry() {
-  static std::vector<KernelBase*> registry;
-  return registry;
 }
 
 void ensure_device_ready(Device device) { check_device(device); }

@@ -6,8 +6,13 @@
 
 #include "core/error.h"
 
-// The extern "C" entry points the core resolves with dlsym (ops/kernels.cpp names them).
+// The extern "C" entry points of libaimass_cuda.so.
 #define AIMASS_CUDA_EXPORT extern "C" __attribute__((visibility("default")))
+// Defines the CUDA kernel `name` of an AIMASS_KERNEL line (core/dispatch.h), inside namespace
+// aimass, where the line declared it: AIMASS_CUDA_KERNEL(softmax)(const Tensor& in, ...) { ... }.
+// Without the family header the name softmax_fn is unknown, and parameters that differ from the
+// contract redeclare a C function: both are compile errors.
+#define AIMASS_CUDA_KERNEL(name) AIMASS_CUDA_EXPORT kernel_result<name##_fn>::type aimass_cuda_##name
 
 // AM_CUDA_CHECK(cudaMemcpy(...), "copy") throws "cuda copy: cudaMemcpy(...) failed: <reason>".
 #define AM_CUDA_CHECK(expr, op) ::aimass::gpu::check_cuda((expr), op, #expr)

@@ -17,7 +17,7 @@
 #include "data/batch_source.h"
 #include "data/sampling.h"
 #include "ops/convert.h"
-#include "ops/kernels.h"
+#include "ops/kernels/index.h"
 
 namespace aimass::data {
 

@@ -2,7 +2,7 @@
 
 #include "core/error.h"
 #include "ops/convert.h"
-#include "ops/kernels.h"
+#include "ops/kernels/augment.h"
 
 namespace aimass::data {
 

@@ -1,8 +1,8 @@
-// GELU, SiLU and leaky ReLU (ActivationOp, ops/kernels.h; rules in ops/activation_ops.h).
+// GELU, SiLU and leaky ReLU (ActivationOp, ops/kernels/activation.h; rules in ops/activation_ops.h).
 // 16-bit floats compute in float32 and return their own dtype.
 #pragma once
 #include "core/tensor.h"
-#include "ops/kernels.h"
+#include "ops/kernels/activation.h"
 
 namespace aimass {
 

@@ -1,4 +1,4 @@
-// The element rules of the activations (ActivationOp, ops/kernels.h) and their derivatives: the
+// The element rules of the activations (ActivationOp, ops/kernels/activation.h) and their derivatives: the
 // reference that the CPU float64 loops and the CUDA kernels run. The CPU float32 loops
 // (cpu/simd/simd_kernels.cpp) follow the same formulas with the SIMD table's exp / tanh.
 // T is float or double.
@@ -6,7 +6,7 @@
 #include <cmath>
 
 #include "core/dtype.h"  // AM_HOST_DEVICE
-#include "ops/kernels.h"
+#include "ops/kernels/activation.h"
 
 namespace aimass::activation_ops {
 

@@ -4,7 +4,7 @@
 
 #include "core/error.h"
 #include "ops/convert.h"
-#include "ops/kernels.h"
+#include "ops/kernels/conv.h"
 
 namespace aimass {
 

@@ -2,7 +2,7 @@
 
 #include "core/device_api.h"
 #include "core/error.h"
-#include "ops/kernels.h"
+#include "ops/kernels/elementwise.h"
 #include "ops/shape.h"
 
 namespace aimass {

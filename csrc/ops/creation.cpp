@@ -6,7 +6,7 @@
 #include "core/error.h"
 #include "core/philox.h"
 #include "ops/convert.h"
-#include "ops/kernels.h"
+#include "ops/kernels/random.h"
 
 namespace aimass {
 

@@ -3,7 +3,7 @@
 #include "core/error.h"
 #include "core/philox.h"
 #include "ops/convert.h"
-#include "ops/kernels.h"
+#include "ops/kernels/random.h"
 
 namespace aimass {
 
@@ -21,7 +21,7 @@ Tensor apply_mask(const Tensor& x, double p, uint64_t seed, uint64_t offset) {
 Tensor dropout(const Tensor& x, double p, uint64_t* seed, uint64_t* offset) {
   AM_CHECK(is_floating(x.dtype()), TypeError, "dropout: needs a floating input, got ", x.describe());
   AM_CHECK(p >= 0.0 && p <= 1.0, ValueError, "dropout: probability p must be in [0, 1], got ", p);
-  // One Philox counter gives the four words of four elements (ops/kernels.h).
+  // One Philox counter gives the four words of four elements (ops/kernels/random.h).
   GeneratorState g = reserve_random(uint64_t(x.numel() + 3) / 4);
   if (seed) *seed = g.seed;
   if (offset) *offset = g.offset;

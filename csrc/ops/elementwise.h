@@ -2,7 +2,7 @@
 #pragma once
 #include "core/scalar.h"
 #include "core/tensor.h"
-#include "ops/kernels.h"
+#include "ops/kernels/elementwise.h"
 
 namespace aimass {
 

@@ -5,7 +5,8 @@
 #include "core/error.h"
 #include "ops/convert.h"
 #include "ops/elementwise.h"
-#include "ops/kernels.h"
+#include "ops/kernels/elementwise.h"
+#include "ops/kernels/index.h"
 #include "ops/shape.h"
 
 namespace aimass {

@@ -6,7 +6,9 @@
 #include "core/parallel.h"
 #include "ops/convert.h"
 #include "ops/elementwise.h"
-#include "ops/kernels.h"
+#include "ops/kernels/elementwise.h"
+#include "ops/kernels/knn.h"
+#include "ops/kernels/reduce.h"
 #include "ops/reduce.h"
 
 namespace aimass {

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "core/tensor.h"
-#include "ops/kernels.h"
+#include "ops/kernels/linear.h"
 
 namespace aimass {
 

@@ -1,12 +1,12 @@
 // Losses between an input and a target of one shape (mse, l1, huber, binary cross-entropy with
 // logits, kl_div), and the distillation loss between two sets of logits. The kernels (formulas
-// in ops/kernels.h) are ops/cpu/loss.cpp and ops/cuda/loss.cu. cross_entropy is in ops/nn.h.
+// in ops/kernels/loss.h) are ops/cpu/loss.cpp and ops/cuda/loss.cu. cross_entropy is in ops/nn.h.
 // All compute in float32 or float64 (16-bit floats widen to float32) and return the input's dtype.
 #pragma once
 #include <utility>
 
 #include "core/tensor.h"
-#include "ops/kernels.h"
+#include "ops/kernels/loss.h"
 #include "ops/nn.h"
 
 namespace aimass {

@@ -1,11 +1,11 @@
-// The element rules of the pointwise losses (formulas in ops/kernels.h), AM_HOST_DEVICE so that
+// The element rules of the pointwise losses (formulas in ops/kernels/loss.h), AM_HOST_DEVICE so that
 // the CPU kernel (cpu/loss.cpp) and the CUDA kernel (cuda/loss.cu) run the same code.
 #pragma once
 #include <cmath>
 #include <cstdint>
 
 #include "core/dtype.h"
-#include "ops/kernels.h"
+#include "ops/kernels/loss.h"
 
 namespace aimass::loss_rules {
 

@@ -3,7 +3,9 @@
 #include "core/error.h"
 #include "ops/convert.h"
 #include "ops/elementwise.h"
-#include "ops/kernels.h"
+#include "ops/kernels/elementwise.h"
+#include "ops/kernels/reduce.h"
+#include "ops/kernels/softmax.h"
 #include "ops/reduce.h"
 #include "ops/shape.h"
 

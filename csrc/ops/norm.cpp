@@ -4,7 +4,8 @@
 #include "ops/convert.h"
 #include "ops/creation.h"
 #include "ops/elementwise.h"
-#include "ops/kernels.h"
+#include "ops/kernels/elementwise.h"
+#include "ops/kernels/norm.h"
 #include "ops/shape.h"
 
 namespace aimass {

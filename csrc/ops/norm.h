@@ -1,5 +1,5 @@
 // Layer norm and batch norm: checks, dtype handling and layout around their kernels
-// (ops/kernels.h). 16-bit floats compute in float32 and return their own dtype; the saved
+// (ops/kernels/norm.h). 16-bit floats compute in float32 and return their own dtype; the saved
 // statistics are in that compute dtype (float32 or float64).
 #pragma once
 #include <cstdint>

@@ -6,7 +6,8 @@
 #include <limits>
 
 #include "core/philox.h"
-#include "ops/scalar_ops.h"  // convert (a draw rounded to the element type), RandomKind
+#include "ops/kernels/random.h"  // RandomKind
+#include "ops/scalar_ops.h"       // convert (a draw rounded to the element type)
 
 namespace aimass {
 

@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "core/tensor.h"
-#include "ops/kernels.h"
+#include "ops/kernels/reduce.h"
 
 namespace aimass {
 

@@ -16,7 +16,7 @@
 
 #include "core/dtype.h"
 #include "core/scalar.h"
-#include "ops/kernels.h"
+#include "ops/kernels/elementwise.h"
 
 namespace aimass::scalar_ops {
 

@@ -4,7 +4,8 @@
 
 #include "autograd/node.h"
 #include "ops/convert.h"
-#include "ops/kernels.h"
+#include "ops/kernels/elementwise.h"
+#include "ops/kernels/optim.h"
 #include "optim/optimizer.h"
 
 namespace aimass::optim {

@@ -5,7 +5,7 @@
 #include "autograd/node.h"
 #include "core/error.h"
 #include "ops/convert.h"
-#include "ops/kernels.h"
+#include "ops/kernels/optim.h"
 
 namespace aimass::optim {
 

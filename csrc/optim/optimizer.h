@@ -1,6 +1,6 @@
 // Optimizers: the parameters in groups, each group with its own options (lr, betas, ...), and
 // a per-parameter state (step count, the algorithm's buffers, float32 master weights for
-// 16-bit parameters). step() runs one fused kernel per group and device (ops/kernels.h:
+// 16-bit parameters). step() runs one fused kernel per group and device (ops/kernels/optim.h:
 // optim_step_kernel), with no Python involved, so the native training loop calls it with
 // the GIL released.
 //
@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "core/tensor.h"
-#include "ops/kernels.h"
+#include "ops/kernels/optim.h"
 
 namespace aimass::optim {
 

@@ -16,7 +16,6 @@ import pytest
 
 import aimass as am
 import aimass.nn.functional as F
-import aimass.nn.functional as F
 from conftest import NP_BF16, RED_TOL, as_f64, make_tensor, to_np
 
 
@@ -190,7 +189,72 @@ OPS = [
     ("optim-Adam-f64", [_f(*S, dt=np.float64), _f(*S, dt=np.float64)], lambda p, g: _optim_steps("Adam", {}, p, g)),
     ("optim-SGD-bf16-master", [_bf16(*S), _bf16(*S)], lambda p, g: _optim_steps("SGD", dict(lr=0.1, momentum=0.9), p, g)),
     ("optim-clip_grad_norm", [_f(*S), _f(S[1])], lambda g, h: _clip_grad_norm(g, h)),
+    # creation
+    ("full", [_f(*S)], lambda x: am.full_like(x, 2.5)),
+    ("rand-seeded", [_f(*S)], lambda x: _seeded(lambda: am.rand_like(x))),
+    ("randn-seeded-f64", [_f(*S, dt=np.float64)], lambda x: _seeded(lambda: am.randn_like(x))),
+    # softmax, log_softmax and cross-entropy, forward and backward
+    ("softmax", [_f(*S)], lambda x: am.softmax(x, -1)),
+    ("softmax-axis0-f64", [_f(*S, dt=np.float64)], lambda x: am.softmax(x, 0)),
+    ("log_softmax", [_f(*S, lo=-30, hi=30)], lambda x: am.log_softmax(x, -1)),
+    ("softmax-backward", [_f(*S), _f(*S)], lambda x, g: _grads(lambda x: x.softmax(-1), g, x)),
+    ("log_softmax-backward-f64", [_f(*S, dt=np.float64), _f(*S, dt=np.float64)],
+     lambda x, g: _grads(lambda x: x.log_softmax(-1), g, x)),
+    ("cross_entropy", [_f(*S), _i(S[0], lo=0, hi=S[1], dt=np.int64)], lambda x, t: F.cross_entropy(x, t)),
+    ("cross_entropy-smooth-weight-backward", [_f(*S), _i(S[0], lo=0, hi=S[1], dt=np.int64), _f(S[1], **POS)],
+     lambda x, t, w: _grads(lambda x: F.cross_entropy(x, t, weight=w, label_smoothing=0.1), am.tensor(1.0), x)),
+    # gradients of the losses and of linear
+    ("mse_loss-backward", [_f(*S), _f(*S)], lambda x, t: _grads(lambda x, t: F.mse_loss(x, t), am.tensor(1.0), x, t)),
+    ("distillation_loss-backward", [_f(*S), _f(*S)],
+     lambda s, t: _grads(lambda s, t: F.distillation_loss(s, t, temperature=2.0), am.tensor(1.0), s, t)),
+    ("linear-relu-backward", [_f(33, 47), _f(21, 47), _f(21), _f(33, 21)],
+     lambda x, w, b, g: _grads(lambda x, w, b: F.linear(x, w, b, "relu"), g, x, w, b)),
+    # layers: attention and embedding, forward and the gradients of their parameters
+    ("attention", [_f(2, 5, 8), _f(2, 7, 8)], lambda q, kv: _layer_grads(
+        lambda: am.nn.MultiHeadAttention(8, 2), lambda m: m(q, kv, kv), q)),
+    ("attention-causal-self", [_f(2, 6, 8)], lambda x: _layer_grads(
+        lambda: am.nn.MultiHeadAttention(8, 4), lambda m: m(x, causal=True), x)),
+    ("embedding", [_i(4, 6, lo=0, hi=10, dt=np.int64)], lambda i: _layer_grads(
+        lambda: am.nn.Embedding(10, 5), lambda m: m(i), i)),
 ]
+
+# Which cases exercise each registered kernel (aimass._core.kernel_names(), declared in
+# csrc/ops/kernels/*.h): an OPS case name or a test function of this file. A new kernel fails
+# test_every_kernel_has_a_backend_case until it is listed here with a case.
+KERNEL_CASES = {
+    "unary": ["unary-exp"], "binary": ["add"], "where": ["where"], "clamp": ["clamp"],
+    "copy": ["cast-f32-f16"], "fill": ["full"], "reduce": ["reduce-sum-axis0"], "matmul": ["matmul"],
+    "gather": ["index-ints"], "scatter": ["setitem-ints"], "random": ["rand-seeded"], "dropout": ["dropout-seeded"],
+    "softmax": ["softmax", "log_softmax"], "softmax_backward": ["softmax-backward", "log_softmax-backward-f64"],
+    "cross_entropy": ["cross_entropy"], "cross_entropy_backward": ["cross_entropy-smooth-weight-backward"],
+    "conv2d": ["conv2d"], "conv2d_backward": ["conv2d-grad-x", "conv2d-grad-w"],
+    "max_pool2d": ["max_pool2d"], "max_pool2d_backward": ["max_pool2d-grad"],
+    "avg_pool2d": ["avg_pool2d"], "avg_pool2d_backward": ["avg_pool2d-grad"],
+    "layer_norm": ["layer_norm"], "layer_norm_backward": ["layer_norm-backward"],
+    "batch_norm_stats": ["batch_norm-train"], "batch_norm_apply": ["batch_norm-eval"],
+    "batch_norm_backward": ["batch_norm-backward"],
+    "activation": ["activation-gelu"], "activation_backward": ["activation-gelu-backward"],
+    "pointwise_loss": ["mse_loss"], "pointwise_loss_backward": ["mse_loss-backward"],
+    "distillation": ["distillation_loss"], "distillation_backward": ["distillation_loss-backward"],
+    "linear": ["linear"], "linear_backward": ["linear-relu-backward"],
+    "crop_flip": ["data-crop_flip"], "mixup": ["data-mixup"],
+    "optim_step": ["optim-Adam"], "grad_scale": ["optim-clip_grad_norm"],
+    "knn_flat_search": ["test_backend_kmeans"], "knn_ivf_search": ["test_backend_ivf_index"],
+}
+
+
+def test_every_kernel_has_a_backend_case():
+    """Runs everywhere, GPU or not: the registry and this file's cases must agree."""
+    from aimass import _core
+
+    registered = _core.kernel_names()
+    missing = [k for k in registered if k not in KERNEL_CASES]
+    assert not missing, f"registered kernels with no backend case (add one to OPS and KERNEL_CASES): {missing}"
+    stale = sorted(set(KERNEL_CASES) - set(registered))
+    assert not stale, f"KERNEL_CASES names kernels that are not registered: {stale}"
+    cases = {o[0] for o in OPS} | {n for n in globals() if n.startswith("test_")}
+    unknown = sorted({c for cs in KERNEL_CASES.values() for c in cs} - cases)
+    assert not unknown, f"KERNEL_CASES names cases that do not exist: {unknown}"
 
 
 def _grad(fn, x):
@@ -221,6 +285,18 @@ def _grads(fn, g, *inputs):
     leaves = [t.detach().requires_grad_() for t in inputs]  # keeps each input's layout
     (fn(*leaves) * g).sum().backward()
     return am.concatenate([leaf.grad.reshape(-1) for leaf in leaves])
+
+
+def _layer_grads(make, call, x):
+    """A layer made from seed 7 and moved to x's device: its output, then the gradients of its
+    parameters (of sum(out * ramp)), stacked flat into one tensor."""
+    am.manual_seed(7)
+    layer = make()
+    layer.to(str(x.device))
+    out = call(layer)
+    ramp = am.arange(out.numel(), dtype=out.dtype, device=str(out.device)).reshape(out.shape) * 0.01
+    (out * ramp).sum().backward()
+    return am.concatenate([out.reshape(-1)] + [p.grad.reshape(-1) for p in layer.parameters()])
 
 
 def _seeded(fn):

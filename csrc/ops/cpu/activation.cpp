@@ -2,7 +2,7 @@
 // float64 ranges: chunks of the SIMD table's activation loops, in parallel.
 #include "core/parallel.h"
 #include "ops/cpu/simd/simd.h"
-#include "ops/kernels.h"
+#include "ops/kernels/activation.h"
 
 namespace aimass::cpu {
 

@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "core/parallel.h"
-#include "ops/kernels.h"
+#include "ops/kernels/augment.h"
 
 namespace aimass::cpu {
 

@@ -20,7 +20,7 @@
 #include "core/parallel.h"
 #include "ops/cpu/blas_gemm.h"
 #include "ops/cpu/row_ops.h"
-#include "ops/kernels.h"
+#include "ops/kernels/conv.h"
 
 namespace aimass::cpu {
 

@@ -7,7 +7,8 @@
 
 #include "core/parallel.h"
 #include "ops/cpu/row_ops.h"
-#include "ops/kernels.h"
+#include "ops/kernels/elementwise.h"
+#include "ops/kernels/softmax.h"
 
 namespace aimass::cpu {
 
@@ -16,7 +17,7 @@ namespace {
 // coef * logp, where a zero coefficient contributes 0 even against logp = -inf.
 inline double term(double coef, double logp) { return coef != 0 ? coef * logp : 0.0; }
 
-// The per-row description of the coefficients a[n, c] of ops/kernels.h.
+// The per-row description of the coefficients a[n, c] of ops/kernels/softmax.h.
 template <typename T>
 struct Coefs {
   const int64_t* hard = nullptr;  // (N,) or null

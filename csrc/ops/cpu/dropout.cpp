@@ -1,10 +1,10 @@
-// Inverted dropout (contract in ops/kernels.h): element i keeps its value, scaled by 1 / (1 - p),
+// Inverted dropout (contract in ops/kernels/random.h): element i keeps its value, scaled by 1 / (1 - p),
 // when word i % 4 of Philox counter offset + i / 4 maps to a uniform >= p. The mask is a pure
 // function of (seed, offset, i), so any split of the range gives the same result, the CUDA
 // kernel draws the same mask, and the backward regenerates it instead of storing it.
 #include "core/parallel.h"
 #include "ops/random_values.h"
-#include "ops/kernels.h"
+#include "ops/kernels/random.h"
 
 namespace aimass::cpu {
 

@@ -13,7 +13,7 @@
 #include "core/parallel.h"
 #include "ops/cpu/blas_gemm.h"
 #include "ops/cpu/knn_topk.h"
-#include "ops/kernels.h"
+#include "ops/kernels/knn.h"
 
 namespace aimass::cpu {
 

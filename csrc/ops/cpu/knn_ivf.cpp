@@ -17,7 +17,7 @@
 #include "ops/cpu/blas_gemm.h"
 #include "ops/cpu/knn_dot.h"
 #include "ops/cpu/knn_topk.h"
-#include "ops/kernels.h"
+#include "ops/kernels/knn.h"
 
 namespace aimass::cpu {
 

@@ -13,7 +13,8 @@
 #include "core/parallel.h"
 #include "ops/cpu/blas_gemm.h"
 #include "ops/cpu/row_ops.h"
-#include "ops/kernels.h"
+#include "ops/kernels/elementwise.h"
+#include "ops/kernels/linear.h"
 
 namespace aimass::cpu {
 

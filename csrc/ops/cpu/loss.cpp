@@ -1,4 +1,4 @@
-// The CPU reference for the losses (ops/kernels.h gives the formulas, ops/loss_rules.h the
+// The CPU reference for the losses (ops/kernels/loss.h gives the formulas, ops/loss_rules.h the
 // element rules shared with CUDA).
 //   Pointwise losses (mse, l1, huber, bce with logits, kl_div): one fused pass. Reduced, each
 //   fixed block of elements sums into its own double, and the blocks add up in order, so the
@@ -13,7 +13,8 @@
 
 #include "core/parallel.h"
 #include "ops/cpu/row_ops.h"
-#include "ops/kernels.h"
+#include "ops/kernels/elementwise.h"
+#include "ops/kernels/loss.h"
 #include "ops/loss_rules.h"
 
 namespace aimass::cpu {

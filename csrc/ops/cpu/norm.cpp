@@ -1,4 +1,4 @@
-// Layer norm and batch norm, and their gradients (contracts in ops/kernels.h).
+// Layer norm and batch norm, and their gradients (contracts in ops/kernels/norm.h).
 // Layer norm: each row is the SIMD table's fused row pass (statistics, then the affine write),
 // rows in parallel; the backward's weight / bias sums are per-task partials over a fixed split
 // of the rows, added in task order, so the result does not depend on the thread timing.
@@ -11,7 +11,7 @@
 #include "core/parallel.h"
 #include "ops/cpu/row_ops.h"
 #include "ops/cpu/simd/simd.h"
-#include "ops/kernels.h"
+#include "ops/kernels/norm.h"
 
 namespace aimass::cpu {
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "core/parallel.h"
-#include "ops/kernels.h"
+#include "ops/kernels/optim.h"
 
 // Vectorising sqrt needs -fno-math-errno, which csrc/CMakeLists.txt sets for this file.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)

@@ -13,7 +13,7 @@
 
 #include "core/info.h"
 #include "core/parallel.h"
-#include "ops/kernels.h"
+#include "ops/kernels/pool.h"
 
 namespace aimass::cpu {
 

@@ -4,7 +4,7 @@
 #include <cstdint>
 
 #include "ops/cpu/simd/simd.h"
-#include "ops/kernels.h"
+#include "ops/kernels/elementwise.h"
 
 namespace aimass::cpu {
 

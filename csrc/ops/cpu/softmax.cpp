@@ -5,7 +5,8 @@
 
 #include "core/parallel.h"
 #include "ops/cpu/row_ops.h"
-#include "ops/kernels.h"
+#include "ops/kernels/elementwise.h"
+#include "ops/kernels/softmax.h"
 
 namespace aimass::cpu {
 

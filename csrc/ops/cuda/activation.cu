@@ -3,7 +3,7 @@
 #include "cuda/cuda_check.h"
 #include "ops/activation_ops.h"
 #include "ops/cuda/elementwise.cuh"
-#include "ops/kernels.h"
+#include "ops/kernels/activation.h"
 
 namespace aimass::gpu {
 namespace {
@@ -23,9 +23,9 @@ __global__ void activation_backward_kernel(const T* x, const T* grad_out, T* gra
 }  // namespace
 }  // namespace aimass::gpu
 
-AIMASS_CUDA_EXPORT void aimass_cuda_activation(aimass::ActivationOp op, const aimass::Tensor& in,
-                                               const aimass::Tensor& out, double param) {
-  using namespace aimass;
+namespace aimass {
+
+AIMASS_CUDA_KERNEL(activation)(ActivationOp op, const Tensor& in, const Tensor& out, double param) {
   const int64_t n = in.numel();
   if (n == 0) return;
   gpu::DeviceGuard guard(in.device().index, "activation");
@@ -39,10 +39,8 @@ AIMASS_CUDA_EXPORT void aimass_cuda_activation(aimass::ActivationOp op, const ai
   gpu::check_launch("activation");
 }
 
-AIMASS_CUDA_EXPORT void aimass_cuda_activation_backward(aimass::ActivationOp op, const aimass::Tensor& x,
-                                                        const aimass::Tensor& grad_out, const aimass::Tensor& grad_in,
-                                                        double param) {
-  using namespace aimass;
+AIMASS_CUDA_KERNEL(activation_backward)(ActivationOp op, const Tensor& x, const Tensor& grad_out, const Tensor& grad_in,
+                                        double param) {
   const int64_t n = x.numel();
   if (n == 0) return;
   gpu::DeviceGuard guard(x.device().index, "activation_backward");
@@ -56,3 +54,5 @@ AIMASS_CUDA_EXPORT void aimass_cuda_activation_backward(aimass::ActivationOp op,
   });
   gpu::check_launch("activation_backward");
 }
+
+}  // namespace aimass

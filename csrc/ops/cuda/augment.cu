@@ -2,7 +2,7 @@
 // crop_flip: one thread per output element, moving bits (instantiated per element size);
 // mixup: one thread per output element, arithmetic in the element type (float32 / float64).
 #include "cuda/cuda_check.h"
-#include "ops/kernels.h"
+#include "ops/kernels/augment.h"
 
 namespace aimass::gpu {
 namespace {
@@ -47,9 +47,9 @@ void launch_crop_flip(const Tensor& in, const Tensor& params, int64_t pad, const
 }  // namespace
 }  // namespace aimass::gpu
 
-AIMASS_CUDA_EXPORT void aimass_cuda_crop_flip(const aimass::Tensor& in, const aimass::Tensor& params, int64_t pad,
-                                              const aimass::Tensor& out) {
-  using namespace aimass;
+namespace aimass {
+
+AIMASS_CUDA_KERNEL(crop_flip)(const Tensor& in, const Tensor& params, int64_t pad, const Tensor& out) {
   if (in.numel() == 0) return;
   gpu::DeviceGuard guard(in.device().index, "crop_flip");
   switch (in.itemsize()) {
@@ -61,9 +61,7 @@ AIMASS_CUDA_EXPORT void aimass_cuda_crop_flip(const aimass::Tensor& in, const ai
   gpu::check_launch("crop_flip");
 }
 
-AIMASS_CUDA_EXPORT void aimass_cuda_mixup(const aimass::Tensor& in, const aimass::Tensor& partner,
-                                          const aimass::Tensor& lam, const aimass::Tensor& out) {
-  using namespace aimass;
+AIMASS_CUDA_KERNEL(mixup)(const Tensor& in, const Tensor& partner, const Tensor& lam, const Tensor& out) {
   const int64_t n = in.numel();
   if (n == 0) return;
   const int64_t F = n / in.shape()[0];
@@ -76,3 +74,5 @@ AIMASS_CUDA_EXPORT void aimass_cuda_mixup(const aimass::Tensor& in, const aimass
         in.data<float>(), partner.data<int64_t>(), lam.data<double>(), out.data<float>(), n, F);
   gpu::check_launch("mixup");
 }
+
+}  // namespace aimass

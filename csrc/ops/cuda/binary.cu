@@ -3,6 +3,7 @@
 #include "cuda/cuda_check.h"
 #include "ops/cuda/elementwise.cuh"
 #include "ops/scalar_ops.h"
+#include "ops/kernels/elementwise.h"
 
 namespace aimass::gpu {
 namespace {
@@ -21,9 +22,9 @@ struct BinaryFunctor {
 }  // namespace
 }  // namespace aimass::gpu
 
-AIMASS_CUDA_EXPORT void aimass_cuda_binary(aimass::BinaryOp op, const aimass::Tensor& a, const aimass::Tensor& b,
-                                           const aimass::Tensor& out) {
-  using namespace aimass;
+namespace aimass {
+
+AIMASS_CUDA_KERNEL(binary)(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
   visit_dtype(a.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     scalar_ops::visit_binary_op(op, [&](auto op_tag) {
@@ -34,3 +35,5 @@ AIMASS_CUDA_EXPORT void aimass_cuda_binary(aimass::BinaryOp op, const aimass::Te
     });
   });
 }
+
+}  // namespace aimass

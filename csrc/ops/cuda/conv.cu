@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "ops/cuda/cudnn_util.cuh"
-#include "ops/kernels.h"
+#include "ops/kernels/conv.h"
 
 namespace aimass::gpu {
 namespace {
@@ -103,10 +103,10 @@ struct Scale {
 }  // namespace
 }  // namespace aimass::gpu
 
-AIMASS_CUDA_EXPORT void aimass_cuda_conv2d(const aimass::Tensor& x, const aimass::Tensor& w,
-                                           const aimass::Tensor& bias, const aimass::Conv2dParams& p,
-                                           const aimass::Tensor& out) {
-  using namespace aimass;
+namespace aimass {
+
+AIMASS_CUDA_KERNEL(conv2d)(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p,
+                           const Tensor& out) {
   using namespace aimass::gpu;
   const char* op = "conv2d";
   DeviceGuard guard(x.device().index, op);
@@ -140,11 +140,8 @@ AIMASS_CUDA_EXPORT void aimass_cuda_conv2d(const aimass::Tensor& x, const aimass
   }
 }
 
-AIMASS_CUDA_EXPORT void aimass_cuda_conv2d_backward(const aimass::Tensor& grad_out, const aimass::Tensor& x,
-                                                    const aimass::Tensor& w, const aimass::Conv2dParams& p,
-                                                    const aimass::Tensor& grad_x, const aimass::Tensor& grad_w,
-                                                    const aimass::Tensor& grad_bias) {
-  using namespace aimass;
+AIMASS_CUDA_KERNEL(conv2d_backward)(const Tensor& grad_out, const Tensor& x, const Tensor& w, const Conv2dParams& p,
+                                    const Tensor& grad_x, const Tensor& grad_w, const Tensor& grad_bias) {
   using namespace aimass::gpu;
   const char* op = "conv2d_backward";
   DeviceGuard guard(x.device().index, op);
@@ -203,3 +200,5 @@ AIMASS_CUDA_EXPORT void aimass_cuda_conv2d_backward(const aimass::Tensor& grad_o
                                                 grad_bias.data_ptr()), op);
   }
 }
+
+}  // namespace aimass

@@ -4,6 +4,7 @@
 #include "cuda/cuda_check.h"
 #include "ops/cuda/elementwise.cuh"
 #include "ops/scalar_ops.h"
+#include "ops/kernels/elementwise.h"
 
 namespace aimass::gpu {
 namespace {
@@ -25,8 +26,9 @@ struct FillFunctor {
 }  // namespace
 }  // namespace aimass::gpu
 
-AIMASS_CUDA_EXPORT void aimass_cuda_copy(const aimass::Tensor& src, const aimass::Tensor& dst) {
-  using namespace aimass;
+namespace aimass {
+
+AIMASS_CUDA_KERNEL(copy)(const Tensor& src, const Tensor& dst) {
   if (dst.numel() == 0) return;
   if (src.dtype() == dst.dtype() && gpu::make_indexer<2>({&dst, &src}, "copy").contiguous()) {
     gpu::DeviceGuard guard(dst.device().index, "copy");
@@ -42,10 +44,11 @@ AIMASS_CUDA_EXPORT void aimass_cuda_copy(const aimass::Tensor& src, const aimass
   });
 }
 
-AIMASS_CUDA_EXPORT void aimass_cuda_fill(const aimass::Tensor& out, aimass::Scalar value) {
-  using namespace aimass;
+AIMASS_CUDA_KERNEL(fill)(const Tensor& out, Scalar value) {
   visit_dtype(out.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     gpu::launch_elementwise<1>("fill", {&out}, gpu::FillFunctor<T>{out.data<T>(), gpu::scalar_as<T>(value)});
   });
 }
+
+}  // namespace aimass

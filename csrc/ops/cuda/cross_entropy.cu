@@ -1,12 +1,12 @@
 // Cross-entropy over rows of a (N, C) matrix of logits and its gradient: one block per row
 // (grid-strided over rows), block-wide max and sum reductions in shared memory as in
 // softmax.cu, arithmetic in the element type (float32 or float64; the op layer widens 16-bit
-// floats). The coefficients a[n, c] are those of ops/kernels.h.
+// floats). The coefficients a[n, c] are those of ops/kernels/softmax.h.
 #include <cfloat>
 
 #include "cuda/cuda_check.h"
 #include "ops/cuda/block_reduce.cuh"
-#include "ops/kernels.h"
+#include "ops/kernels/softmax.h"
 
 namespace aimass::gpu {
 namespace {
@@ -127,11 +127,11 @@ Coefs<T> coefs(const Tensor& target, const Tensor& weight, int64_t C, double eps
 }  // namespace
 }  // namespace aimass::gpu
 
-AIMASS_CUDA_EXPORT void aimass_cuda_cross_entropy(const aimass::Tensor& logits, const aimass::Tensor& target,
-                                                  const aimass::Tensor& weight, double label_smoothing,
-                                                  int64_t ignore_index, const aimass::Tensor& loss,
-                                                  const aimass::Tensor& sample_weight, const aimass::Tensor& log_probs) {
-  using namespace aimass;
+namespace aimass {
+
+AIMASS_CUDA_KERNEL(cross_entropy)(const Tensor& logits, const Tensor& target, const Tensor& weight,
+                                  double label_smoothing, int64_t ignore_index, const Tensor& loss,
+                                  const Tensor& sample_weight, const Tensor& log_probs) {
   const int64_t N = logits.shape()[0], C = logits.shape()[1];
   if (N == 0 || C == 0) return;
   gpu::DeviceGuard guard(logits.device().index, "cross_entropy");
@@ -146,12 +146,9 @@ AIMASS_CUDA_EXPORT void aimass_cuda_cross_entropy(const aimass::Tensor& logits, 
   gpu::check_launch("cross_entropy");
 }
 
-AIMASS_CUDA_EXPORT void aimass_cuda_cross_entropy_backward(const aimass::Tensor& log_probs,
-                                                           const aimass::Tensor& target, const aimass::Tensor& weight,
-                                                           double label_smoothing, int64_t ignore_index,
-                                                           const aimass::Tensor& grad_loss,
-                                                           const aimass::Tensor& grad_logits) {
-  using namespace aimass;
+AIMASS_CUDA_KERNEL(cross_entropy_backward)(const Tensor& log_probs, const Tensor& target, const Tensor& weight,
+                                           double label_smoothing, int64_t ignore_index, const Tensor& grad_loss,
+                                           const Tensor& grad_logits) {
   const int64_t N = log_probs.shape()[0], C = log_probs.shape()[1];
   if (N == 0 || C == 0) return;
   gpu::DeviceGuard guard(log_probs.device().index, "cross_entropy_backward");
@@ -165,3 +162,5 @@ AIMASS_CUDA_EXPORT void aimass_cuda_cross_entropy_backward(const aimass::Tensor&
         grad_loss.data<float>(), grad_logits.data<float>(), N);
   gpu::check_launch("cross_entropy_backward");
 }
+
+}  // namespace aimass

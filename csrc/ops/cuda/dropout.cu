@@ -1,9 +1,9 @@
-// Inverted dropout (contract in ops/kernels.h): one thread per Philox counter, which serves
+// Inverted dropout (contract in ops/kernels/random.h): one thread per Philox counter, which serves
 // four elements, with the CPU kernel's mask rule, so both devices drop the same elements.
 #include "ops/random_values.h"
 #include "cuda/cuda_check.h"
 #include "ops/cuda/elementwise.cuh"
-#include "ops/kernels.h"
+#include "ops/kernels/random.h"
 
 namespace aimass::gpu {
 namespace {
@@ -19,9 +19,9 @@ __global__ void dropout_kernel(const T* in, T* out, int64_t n, double p, acc_t<T
 }  // namespace
 }  // namespace aimass::gpu
 
-AIMASS_CUDA_EXPORT void aimass_cuda_dropout(const aimass::Tensor& in, const aimass::Tensor& out, double p,
-                                            uint64_t seed, uint64_t offset) {
-  using namespace aimass;
+namespace aimass {
+
+AIMASS_CUDA_KERNEL(dropout)(const Tensor& in, const Tensor& out, double p, uint64_t seed, uint64_t offset) {
   const int64_t n = in.numel();
   if (n == 0) return;
   gpu::DeviceGuard guard(in.device().index, "dropout");
@@ -36,3 +36,5 @@ AIMASS_CUDA_EXPORT void aimass_cuda_dropout(const aimass::Tensor& in, const aima
   });
   gpu::check_launch("dropout");
 }
+
+}  // namespace aimass

@@ -9,6 +9,7 @@
 
 #include "cuda/cuda_check.h"
 #include "ops/cuda/elementwise.cuh"
+#include "ops/kernels/index.h"
 
 namespace aimass::gpu {
 namespace {
@@ -132,17 +133,15 @@ void visit_itemsize(size_t itemsize, F&& f) {
 }  // namespace
 }  // namespace aimass::gpu
 
-AIMASS_CUDA_EXPORT void aimass_cuda_gather(const aimass::Tensor& src, const aimass::Tensor& offsets,
-                                           const aimass::Tensor& out) {
-  using namespace aimass;
+namespace aimass {
+
+AIMASS_CUDA_KERNEL(gather)(const Tensor& src, const Tensor& offsets, const Tensor& out) {
   if (out.numel() == 0) return;
   gpu::DeviceGuard guard(out.device().index, "gather");
   gpu::visit_itemsize(src.itemsize(), [&](auto tag) { gpu::gather<typename decltype(tag)::type>(src, offsets, out); });
 }
 
-AIMASS_CUDA_EXPORT void aimass_cuda_scatter(const aimass::Tensor& dst, const aimass::Tensor& offsets,
-                                            const aimass::Tensor& values, bool accumulate) {
-  using namespace aimass;
+AIMASS_CUDA_KERNEL(scatter)(const Tensor& dst, const Tensor& offsets, const Tensor& values, bool accumulate) {
   if (offsets.numel() == 0 || dst.numel() == 0) return;
   gpu::DeviceGuard guard(dst.device().index, "scatter");
   if (!accumulate) {
@@ -159,3 +158,5 @@ AIMASS_CUDA_EXPORT void aimass_cuda_scatter(const aimass::Tensor& dst, const aim
     }
   });
 }
+
+}  // namespace aimass

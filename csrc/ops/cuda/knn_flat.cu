@@ -22,7 +22,7 @@
 #include "cuda/cuda_check.h"
 #include "ops/cuda/cublas_handle.cuh"
 #include "ops/cuda/knn_select.cuh"
-#include "ops/kernels.h"
+#include "ops/kernels/knn.h"
 
 namespace aimass::gpu::knn {
 
@@ -249,11 +249,11 @@ void radix_finish(RadixWork& w, int64_t m, int64_t k, const float* qn, bool l2, 
 
 }  // namespace aimass::gpu::knn
 
-AIMASS_CUDA_EXPORT void aimass_cuda_knn_flat_search(const aimass::Tensor& queries, const aimass::Tensor& base,
-                                                    const aimass::Tensor& base_norms, const aimass::Tensor& base_ids,
-                                                    const aimass::Tensor& allowed, aimass::KnnMetric metric,
-                                                    const aimass::Tensor& out_dist, const aimass::Tensor& out_ids) {
-  using namespace aimass;
+namespace aimass {
+
+AIMASS_CUDA_KERNEL(knn_flat_search)(const Tensor& queries, const Tensor& base, const Tensor& base_norms,
+                                    const Tensor& base_ids, const Tensor& allowed, KnnMetric metric,
+                                    const Tensor& out_dist, const Tensor& out_ids) {
   using namespace aimass::gpu::knn;
   const char* op = "knn_flat_search";
   const int64_t nq = queries.shape()[0], d = queries.shape()[1], nb = base.shape()[0], k = out_dist.shape()[1];
@@ -333,3 +333,5 @@ AIMASS_CUDA_EXPORT void aimass_cuda_knn_flat_search(const aimass::Tensor& querie
     }
   }
 }
+
+}  // namespace aimass

@@ -17,7 +17,7 @@
 
 #include "cuda/cuda_check.h"
 #include "ops/cuda/knn_select.cuh"
-#include "ops/kernels.h"
+#include "ops/kernels/knn.h"
 
 namespace aimass::gpu::knn {
 
@@ -209,12 +209,11 @@ void radix_search(IvfProblem p, int64_t nq, int64_t k, const int64_t* len, const
 }  // namespace
 }  // namespace aimass::gpu::knn
 
-AIMASS_CUDA_EXPORT void aimass_cuda_knn_ivf_search(const aimass::Tensor& queries, const aimass::Tensor& lists,
-                                                   const aimass::Tensor& norms, const aimass::Tensor& ids,
-                                                   const aimass::Tensor& allowed, const aimass::Tensor& offsets,
-                                                   const aimass::Tensor& probes, aimass::KnnMetric metric,
-                                                   const aimass::Tensor& out_dist, const aimass::Tensor& out_ids) {
-  using namespace aimass;
+namespace aimass {
+
+AIMASS_CUDA_KERNEL(knn_ivf_search)(const Tensor& queries, const Tensor& lists, const Tensor& norms, const Tensor& ids,
+                                   const Tensor& allowed, const Tensor& offsets, const Tensor& probes, KnnMetric metric,
+                                   const Tensor& out_dist, const Tensor& out_ids) {
   using namespace aimass::gpu::knn;
   const char* op = "knn_ivf_search";
   const int64_t nq = queries.shape()[0], d = queries.shape()[1], k = out_dist.shape()[1];
@@ -265,3 +264,5 @@ AIMASS_CUDA_EXPORT void aimass_cuda_knn_ivf_search(const aimass::Tensor& queries
     radix_search<float>(p, nq, k, len.data<int64_t>(), qnp, l2, dist, out, device);
   }
 }
+
+}  // namespace aimass

@@ -15,7 +15,7 @@
 
 #include "cuda/cuda_check.h"
 #include "ops/cuda/cublas_handle.cuh"
-#include "ops/kernels.h"
+#include "ops/kernels/linear.h"
 
 namespace aimass::gpu {
 namespace {
@@ -198,10 +198,10 @@ void linear_backward(const Tensor& grad_out, const Tensor& out, const Tensor& x,
 }  // namespace
 }  // namespace aimass::gpu
 
-AIMASS_CUDA_EXPORT void aimass_cuda_linear(const aimass::Tensor& x, const aimass::Tensor& w,
-                                           const aimass::Tensor& bias, aimass::LinearActivation act,
-                                           const aimass::Tensor& out) {
-  using namespace aimass;
+namespace aimass {
+
+AIMASS_CUDA_KERNEL(linear)(const Tensor& x, const Tensor& w, const Tensor& bias, LinearActivation act,
+                           const Tensor& out) {
   if (out.numel() == 0) return;
   gpu::DeviceGuard guard(out.device().index, "linear");
   if (x.dtype() == DType::Float64) {
@@ -212,14 +212,14 @@ AIMASS_CUDA_EXPORT void aimass_cuda_linear(const aimass::Tensor& x, const aimass
   gpu::check_launch("linear");
 }
 
-AIMASS_CUDA_EXPORT void aimass_cuda_linear_backward(const aimass::Tensor& grad_out, const aimass::Tensor& out,
-                                                    const aimass::Tensor& x, const aimass::Tensor& w,
-                                                    aimass::LinearActivation act, const aimass::Tensor& grad_x,
-                                                    const aimass::Tensor& grad_w, const aimass::Tensor& grad_bias) {
-  using namespace aimass;
+AIMASS_CUDA_KERNEL(linear_backward)(const Tensor& grad_out, const Tensor& out, const Tensor& x, const Tensor& w,
+                                    LinearActivation act, const Tensor& grad_x, const Tensor& grad_w,
+                                    const Tensor& grad_bias) {
   gpu::DeviceGuard guard(x.device().index, "linear_backward");
   if (x.dtype() == DType::Float64)
     gpu::linear_backward<double>(grad_out, out, x, w, act, grad_x, grad_w, grad_bias);
   else gpu::linear_backward<float>(grad_out, out, x, w, act, grad_x, grad_w, grad_bias);
   gpu::check_launch("linear_backward");
 }
+
+}  // namespace aimass

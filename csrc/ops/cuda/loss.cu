@@ -1,4 +1,4 @@
-// The losses on CUDA (formulas in ops/kernels.h; the element rules are ops/loss_rules.h, the
+// The losses on CUDA (formulas in ops/kernels/loss.h; the element rules are ops/loss_rules.h, the
 // same code as the CPU kernel runs).
 //   Pointwise losses: one grid-strided pass. Reduced, each block sums its elements in double
 //   and writes one partial; a second one-block kernel adds the partials in order and scales
@@ -8,7 +8,7 @@
 //   as in softmax.cu; the backward recomputes the row statistics instead of saving (R, C).
 #include "cuda/cuda_check.h"
 #include "ops/cuda/block_reduce.cuh"
-#include "ops/kernels.h"
+#include "ops/kernels/loss.h"
 #include "ops/loss_rules.h"
 
 namespace aimass::gpu {
@@ -131,11 +131,11 @@ void launch_distillation(const Tensor& student, const Tensor& teacher, double te
 }  // namespace
 }  // namespace aimass::gpu
 
-AIMASS_CUDA_EXPORT void aimass_cuda_pointwise_loss(aimass::LossKind kind, const aimass::Tensor& input,
-                                                   const aimass::Tensor& target, const aimass::Tensor& weight,
-                                                   const aimass::Tensor& pos_weight, double param, bool reduce,
-                                                   double scale, const aimass::Tensor& out) {
-  using namespace aimass;
+namespace aimass {
+
+AIMASS_CUDA_KERNEL(pointwise_loss)(LossKind kind, const Tensor& input, const Tensor& target, const Tensor& weight,
+                                   const Tensor& pos_weight, double param, bool reduce, double scale,
+                                   const Tensor& out) {
   const int64_t n = input.numel();
   if (n == 0) return;
   gpu::DeviceGuard guard(input.device().index, "pointwise_loss");
@@ -158,14 +158,10 @@ AIMASS_CUDA_EXPORT void aimass_cuda_pointwise_loss(aimass::LossKind kind, const 
   gpu::check_launch("pointwise_loss");
 }
 
-AIMASS_CUDA_EXPORT void aimass_cuda_pointwise_loss_backward(aimass::LossKind kind, const aimass::Tensor& input,
-                                                            const aimass::Tensor& target,
-                                                            const aimass::Tensor& weight,
-                                                            const aimass::Tensor& pos_weight, double param,
-                                                            const aimass::Tensor& grad, double scale,
-                                                            const aimass::Tensor& grad_input,
-                                                            const aimass::Tensor& grad_target) {
-  using namespace aimass;
+AIMASS_CUDA_KERNEL(pointwise_loss_backward)(LossKind kind, const Tensor& input, const Tensor& target,
+                                            const Tensor& weight, const Tensor& pos_weight, double param,
+                                            const Tensor& grad, double scale, const Tensor& grad_input,
+                                            const Tensor& grad_target) {
   const int64_t n = input.numel();
   if (n == 0) return;
   gpu::DeviceGuard guard(input.device().index, "pointwise_loss_backward");
@@ -183,9 +179,7 @@ AIMASS_CUDA_EXPORT void aimass_cuda_pointwise_loss_backward(aimass::LossKind kin
   gpu::check_launch("pointwise_loss_backward");
 }
 
-AIMASS_CUDA_EXPORT void aimass_cuda_distillation(const aimass::Tensor& student, const aimass::Tensor& teacher,
-                                                 double temperature, const aimass::Tensor& loss) {
-  using namespace aimass;
+AIMASS_CUDA_KERNEL(distillation)(const Tensor& student, const Tensor& teacher, double temperature, const Tensor& loss) {
   if (student.shape()[0] == 0) return;
   gpu::DeviceGuard guard(student.device().index, "distillation");
   if (student.dtype() == DType::Float64)
@@ -194,12 +188,9 @@ AIMASS_CUDA_EXPORT void aimass_cuda_distillation(const aimass::Tensor& student, 
   gpu::check_launch("distillation");
 }
 
-AIMASS_CUDA_EXPORT void aimass_cuda_distillation_backward(const aimass::Tensor& student,
-                                                          const aimass::Tensor& teacher, double temperature,
-                                                          const aimass::Tensor& grad_loss,
-                                                          const aimass::Tensor& grad_student,
-                                                          const aimass::Tensor& grad_teacher) {
-  using namespace aimass;
+AIMASS_CUDA_KERNEL(distillation_backward)(const Tensor& student, const Tensor& teacher, double temperature,
+                                          const Tensor& grad_loss, const Tensor& grad_student,
+                                          const Tensor& grad_teacher) {
   if (student.shape()[0] == 0) return;
   gpu::DeviceGuard guard(student.device().index, "distillation_backward");
   if (student.dtype() == DType::Float64)
@@ -207,3 +198,5 @@ AIMASS_CUDA_EXPORT void aimass_cuda_distillation_backward(const aimass::Tensor& 
   else gpu::launch_distillation<float>(student, teacher, temperature, grad_loss, Tensor(), grad_student, grad_teacher);
   gpu::check_launch("distillation_backward");
 }
+
+}  // namespace aimass

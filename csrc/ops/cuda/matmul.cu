@@ -16,6 +16,7 @@
 #include "ops/cuda/cublas_handle.cuh"
 #include "ops/cuda/elementwise.cuh"
 #include "ops/scalar_ops.h"
+#include "ops/kernels/linalg.h"
 
 namespace aimass::gpu {
 
@@ -133,9 +134,9 @@ void blas_matmul(const Tensor& a, const Tensor& b, const Tensor& out) {
 }  // namespace
 }  // namespace aimass::gpu
 
-AIMASS_CUDA_EXPORT void aimass_cuda_matmul(const aimass::Tensor& a, const aimass::Tensor& b,
-                                           const aimass::Tensor& out) {
-  using namespace aimass;
+namespace aimass {
+
+AIMASS_CUDA_KERNEL(matmul)(const Tensor& a, const Tensor& b, const Tensor& out) {
   if (out.numel() == 0) return;
   gpu::DeviceGuard guard(out.device().index, "matmul");
   if (a.shape()[2] == 0) {  // empty inner dimension: a sum of nothing
@@ -151,3 +152,5 @@ AIMASS_CUDA_EXPORT void aimass_cuda_matmul(const aimass::Tensor& a, const aimass
     if constexpr (std::is_integral_v<T>) gpu::integer_matmul<T>(a, b, out);
   });
 }
+
+}  // namespace aimass

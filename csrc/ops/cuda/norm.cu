@@ -1,4 +1,4 @@
-// Layer norm and batch norm and their gradients (contracts in ops/kernels.h), float32 or float64
+// Layer norm and batch norm and their gradients (contracts in ops/kernels/norm.h), float32 or float64
 // (the op layer widens 16-bit floats). Layer norm: one block per row (grid-strided over rows),
 // two block reductions for the statistics; its weight / bias gradients are column sums, one
 // block per 32 columns. Batch norm: one block per channel reduces its N * S values, then an
@@ -6,7 +6,7 @@
 #include "cuda/cuda_check.h"
 #include "ops/cuda/block_reduce.cuh"
 #include "ops/cuda/elementwise.cuh"
-#include "ops/kernels.h"
+#include "ops/kernels/norm.h"
 
 namespace aimass::gpu {
 namespace {
@@ -177,10 +177,10 @@ __global__ void batch_norm_grad_input_kernel(const T* dy, const T* x, const T* m
 }  // namespace
 }  // namespace aimass::gpu
 
-AIMASS_CUDA_EXPORT void aimass_cuda_layer_norm(const aimass::Tensor& x, const aimass::Tensor& weight,
-                                               const aimass::Tensor& bias, double eps, const aimass::Tensor& y,
-                                               const aimass::Tensor& mean, const aimass::Tensor& rstd) {
-  using namespace aimass;
+namespace aimass {
+
+AIMASS_CUDA_KERNEL(layer_norm)(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, const Tensor& y,
+                               const Tensor& mean, const Tensor& rstd) {
   const int64_t R = x.shape()[0], D = x.shape()[1];
   if (R == 0 || D == 0) return;
   gpu::DeviceGuard guard(x.device().index, "layer_norm");
@@ -193,12 +193,9 @@ AIMASS_CUDA_EXPORT void aimass_cuda_layer_norm(const aimass::Tensor& x, const ai
   gpu::check_launch("layer_norm");
 }
 
-AIMASS_CUDA_EXPORT void aimass_cuda_layer_norm_backward(const aimass::Tensor& grad_y, const aimass::Tensor& x,
-                                                        const aimass::Tensor& weight, const aimass::Tensor& mean,
-                                                        const aimass::Tensor& rstd, const aimass::Tensor& grad_x,
-                                                        const aimass::Tensor& grad_weight,
-                                                        const aimass::Tensor& grad_bias) {
-  using namespace aimass;
+AIMASS_CUDA_KERNEL(layer_norm_backward)(const Tensor& grad_y, const Tensor& x, const Tensor& weight, const Tensor& mean,
+                                        const Tensor& rstd, const Tensor& grad_x, const Tensor& grad_weight,
+                                        const Tensor& grad_bias) {
   const int64_t R = x.shape()[0], D = x.shape()[1];
   if (R == 0 || D == 0) return;
   gpu::DeviceGuard guard(x.device().index, "layer_norm_backward");
@@ -218,9 +215,7 @@ AIMASS_CUDA_EXPORT void aimass_cuda_layer_norm_backward(const aimass::Tensor& gr
   });
 }
 
-AIMASS_CUDA_EXPORT void aimass_cuda_batch_norm_stats(const aimass::Tensor& x, const aimass::Tensor& mean,
-                                                     const aimass::Tensor& var) {
-  using namespace aimass;
+AIMASS_CUDA_KERNEL(batch_norm_stats)(const Tensor& x, const Tensor& mean, const Tensor& var) {
   const int64_t N = x.shape()[0], C = x.shape()[1], S = x.shape()[2];
   if (C == 0 || N * S == 0) return;
   gpu::DeviceGuard guard(x.device().index, "batch_norm_stats");
@@ -232,10 +227,8 @@ AIMASS_CUDA_EXPORT void aimass_cuda_batch_norm_stats(const aimass::Tensor& x, co
   gpu::check_launch("batch_norm_stats");
 }
 
-AIMASS_CUDA_EXPORT void aimass_cuda_batch_norm_apply(const aimass::Tensor& x, const aimass::Tensor& mean,
-                                                     const aimass::Tensor& invstd, const aimass::Tensor& weight,
-                                                     const aimass::Tensor& bias, const aimass::Tensor& y) {
-  using namespace aimass;
+AIMASS_CUDA_KERNEL(batch_norm_apply)(const Tensor& x, const Tensor& mean, const Tensor& invstd, const Tensor& weight,
+                                     const Tensor& bias, const Tensor& y) {
   const int64_t n = x.numel(), C = x.shape()[1], S = x.shape()[2];
   if (n == 0) return;
   gpu::DeviceGuard guard(x.device().index, "batch_norm_apply");
@@ -248,13 +241,9 @@ AIMASS_CUDA_EXPORT void aimass_cuda_batch_norm_apply(const aimass::Tensor& x, co
   gpu::check_launch("batch_norm_apply");
 }
 
-AIMASS_CUDA_EXPORT void aimass_cuda_batch_norm_backward(const aimass::Tensor& grad_y, const aimass::Tensor& x,
-                                                        const aimass::Tensor& mean, const aimass::Tensor& invstd,
-                                                        const aimass::Tensor& weight, bool training,
-                                                        const aimass::Tensor& grad_x,
-                                                        const aimass::Tensor& grad_weight,
-                                                        const aimass::Tensor& grad_bias) {
-  using namespace aimass;
+AIMASS_CUDA_KERNEL(batch_norm_backward)(const Tensor& grad_y, const Tensor& x, const Tensor& mean, const Tensor& invstd,
+                                        const Tensor& weight, bool training, const Tensor& grad_x,
+                                        const Tensor& grad_weight, const Tensor& grad_bias) {
   const int64_t n = x.numel(), N = x.shape()[0], C = x.shape()[1], S = x.shape()[2];
   if (n == 0) return;
   gpu::DeviceGuard guard(x.device().index, "batch_norm_backward");
@@ -273,3 +262,5 @@ AIMASS_CUDA_EXPORT void aimass_cuda_batch_norm_backward(const aimass::Tensor& gr
     gpu::check_launch("batch_norm_backward");
   });
 }
+
+}  // namespace aimass

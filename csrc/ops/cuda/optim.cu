@@ -9,7 +9,7 @@
 #include "core/tensor.h"
 #include "cuda/cuda_check.h"
 #include "ops/cuda/block_reduce.cuh"
-#include "ops/kernels.h"
+#include "ops/kernels/optim.h"
 
 namespace aimass::gpu {
 namespace {
@@ -195,9 +195,9 @@ void launch_scale(const Tensor& g, double scale, double* total) {
 }  // namespace
 }  // namespace aimass::gpu
 
-AIMASS_CUDA_EXPORT void aimass_cuda_optim_step(aimass::OptimAlgo algo, const aimass::OptimHyper& hp,
-                                               const std::vector<aimass::OptimParam>& params) {
-  using namespace aimass;
+namespace aimass {
+
+AIMASS_CUDA_KERNEL(optim_step)(OptimAlgo algo, const OptimHyper& hp, const std::vector<OptimParam>& params) {
   if (params.empty()) return;
   gpu::DeviceGuard guard(params[0].param.device().index, "optim_step");
   std::vector<const OptimParam*> f32, f64;
@@ -206,8 +206,7 @@ AIMASS_CUDA_EXPORT void aimass_cuda_optim_step(aimass::OptimAlgo algo, const aim
   if (!f64.empty()) gpu::launch_step<double>(algo, hp, f64);
 }
 
-AIMASS_CUDA_EXPORT double aimass_cuda_grad_scale(const std::vector<aimass::Tensor>& grads, double scale) {
-  using namespace aimass;
+AIMASS_CUDA_KERNEL(grad_scale)(const std::vector<Tensor>& grads, double scale) {
   if (grads.empty()) return 0.0;
   const Device device = grads[0].device();
   gpu::DeviceGuard guard(device.index, "grad_scale");
@@ -226,3 +225,5 @@ AIMASS_CUDA_EXPORT double aimass_cuda_grad_scale(const std::vector<aimass::Tenso
   AM_CUDA_CHECK(cudaMemcpy(&out, total.data_ptr(), sizeof(double), cudaMemcpyDeviceToHost), "grad_scale");
   return out;
 }
+
+}  // namespace aimass

@@ -6,7 +6,7 @@
 #include <algorithm>
 
 #include "cuda/cuda_check.h"
-#include "ops/kernels.h"
+#include "ops/kernels/pool.h"
 
 namespace aimass::gpu {
 namespace {
@@ -123,9 +123,9 @@ __global__ void avg_backward(const T* go, T* gx, Geo g) {
 }  // namespace
 }  // namespace aimass::gpu
 
-AIMASS_CUDA_EXPORT void aimass_cuda_max_pool2d(const aimass::Tensor& x, const aimass::Pool2dParams& p,
-                                               const aimass::Tensor& out, const aimass::Tensor& indices) {
-  using namespace aimass;
+namespace aimass {
+
+AIMASS_CUDA_KERNEL(max_pool2d)(const Tensor& x, const Pool2dParams& p, const Tensor& out, const Tensor& indices) {
   gpu::DeviceGuard guard(x.device().index, "max_pool2d");
   const gpu::Geo g = gpu::geo(x, out, p);
   const unsigned grid = gpu::grid_for(out.numel());
@@ -136,9 +136,8 @@ AIMASS_CUDA_EXPORT void aimass_cuda_max_pool2d(const aimass::Tensor& x, const ai
   gpu::check_launch("max_pool2d");
 }
 
-AIMASS_CUDA_EXPORT void aimass_cuda_max_pool2d_backward(const aimass::Tensor& grad_out, const aimass::Tensor& indices,
-                                                        const aimass::Pool2dParams& p, const aimass::Tensor& grad_x) {
-  using namespace aimass;
+AIMASS_CUDA_KERNEL(max_pool2d_backward)(const Tensor& grad_out, const Tensor& indices, const Pool2dParams& p,
+                                        const Tensor& grad_x) {
   gpu::DeviceGuard guard(grad_x.device().index, "max_pool2d_backward");
   const gpu::Geo g = gpu::geo(grad_x, grad_out, p);
   const unsigned grid = gpu::grid_for(grad_x.numel());
@@ -151,9 +150,7 @@ AIMASS_CUDA_EXPORT void aimass_cuda_max_pool2d_backward(const aimass::Tensor& gr
   gpu::check_launch("max_pool2d_backward");
 }
 
-AIMASS_CUDA_EXPORT void aimass_cuda_avg_pool2d(const aimass::Tensor& x, const aimass::Pool2dParams& p,
-                                               const aimass::Tensor& out) {
-  using namespace aimass;
+AIMASS_CUDA_KERNEL(avg_pool2d)(const Tensor& x, const Pool2dParams& p, const Tensor& out) {
   gpu::DeviceGuard guard(x.device().index, "avg_pool2d");
   const gpu::Geo g = gpu::geo(x, out, p);
   const unsigned grid = gpu::grid_for(out.numel());
@@ -164,9 +161,7 @@ AIMASS_CUDA_EXPORT void aimass_cuda_avg_pool2d(const aimass::Tensor& x, const ai
   gpu::check_launch("avg_pool2d");
 }
 
-AIMASS_CUDA_EXPORT void aimass_cuda_avg_pool2d_backward(const aimass::Tensor& grad_out, const aimass::Pool2dParams& p,
-                                                        const aimass::Tensor& grad_x) {
-  using namespace aimass;
+AIMASS_CUDA_KERNEL(avg_pool2d_backward)(const Tensor& grad_out, const Pool2dParams& p, const Tensor& grad_x) {
   gpu::DeviceGuard guard(grad_x.device().index, "avg_pool2d_backward");
   const gpu::Geo g = gpu::geo(grad_x, grad_out, p);
   const unsigned grid = gpu::grid_for(grad_x.numel());
@@ -176,3 +171,5 @@ AIMASS_CUDA_EXPORT void aimass_cuda_avg_pool2d_backward(const aimass::Tensor& gr
     gpu::avg_backward<float><<<grid, gpu::kThreads>>>(grad_out.data<float>(), grad_x.data<float>(), g);
   gpu::check_launch("avg_pool2d_backward");
 }
+
+}  // namespace aimass

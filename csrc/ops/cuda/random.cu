@@ -3,6 +3,7 @@
 #include "ops/random_values.h"
 #include "cuda/cuda_check.h"
 #include "ops/cuda/elementwise.cuh"
+#include "ops/kernels/random.h"
 
 namespace aimass::gpu {
 namespace {
@@ -16,9 +17,9 @@ __global__ void random_kernel(T* out, int64_t n, uint64_t offset, RandomParams<T
 }  // namespace
 }  // namespace aimass::gpu
 
-AIMASS_CUDA_EXPORT void aimass_cuda_random(aimass::RandomKind kind, const aimass::Tensor& out, double a, double b,
-                                           uint64_t seed, uint64_t offset) {
-  using namespace aimass;
+namespace aimass {
+
+AIMASS_CUDA_KERNEL(random)(RandomKind kind, const Tensor& out, double a, double b, uint64_t seed, uint64_t offset) {
   const int64_t n = out.numel();
   if (n == 0) return;
   gpu::DeviceGuard guard(out.device().index, "random");
@@ -29,3 +30,5 @@ AIMASS_CUDA_EXPORT void aimass_cuda_random(aimass::RandomKind kind, const aimass
     gpu::check_launch("random");
   });
 }
+
+}  // namespace aimass

@@ -10,6 +10,7 @@
 #include "cuda/cuda_check.h"
 #include "ops/cuda/elementwise.cuh"
 #include "ops/scalar_ops.h"
+#include "ops/kernels/reduce.h"
 
 namespace aimass::gpu {
 namespace {
@@ -272,9 +273,9 @@ void run_var(const Tensor& in, const Tensor& out, int64_t O, int64_t R, int64_t 
 }  // namespace
 }  // namespace aimass::gpu
 
-AIMASS_CUDA_EXPORT void aimass_cuda_reduce(aimass::ReduceOp op, const aimass::Tensor& in, const aimass::Tensor& out,
-                                           int64_t ddof) {
-  using namespace aimass;
+namespace aimass {
+
+AIMASS_CUDA_KERNEL(reduce)(ReduceOp op, const Tensor& in, const Tensor& out, int64_t ddof) {
   using namespace aimass::gpu;
   const int64_t O = in.shape()[0], R = in.shape()[1], I = in.shape()[2];
   if (O * I == 0) return;
@@ -296,3 +297,5 @@ AIMASS_CUDA_EXPORT void aimass_cuda_reduce(aimass::ReduceOp op, const aimass::Te
   });
   check_launch("reduce");
 }
+
+}  // namespace aimass

@@ -4,6 +4,7 @@
 #include "cuda/cuda_check.h"
 #include "ops/cuda/elementwise.cuh"
 #include "ops/scalar_ops.h"
+#include "ops/kernels/elementwise.h"
 
 namespace aimass::gpu {
 namespace {
@@ -28,9 +29,9 @@ struct ClampFunctor {
 }  // namespace
 }  // namespace aimass::gpu
 
-AIMASS_CUDA_EXPORT void aimass_cuda_where(const aimass::Tensor& cond, const aimass::Tensor& a,
-                                          const aimass::Tensor& b, const aimass::Tensor& out) {
-  using namespace aimass;
+namespace aimass {
+
+AIMASS_CUDA_KERNEL(where)(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) {
   visit_dtype(out.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     gpu::launch_elementwise<4>("where", {&out, &cond, &a, &b},
@@ -38,9 +39,7 @@ AIMASS_CUDA_EXPORT void aimass_cuda_where(const aimass::Tensor& cond, const aima
   });
 }
 
-AIMASS_CUDA_EXPORT void aimass_cuda_clamp(const aimass::Tensor& in, aimass::Scalar lo, aimass::Scalar hi,
-                                          const aimass::Tensor& out) {
-  using namespace aimass;
+AIMASS_CUDA_KERNEL(clamp)(const Tensor& in, Scalar lo, Scalar hi, const Tensor& out) {
   visit_dtype(out.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     gpu::launch_elementwise<2>("clamp", {&out, &in},
@@ -48,3 +47,5 @@ AIMASS_CUDA_EXPORT void aimass_cuda_clamp(const aimass::Tensor& in, aimass::Scal
                                                     scalar_ops::clamp_bound<T>(hi, false)});
   });
 }
+
+}  // namespace aimass

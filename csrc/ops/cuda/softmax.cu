@@ -5,7 +5,7 @@
 
 #include "cuda/cuda_check.h"
 #include "ops/cuda/block_reduce.cuh"
-#include "ops/kernels.h"
+#include "ops/kernels/softmax.h"
 
 namespace aimass::gpu {
 namespace {
@@ -55,8 +55,9 @@ unsigned rows_grid(int64_t R) { return unsigned(R < 65535 ? R : 65535); }
 }  // namespace
 }  // namespace aimass::gpu
 
-AIMASS_CUDA_EXPORT void aimass_cuda_softmax(const aimass::Tensor& in, const aimass::Tensor& out, bool log) {
-  using namespace aimass;
+namespace aimass {
+
+AIMASS_CUDA_KERNEL(softmax)(const Tensor& in, const Tensor& out, bool log) {
   const int64_t R = in.shape()[0], C = in.shape()[1];
   if (R == 0 || C == 0) return;
   gpu::DeviceGuard guard(in.device().index, "softmax");
@@ -67,9 +68,7 @@ AIMASS_CUDA_EXPORT void aimass_cuda_softmax(const aimass::Tensor& in, const aima
   gpu::check_launch("softmax");
 }
 
-AIMASS_CUDA_EXPORT void aimass_cuda_softmax_backward(const aimass::Tensor& y, const aimass::Tensor& grad_out,
-                                                     const aimass::Tensor& grad_in, bool log) {
-  using namespace aimass;
+AIMASS_CUDA_KERNEL(softmax_backward)(const Tensor& y, const Tensor& grad_out, const Tensor& grad_in, bool log) {
   const int64_t R = y.shape()[0], C = y.shape()[1];
   if (R == 0 || C == 0) return;
   gpu::DeviceGuard guard(y.device().index, "softmax_backward");
@@ -81,3 +80,5 @@ AIMASS_CUDA_EXPORT void aimass_cuda_softmax_backward(const aimass::Tensor& y, co
         y.data<float>(), grad_out.data<float>(), grad_in.data<float>(), R, C, log);
   gpu::check_launch("softmax_backward");
 }
+
+}  // namespace aimass

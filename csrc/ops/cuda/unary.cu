@@ -3,6 +3,7 @@
 #include "cuda/cuda_check.h"
 #include "ops/cuda/elementwise.cuh"
 #include "ops/scalar_ops.h"
+#include "ops/kernels/elementwise.h"
 
 namespace aimass::gpu {
 namespace {
@@ -20,8 +21,9 @@ struct UnaryFunctor {
 }  // namespace
 }  // namespace aimass::gpu
 
-AIMASS_CUDA_EXPORT void aimass_cuda_unary(aimass::UnaryOp op, const aimass::Tensor& in, const aimass::Tensor& out) {
-  using namespace aimass;
+namespace aimass {
+
+AIMASS_CUDA_KERNEL(unary)(UnaryOp op, const Tensor& in, const Tensor& out) {
   visit_dtype(in.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     scalar_ops::visit_unary_op(op, [&](auto op_tag) {
@@ -31,3 +33,5 @@ AIMASS_CUDA_EXPORT void aimass_cuda_unary(aimass::UnaryOp op, const aimass::Tens
     });
   });
 }
+
+}  // namespace aimass

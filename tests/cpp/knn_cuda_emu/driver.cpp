@@ -4,16 +4,10 @@
 #include <vector>
 
 #include "core/tensor.h"
-#include "ops/kernels.h"
+#include "ops/kernels/knn.h"
 #include <cublas_v2.h>
 
-extern "C" void aimass_cuda_knn_flat_search(const aimass::Tensor&, const aimass::Tensor&, const aimass::Tensor&,
-                                            const aimass::Tensor&, const aimass::Tensor&, aimass::KnnMetric,
-                                            const aimass::Tensor&, const aimass::Tensor&);
-extern "C" void aimass_cuda_knn_ivf_search(const aimass::Tensor&, const aimass::Tensor&, const aimass::Tensor&,
-                                           const aimass::Tensor&, const aimass::Tensor&, const aimass::Tensor&,
-                                           const aimass::Tensor&, aimass::KnnMetric, const aimass::Tensor&,
-                                           const aimass::Tensor&);
+// aimass_cuda_knn_flat_search and aimass_cuda_knn_ivf_search: declared by ops/kernels/knn.h.
 namespace aimass::gpu {
 cublasHandle_t cublas_handle(int) { return nullptr; }
 }

@@ -143,11 +143,11 @@ class Model(_nn._Graph):
         if any(t._node.layer is not None for t in ins):
             raise ValueError("Model: inputs must be am.nn.Input tensors")
         # Every node between the inputs and the outputs, in creation (= topological) order.
-        seen: dict[int, _Node] = {}
+        seen: dict[int, _Node] = {t._node.id: t._node for t in ins}  # an unused input is still an input
         stack = [t._node for t in outs]
         while stack:
             node = stack.pop()
-            if node.id in seen:
+            if node.id in seen and node.layer is not None:
                 continue
             seen[node.id] = node
             stack.extend(t._node for t in node.inputs)

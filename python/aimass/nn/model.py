@@ -101,7 +101,7 @@ def _make_optimizer(model: Module, optimizer):
                         f"{type(optimizer).__name__}")
     params = list(model.parameters())
     if not optimizer.is_bound:
-        if params:
+        if params and _built(model):
             optimizer.bind(params)
         return optimizer
     own = {hash(p) for p in params}  # a Tensor hashes by its native tensor
@@ -110,6 +110,13 @@ def _make_optimizer(model: Module, optimizer):
                          f"(it was given to another model, or created with other parameters): create a new one, e.g. "
                          f"am.optim.{type(optimizer).__name__}(learning_rate=...), which compile binds to this model")
     return optimizer
+
+
+def _built(model: Module) -> bool:
+    """Every layer has its weights (lazily sized ones are made by the first call)."""
+    from .module import _is_python_forward
+
+    return all(m.built for m in model.modules() if not _is_python_forward(m))
 
 
 def compile(self: Module, optimizer="adam", loss="cross_entropy", metrics: Sequence[str] | None = None) -> None:

@@ -85,7 +85,8 @@ def _sample(shape, dtype="float32"):
 
 
 def _traceable(model: Module) -> bool:
-    return all(m.built for m in model.modules())
+    """Every native layer has its weights (a Python subclass's own module has none to build)."""
+    return all(m.built for m in model.modules() if not _is_python_forward(m))
 
 
 def _sequential_rows(model) -> list[tuple]:

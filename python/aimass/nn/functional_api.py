@@ -233,13 +233,56 @@ class Model(_nn._Graph):
         out = self._run([x])
         return out[0] if len(out) == 1 else out
 
-    def get_config(self) -> dict:
-        """The graph; each layer's own description is added by aimass/nn/serialization.py."""
+    def graph_config(self, layer_config) -> dict:
+        """The JSON-able graph: every layer as {"name": ..., **layer_config(layer)} (serialization.py
+        passes its model_config), nodes as [layer index (-1: an input), [input node indices]]."""
         g = self._graph
-        return {"name": self.name, "layers": [name for name, _ in g["layers"]], "nodes": [[l, list(i)] for l, i in g["nodes"]],
+        return {"name": self.name, "layers": [{"name": name, **layer_config(layer)} for name, layer in g["layers"]],
+                "nodes": [[index, list(inputs)] for index, inputs in g["nodes"]],
                 "inputs": list(g["inputs"]), "outputs": list(g["outputs"]),
-                "input_shapes": [list(s) for s in g["input_shapes"]], "input_dtypes": list(g["input_dtypes"]),
+                "input_shapes": [list(shape) for shape in g["input_shapes"]], "input_dtypes": list(g["input_dtypes"]),
                 "input_names": list(g["input_names"])}
+
+    @classmethod
+    def from_graph_config(cls, config: dict, layer_from_config, path: str = "<config>") -> "Model":
+        """Rebuilds graph_config's model; layer_from_config rebuilds each layer's entry. A corrupt
+        description is a ValueError naming the file (the native graph checks the node indices)."""
+        def bad(why: str) -> ValueError:
+            return ValueError(f"am.load: {path!r} has a corrupt functional model: {why}")
+
+        def ints(v) -> bool:
+            return isinstance(v, list) and all(isinstance(i, int) and not isinstance(i, bool) for i in v)
+
+        if not isinstance(config, dict):
+            raise bad("expected an object")
+        layers_cfg, nodes_cfg = config.get("layers"), config.get("nodes")
+        inputs, outputs = config.get("inputs"), config.get("outputs")
+        if not isinstance(layers_cfg, list) or not all(isinstance(c, dict) and isinstance(c.get("name"), str)
+                                                       for c in layers_cfg):
+            raise bad("layers must be a list of named layer descriptions")
+        if not isinstance(nodes_cfg, list) or not all(isinstance(n, list) and len(n) == 2 and isinstance(n[0], int)
+                                                      and ints(n[1]) for n in nodes_cfg):
+            raise bad("nodes must be a list of [layer index, [input node indices]]")
+        if not ints(inputs) or not ints(outputs):
+            raise bad("inputs and outputs must be lists of node indices")
+        shapes, dtypes, names = config.get("input_shapes"), config.get("input_dtypes"), config.get("input_names")
+        if (not isinstance(shapes, list) or len(shapes) != len(inputs) or not all(ints(sh) and all(d > 0 for d in sh)
+                                                                                 for sh in shapes)):
+            raise bad("input_shapes must give one list of positive sizes per input")
+        if not isinstance(dtypes, list) or len(dtypes) != len(inputs) or not all(d in _INPUT_DTYPES for d in dtypes):
+            raise bad(f"input_dtypes must name one of {sorted(_INPUT_DTYPES)} per input")
+        if not isinstance(names, list) or len(names) != len(inputs) or not all(isinstance(n, str) for n in names):
+            raise bad("input_names must give one name per input")
+        name = config.get("name")
+        layers = [(c["name"], layer_from_config({k: v for k, v in c.items() if k != "name"})) for c in layers_cfg]
+        try:
+            return cls._from_graph(layers, [(n[0], n[1]) for n in nodes_cfg], inputs, outputs, shapes, dtypes, names,
+                                   name if isinstance(name, str) else None)
+        except (ValueError, TypeError, IndexError) as e:
+            raise bad(str(e)) from e
+
+
+_INPUT_DTYPES = {"float16", "bfloat16", "float32", "float64", "int8", "uint8", "int32", "int64", "bool"}
 
 
 # ---------------------------------------------------------------------------------------------

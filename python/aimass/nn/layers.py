@@ -160,3 +160,4 @@ def _sequential_init(init):
 
 
 Sequential.__init__ = _sequential_init(Sequential.__init__)
+Sequential.layers = property(lambda self: list(self), doc="The layers, in order (Keras's model.layers).")

@@ -4,7 +4,7 @@ The native loop (csrc/nn/training.cpp) trains a model of one input tensor and on
 model of several runs here: the loop over batches is Python, each step native (the graph's
 forward, the losses, backward, the optimizer's fused step). x is a list of arrays, one per
 input (or one array for one input); y a list, one per output (or one array for one output).
-The loss is the sum of the outputs' losses, as Keras's. Metrics are per output, keyed
+(Dicts keyed by input and output names work too, as in Keras.) The loss is the sum of the outputs' losses, as Keras's. Metrics are per output, keyed
 "<output name>_<metric>" as Keras does.
 """
 from __future__ import annotations
@@ -17,7 +17,13 @@ from .. import _core
 from ..autograd import no_grad
 
 
-def _arrays(v, n: int, what: str) -> list[np.ndarray]:
+def _arrays(v, names: list[str], what: str) -> list[np.ndarray]:
+    """One array per input (or output): a list in order, a dict by name, or one array when there is one."""
+    n = len(names)
+    if isinstance(v, dict):
+        if set(v) != set(names):
+            raise ValueError(f"{what}: the dict must name exactly {names}, got {sorted(v)}")
+        v = [v[name] for name in names]
     items = list(v) if isinstance(v, (list, tuple)) else [v]
     if len(items) != n:
         raise ValueError(f"{what}: expected {n} arrays (one per model {what.split()[-1]}), got {len(items)}")
@@ -64,8 +70,8 @@ def _metric_logs(model, sets) -> dict[str, float]:
 
 
 def run_epoch(model, loss, optimizer, metrics, x, y, batch_size, shuffle, clip_grad_norm, train: bool):
-    xs_all = _arrays(x, model.num_inputs, "fit x" if train else "evaluate x")
-    ys_all = _arrays(y, model.num_outputs, "fit y" if train else "evaluate y")
+    xs_all = _arrays(x, model._graph["input_names"], "fit x" if train else "evaluate x")
+    ys_all = _arrays(y, model.output_names, "fit y" if train else "evaluate y")
     if xs_all[0].shape[0] != ys_all[0].shape[0]:
         raise ValueError(f"x has {xs_all[0].shape[0]} samples and y {ys_all[0].shape[0]}")
     losses = loss if isinstance(loss, list) else [loss]
@@ -113,8 +119,8 @@ def fit(model, state, x, y, batch_size, epochs, verbose, callbacks, validation_s
     from .model import History, _lr, _optimizer
 
     if validation_split and validation_data is None:
-        xs = _arrays(x, model.num_inputs, "fit x")
-        ys = _arrays(y, model.num_outputs, "fit y")
+        xs = _arrays(x, model._graph["input_names"], "fit x")
+        ys = _arrays(y, model.output_names, "fit y")
         n = xs[0].shape[0]
         cut = n - int(math.floor(n * validation_split))
         if not 0 < cut < n:
@@ -123,7 +129,7 @@ def fit(model, state, x, y, batch_size, epochs, verbose, callbacks, validation_s
         validation_data = ([a[cut:] for a in xs], [a[cut:] for a in ys])
     optimizer = _optimizer(model)
     history = History()
-    steps = math.ceil(len(_arrays(x, model.num_inputs, "fit x")[0]) / batch_size)
+    steps = math.ceil(len(_arrays(x, model._graph["input_names"], "fit x")[0]) / batch_size)
     show = verbose == "auto" or int(verbose) > 0
     cb_list = cbks.CallbackList([history, *([cbks.ProgressBar()] if show else []), *(callbacks or [])], model=model,
                                 params={"epochs": epochs, "steps": steps, "batch_size": batch_size, "verbose": verbose})
@@ -155,7 +161,7 @@ def evaluate(model, state, x, y, batch_size):
 
 
 def predict(model, x, batch_size: int, numpy: bool):
-    xs_all = _arrays(x, model.num_inputs, "predict x")
+    xs_all = _arrays(x, model._graph["input_names"], "predict x")
     outs: list[list] = [[] for _ in range(model.num_outputs)]
     mode = model.training
     model.eval()

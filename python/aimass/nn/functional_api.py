@@ -70,7 +70,11 @@ class _Node:
 def Input(shape: Sequence[int] | int, dtype: Any = "float32", name: str | None = None) -> SymbolicTensor:
     """A model input: ``shape`` is one sample's shape, without the batch (Keras's ``Input(shape=(28, 28))``).
     Integer inputs (token ids for an Embedding) take ``dtype="int64"``."""
-    shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(d) for d in shape)
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    if any(d is None for d in shape):
+        raise ValueError(f"Input: every dimension of the sample shape must be known (a graph is sized from a sample), "
+                         f"got {shape}")
+    shape = tuple(int(d) for d in shape)
     if any(d <= 0 for d in shape):
         raise ValueError(f"Input: the sample shape must be positive sizes (no batch dimension), got {shape}")
     sample = _core.zeros((1, *shape), dtype=dtype)

@@ -444,3 +444,30 @@ def test_binary_crossentropy_with_a_final_sigmoid():
     p = model.predict(x)
     assert ((p > 0) & (p < 1)).all()
     np.testing.assert_allclose(model.evaluate(x, y)["loss"], keras_bce(y, p).mean(), rtol=1e-4)
+
+
+def test_save_load_before_fit_keeps_an_unbound_optimizer(tmp_path):
+    am.manual_seed(0)
+    lazy = nn.Sequential([nn.Dense(8, activation="relu"), nn.Dense(3)])
+    lazy.compile(optimizer=am.optim.RMSprop(learning_rate=5e-3, momentum=0.5), loss="cross_entropy")
+    lazy.build((None, 4))  # built after compile: the optimizer is still unbound
+    lazy.save(tmp_path / "lazy.safetensors")
+    loaded = am.load(tmp_path / "lazy.safetensors")
+    opt = loaded.optimizer
+    assert type(opt).__name__ == "RMSprop" and opt.is_bound  # bound by the load's compile
+    assert opt.param_groups[0]["lr"] == pytest.approx(5e-3) and opt.param_groups[0]["momentum"] == pytest.approx(0.5)
+
+
+def test_multi_io_takes_dicts_by_name():
+    am.manual_seed(0)
+    ia, ib = nn.Input((3,), name="left"), nn.Input((2,), name="right")
+    out = nn.Dense(1)(nn.Concatenate()([ia, ib]))
+    model = nn.Model(inputs=[ia, ib], outputs=out)
+    xa, xb = np.ones((4, 3), np.float32), np.ones((4, 2), np.float32)
+    np.testing.assert_array_equal(model.predict({"left": xa, "right": xb}), model.predict([xa, xb]))
+    w = model.layers[1].weight.numpy()
+    np.testing.assert_allclose(model.predict([xa, xb])[:, 0], w.sum() + model.layers[1].bias.numpy()[0], rtol=1e-6)
+    model.compile(optimizer="sgd", loss="mse")
+    assert model.evaluate({"left": xa, "right": xb}, np.zeros((4, 1), np.float32))["loss"] >= 0
+    with pytest.raises(ValueError, match="exactly"):
+        model.predict({"left": xa})

@@ -12,7 +12,10 @@
 #include "nn/dropout.h"
 #include "nn/embedding.h"
 #include "nn/init.h"
+#include "nn/graph.h"
+#include "nn/logits.h"
 #include "nn/loss.h"
+#include "nn/merge.h"
 #include "nn/module.h"
 #include "nn/normalization.h"
 #include "nn/pool.h"
@@ -49,6 +52,32 @@ Activation activation_arg(const py::object& v, const char* layer) {
   if (v.is_none()) return Activation::None;
   if (!py::isinstance<py::str>(v)) throw TypeError(str_cat(layer, ": activation must be a name such as 'relu' or None"));
   return parse_activation(v.cast<std::string>(), layer);
+}
+
+// Add(), Multiply(), ... are Python subclasses of ElementwiseMerge; the functional Model is a
+// Python subclass of Graph. The trampolines keep their Python objects alive while only native
+// code (a Graph) holds them.
+struct PyElementwiseMerge : ElementwiseMerge, py::trampoline_self_life_support {
+  using ElementwiseMerge::ElementwiseMerge;
+};
+struct PyGraph : Graph, py::trampoline_self_life_support {
+  using Graph::Graph;
+};
+
+MergeOp merge_op_arg(const std::string& name) {
+  if (name == "add") return MergeOp::Add;
+  if (name == "subtract") return MergeOp::Subtract;
+  if (name == "multiply") return MergeOp::Multiply;
+  if (name == "average") return MergeOp::Average;
+  if (name == "maximum") return MergeOp::Maximum;
+  if (name == "minimum") return MergeOp::Minimum;
+  throw ValueError(str_cat("unknown merge '", name, "' (expected add, subtract, multiply, average, maximum or minimum)"));
+}
+
+std::vector<Tensor> tensor_list(const py::handle& xs) {
+  std::vector<Tensor> out;
+  for (py::handle x : xs) out.push_back(to_tensor(py::reinterpret_borrow<py::object>(x), nullptr));
+  return out;
 }
 
 int64_t optional_size(const py::object& v) { return v.is_none() ? 0 : v.cast<int64_t>(); }
@@ -388,6 +417,43 @@ void bind_layers(py::module_& m) {
         Tensor t = to_tensor(target, &x);
         return without_gil([&] { return self.compute(x, t); });
       }, py::arg("input"), py::arg("target"));
+
+  // The functional API (aimass/nn/functional_api.py builds these from symbolic calls).
+  py::class_<MergeLayer, Module, py::smart_holder>(m, "_Merge")
+      .def("_merge", [](const MergeLayer& self, const py::object& xs) {
+        std::vector<Tensor> ts = tensor_list(xs);
+        return without_gil([&] { return self.merge(ts); });
+      }, py::arg("inputs"));
+  py::class_<ElementwiseMerge, PyElementwiseMerge, MergeLayer, py::smart_holder>(m, "_ElementwiseMerge")
+      .def(py::init([](const std::string& op) { return std::make_shared<PyElementwiseMerge>(merge_op_arg(op)); }),
+           py::arg("op"));
+  py::class_<Concatenate, MergeLayer, py::smart_holder>(m, "Concatenate")
+      .def(py::init<int64_t>(), py::arg("axis") = -1)
+      .def("get_config", [](const Concatenate& l) { return py::dict(py::arg("axis") = l.axis()); });
+  py::class_<Graph, PyGraph, Module, py::smart_holder>(m, "_Graph")
+      .def(py::init([](const py::list& layers, const py::list& nodes, std::vector<int64_t> inputs,
+                       std::vector<int64_t> outputs) {
+        std::vector<std::pair<std::string, std::shared_ptr<Module>>> ls;
+        for (py::handle l : layers) {
+          auto pair = l.cast<py::tuple>();
+          ls.emplace_back(pair[0].cast<std::string>(), pair[1].cast<std::shared_ptr<Module>>());
+        }
+        std::vector<GraphNode> ns;
+        for (py::handle n : nodes) {
+          auto pair = n.cast<py::tuple>();
+          ns.push_back(GraphNode{pair[0].cast<int64_t>(), pair[1].cast<std::vector<int64_t>>()});
+        }
+        return std::make_shared<PyGraph>(ls, ns, inputs, outputs);
+      }), py::arg("layers"), py::arg("nodes"), py::arg("inputs"), py::arg("outputs"))
+      .def("_run", [](Graph& self, const py::object& xs) {
+        std::vector<Tensor> ts = tensor_list(xs);
+        return without_gil([&] { return self.run(ts); });
+      }, py::arg("inputs"));
+  m.def("_fuse_output_activation", [](const std::shared_ptr<Module>& model, const Loss& loss) -> py::object {
+    LogitsFusion f = fuse_output_activation(model, loss);
+    if (!f.logits_model) return py::none();
+    return py::make_tuple(f.logits_model, f.logits_loss);
+  }, py::arg("model"), py::arg("loss"));
 
   bind_configs(m);
   m.def("_set_autocast", [](bool enabled, const std::string& device_type, const py::object& dtype) {

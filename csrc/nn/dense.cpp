@@ -39,6 +39,14 @@ Tensor Dense::forward(const Tensor& x) {
   return fuse_relu ? y : apply_activation(options_.activation, y);
 }
 
+Tensor Dense::pre_activation(const Tensor& x) {
+  AM_CHECK(built(), ValueError, "Dense(units=", options_.units, "): not built yet (call it on an input first)");
+  AM_CHECK(x.dim() >= 1 && x.size(-1) == options_.in_features, ValueError, "Dense(units=", options_.units,
+           "): expected an input of shape (..., ", options_.in_features, "), got ", x.describe());
+  return ag::linear(autocast_lower(x), autocast_lower(parameter("weight")), autocast_lower(parameter("bias")),
+                    LinearActivation::None);
+}
+
 std::string Dense::describe() const {
   return str_cat("Dense(units=", options_.units, ", in_features=", options_.in_features,
                  ", activation=", activation_name(options_.activation), ", use_bias=", options_.use_bias ? "True" : "False", ")");

@@ -21,6 +21,9 @@ class Dense : public Module {
   explicit Dense(const DenseOptions& options);
   void build(const Tensor& x) override;
   Tensor forward(const Tensor& x) override;
+  // x @ weight^T + bias without the activation: the logits of a Dense(..., activation="softmax")
+  // (Keras's from_logits fusion, nn/logits.h). x: (..., in) -> (..., units).
+  Tensor pre_activation(const Tensor& x);
   std::string describe() const override;
   const DenseOptions& options() const { return options_; }
 

@@ -3,14 +3,20 @@
 #include "autograd/functions.h"
 #include "core/error.h"
 #include "nn/autocast.h"
+#include "nn/keras_loss.h"
 
 namespace aimass::nn {
 
 namespace ag = aimass::autograd;
 
 LossKind parse_loss(const std::string& name) {
-  if (name == "cross_entropy" || name == "sparse_categorical_crossentropy" || name == "categorical_crossentropy")
-    return LossKind::CrossEntropy;
+  if (name == "cross_entropy") return LossKind::CrossEntropy;
+  if (name == "categorical_crossentropy") return LossKind::CategoricalCrossentropy;
+  if (name == "categorical_crossentropy_from_logits") return LossKind::CategoricalCrossentropyFromLogits;
+  if (name == "sparse_categorical_crossentropy") return LossKind::SparseCategoricalCrossentropy;
+  if (name == "sparse_categorical_crossentropy_from_logits") return LossKind::SparseCategoricalCrossentropyFromLogits;
+  if (name == "binary_crossentropy") return LossKind::BinaryCrossentropy;
+  if (name == "binary_crossentropy_from_logits") return LossKind::BinaryCrossentropyFromLogits;
   if (name == "binary_cross_entropy_with_logits" || name == "bce_with_logits") return LossKind::BinaryCrossEntropyWithLogits;
   if (name == "mse" || name == "mean_squared_error") return LossKind::MSE;
   if (name == "l1" || name == "mae" || name == "mean_absolute_error") return LossKind::L1;
@@ -18,7 +24,8 @@ LossKind parse_loss(const std::string& name) {
   if (name == "kl_div") return LossKind::KLDiv;
   if (name == "distillation") return LossKind::Distillation;
   throw ValueError("unknown loss '" + name +
-                   "' (expected cross_entropy, binary_cross_entropy_with_logits, mse, l1, huber, kl_div or distillation)");
+                   "' (expected cross_entropy, binary_cross_entropy_with_logits, mse, l1, huber, kl_div, distillation, "
+                   "categorical_crossentropy, sparse_categorical_crossentropy or binary_crossentropy)");
 }
 
 const char* loss_name(LossKind kind) {
@@ -30,6 +37,12 @@ const char* loss_name(LossKind kind) {
     case LossKind::Huber: return "huber";
     case LossKind::KLDiv: return "kl_div";
     case LossKind::Distillation: return "distillation";
+    case LossKind::CategoricalCrossentropy: return "categorical_crossentropy";
+    case LossKind::CategoricalCrossentropyFromLogits: return "categorical_crossentropy_from_logits";
+    case LossKind::SparseCategoricalCrossentropy: return "sparse_categorical_crossentropy";
+    case LossKind::SparseCategoricalCrossentropyFromLogits: return "sparse_categorical_crossentropy_from_logits";
+    case LossKind::BinaryCrossentropy: return "binary_crossentropy";
+    case LossKind::BinaryCrossentropyFromLogits: return "binary_crossentropy_from_logits";
   }
   return "?";
 }
@@ -58,6 +71,17 @@ Tensor Loss::compute(const Tensor& input_, const Tensor& target_) const {
     case LossKind::Huber: return ag::huber_loss(input, target, o.delta, reduction());
     case LossKind::KLDiv: return ag::kl_div(input, target, reduction(), o.log_target);
     case LossKind::Distillation: return ag::distillation_loss(input, target, o.temperature, reduction());
+    case LossKind::CategoricalCrossentropy:
+    case LossKind::CategoricalCrossentropyFromLogits:
+      return keras_categorical_crossentropy(input, target, o.kind == LossKind::CategoricalCrossentropyFromLogits,
+                                            reduction());
+    case LossKind::SparseCategoricalCrossentropy:
+    case LossKind::SparseCategoricalCrossentropyFromLogits:
+      return keras_sparse_categorical_crossentropy(input, target,
+                                                   o.kind == LossKind::SparseCategoricalCrossentropyFromLogits, reduction());
+    case LossKind::BinaryCrossentropy:
+    case LossKind::BinaryCrossentropyFromLogits:
+      return keras_binary_crossentropy(input, target, o.kind == LossKind::BinaryCrossentropyFromLogits, reduction());
   }
   return Tensor();
 }

@@ -8,7 +8,12 @@
 
 namespace aimass::nn {
 
-enum class LossKind : uint8_t { CrossEntropy, BinaryCrossEntropyWithLogits, MSE, L1, Huber, KLDiv, Distillation };
+enum class LossKind : uint8_t {
+  CrossEntropy, BinaryCrossEntropyWithLogits, MSE, L1, Huber, KLDiv, Distillation,
+  // Keras's, classes on the last axis (nn/keras_loss.h): from probabilities, or from logits.
+  CategoricalCrossentropy, CategoricalCrossentropyFromLogits, SparseCategoricalCrossentropy,
+  SparseCategoricalCrossentropyFromLogits, BinaryCrossentropy, BinaryCrossentropyFromLogits,
+};
 
 struct LossOptions {
   LossKind kind = LossKind::CrossEntropy;
@@ -22,9 +27,11 @@ struct LossOptions {
   double temperature = 1.0;        // Distillation
 };
 
-// "cross_entropy" (also "sparse_categorical_crossentropy"), "binary_cross_entropy_with_logits"
+// "cross_entropy" (PyTorch's: logits, classes on axis 1), "binary_cross_entropy_with_logits"
 // (also "bce_with_logits"), "mse" (also "mean_squared_error"), "l1" (also "mae"), "huber",
-// "kl_div", "distillation"; ValueError otherwise.
+// "kl_div", "distillation", and Keras's "categorical_crossentropy", "sparse_categorical_crossentropy",
+// "binary_crossentropy" (from probabilities, as Keras's from_logits=False; with the suffix
+// "_from_logits": from logits); ValueError otherwise.
 LossKind parse_loss(const std::string& name);
 const char* loss_name(LossKind kind);
 

@@ -115,6 +115,13 @@ def test_a_registered_class_with_hostile_config_values_is_a_clear_error(tmp_path
     "not json", "[]", "null", "5", '{"class": 5}', '{"class": null}', '{"class": ["os", "system"]}',
     '{"class": "Sequential", "layers": {"class": "os:system"}}', '{"class": "Sequential", "layers": [5]}',
     '{"layers": []}',
+    '{"class": "Model", "graph": {"layers": [{"name": "x", "class": "os:system", "config": {}}], "nodes": [[0, [-1]]], '
+    '"inputs": [0], "outputs": [1], "input_shapes": [[2]], "input_dtypes": ["float32"], "input_names": ["in"]}}',
+    '{"class": "Model", "graph": {"layers": [], "nodes": [[7, [99]]], "inputs": [0], "outputs": [5], '
+    '"input_shapes": [[2]], "input_dtypes": ["float32"], "input_names": ["in"]}}',
+    '{"class": "Model", "graph": {"layers": [], "nodes": [], "inputs": [0], "outputs": [0], '
+    '"input_shapes": [[1152921504606846976]], "input_dtypes": ["os.system"], "input_names": ["in"]}}',
+    '{"class": "Model", "graph": "touch x"}',
     '{"class": "Sequential", "layers": [' * 5000 + ']}' * 5000,   # nesting deeper than the recursion limit
 ])
 def test_corrupt_architectures_are_value_errors(tmp_path, architecture):
@@ -136,6 +143,9 @@ def test_corrupt_architectures_are_value_errors(tmp_path, architecture):
     {"loss": {"kind": "cross_entropy"}, "metrics": [], "optimizer": {"name": "os:system"}},
     {"loss": {"kind": "cross_entropy"}, "metrics": [], "optimizer": {"class": "Adam", "state": "x",
                                                                       "param_index": [[99]]}},
+    {"loss": {"kind": "cross_entropy"}, "metrics": [], "optimizer": {"class": "Adam", "options": {"lr": "os:system"}}},
+    {"loss": {"kind": "cross_entropy"}, "metrics": [], "optimizer": {"class": "Adam", "options": {"params": [1]}}},
+    {"loss": {"kind": "cross_entropy"}, "metrics": [], "optimizer": {"class": "Adam", "options": {"command": 1}}},
     {"loss": "cross_entropy"},
     {},
 ])

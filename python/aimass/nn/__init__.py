@@ -3,6 +3,9 @@
     model = am.nn.Sequential([am.nn.Conv2D(32, 3, activation="relu"), am.nn.MaxPool2D(2),
                               am.nn.Flatten(), am.nn.Dense(10)])
     logits = model(x)                  # weights are sized on the first call, as in Keras
+
+    x = am.nn.Input(shape=(4,)); h = am.nn.Dense(8, activation="relu")(x)    # the functional API
+    model = am.nn.Model(inputs=x, outputs=am.nn.Dense(3)(am.nn.Concatenate()([x, h])))
     loss = am.nn.functional.cross_entropy(logits, y)
     loss.backward()
 """
@@ -42,11 +45,25 @@ from .losses import (  # noqa: F401
     CrossEntropyLoss,
     DistillationLoss,
     HuberLoss,
+    BinaryCrossentropy,
+    CategoricalCrossentropy,
     KLDivLoss,
     L1Loss,
     Loss,
     MSELoss,
+    SparseCategoricalCrossentropy,
 )
 from .module import Module, Parameter  # noqa: F401
 from .registry import register_serializable  # noqa: F401
-from . import callbacks, model, serialization  # noqa: F401,E402  (compile / fit / save on Module)
+from .functional_api import (  # noqa: F401,E402  (Keras's functional API)
+    Add,
+    Average,
+    Concatenate,
+    Input,
+    Maximum,
+    Minimum,
+    Model,
+    Multiply,
+    Subtract,
+)
+from . import callbacks, model, serialization, summary  # noqa: F401,E402  (compile / fit / save / summary on Module)

@@ -100,3 +100,64 @@ class Activation(_nn._Activation):
 
     def get_config(self) -> dict:
         return {"activation": _nn._Activation.get_config(self)["activation"]}
+
+
+# ---------------------------------------------------------------------------------------------
+# Keras's input_shape= / input_dim= on a layer: the layer is built at construction for inputs of
+# that sample shape, and a Sequential whose first layer has one (or whose first entry is an
+# am.nn.Input) is built at construction too, as Keras builds it. (Not Embedding: there Keras's
+# input_dim is the vocabulary size, num_embeddings here.)
+
+def _sample_shape(layer_name: str, input_shape, input_dim) -> tuple[int, ...] | None:
+    if input_shape is not None and input_dim is not None:
+        raise TypeError(f"{layer_name}: give input_shape or input_dim, not both")
+    if input_dim is not None:
+        return (int(input_dim),)
+    if input_shape is None:
+        return None
+    shape = (int(input_shape),) if isinstance(input_shape, int) else tuple(int(d) for d in input_shape)
+    if not shape or any(d <= 0 for d in shape):
+        raise ValueError(f"{layer_name}: input_shape is one sample's shape (positive sizes, no batch), got {input_shape}")
+    return shape
+
+
+def _accepting_input_shape(cls) -> None:
+    init = cls.__init__
+
+    def __init__(self, *args, input_shape=None, input_dim=None, **kwargs):
+        init(self, *args, **kwargs)
+        shape = _sample_shape(cls.__name__, input_shape, input_dim)
+        if shape is not None:
+            self.build((None, *shape))
+            object.__setattr__(self, "_input_shape", (None, *shape))
+
+    __init__.__doc__ = init.__doc__
+    cls.__init__ = __init__
+
+
+for _cls in (AvgPool2D, BatchNorm1D, BatchNorm2D, Conv1D, Conv2D, Dense, Dropout, Flatten,
+             GlobalAveragePooling2D, LayerNorm, MaxPool2D, Reshape, TransformerBlock, ReLU, LeakyReLU, GELU, SiLU,
+             Sigmoid, Tanh, Softmax, LogSoftmax, Activation):
+    _accepting_input_shape(_cls)
+
+
+def _sequential_init(init):
+    def __init__(self, layers=None, *args, **kwargs):
+        from .functional_api import SymbolicTensor
+
+        layers = list(layers) if layers is not None else None
+        shape = None
+        if layers and isinstance(layers[0], SymbolicTensor):  # Sequential([Input((4,)), Dense(8), ...])
+            shape = layers.pop(0).shape
+        elif layers and "_input_shape" in getattr(layers[0], "__dict__", {}):
+            shape = layers[0].__dict__["_input_shape"]
+        init(self, layers, *args, **kwargs)
+        if shape is not None:
+            self.build(shape)
+            object.__setattr__(self, "_input_shape", tuple(shape))
+
+    return __init__
+
+
+Sequential.__init__ = _sequential_init(Sequential.__init__)
+Sequential.layers = property(lambda self: list(self), doc="The layers, in order (Keras's model.layers).")

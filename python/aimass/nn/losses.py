@@ -47,3 +47,40 @@ class DistillationLoss(_nn.Loss):
 
     def __init__(self, temperature: float = 1.0, reduction: str = "batchmean"):
         super().__init__("distillation", reduction, temperature=temperature)
+
+
+# Keras's losses, with Keras's semantics (csrc/nn/keras_loss.h): classes on the last axis;
+# from_logits=False: the model outputs probabilities (clipped to [1e-7, 1 - 1e-7] before the log).
+# When the model's last layer is a softmax / sigmoid, fit computes the loss from the logits
+# instead (csrc/nn/logits.h), as Keras does.
+
+def _keras_reduction(reduction) -> str:
+    if reduction is None or reduction == "none":
+        return "none"
+    names = {"sum_over_batch_size": "mean", "mean": "mean", "sum": "sum"}
+    if reduction not in names:
+        raise ValueError(f"unknown reduction {reduction!r} (expected 'sum_over_batch_size', 'sum' or None)")
+    return names[reduction]
+
+
+class _KerasLoss(_nn.Loss):
+    _kind = ""
+
+    def __init__(self, from_logits: bool = False, reduction: str | None = "sum_over_batch_size"):
+        super().__init__(self._kind + ("_from_logits" if from_logits else ""), _keras_reduction(reduction))
+
+
+class CategoricalCrossentropy(_KerasLoss):
+    """Keras's: one-hot (or probability) targets (..., C); -sum(y * log p) per sample."""
+    _kind = "categorical_crossentropy"
+
+
+class SparseCategoricalCrossentropy(_KerasLoss):
+    """Keras's: integer class targets (...); -log p[y] per sample."""
+    _kind = "sparse_categorical_crossentropy"
+
+
+class BinaryCrossentropy(_KerasLoss):
+    """Keras's: targets in [0, 1] of the output's shape; the mean over the last axis of
+    -(y log p + (1 - y) log(1 - p)) per sample."""
+    _kind = "binary_crossentropy"

@@ -10,7 +10,15 @@ Each epoch runs in C++ with the GIL released (aimass/_core nn._train_epoch): bat
 shuffling (a native BatchSource with background prefetch), forward, loss, backward, optimizer
 step and metrics. Python is called back between batches only for the progress bar and the
 callbacks' batch hooks, and between epochs for validation and the epoch hooks. A model that is a
-Python subclass of Module trains through the same loop, calling its forward in Python.
+Python subclass of Module trains through the same loop, calling its forward in Python. A
+functional am.nn.Model of one input and one output is a native graph and trains in the same
+loop without Python; one of several inputs or outputs trains through aimass/nn/multi_io.py
+(each step native, the loop over batches in Python).
+
+Keras's probability losses on a model ending in softmax / sigmoid train from the logits
+(csrc/nn/logits.h): the loop is given the model's twin without that activation and the
+from-logits loss; metrics then see the logits (the accuracy metrics take logits or probabilities
+alike for softmax outputs; binary_accuracy takes logits).
 """
 from __future__ import annotations
 
@@ -72,28 +80,75 @@ def _make_metrics(metrics) -> list:
     return out
 
 
+_OPTIMIZER_NAMES = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad",
+                    "lion": "Lion"}
+
+
 def _make_optimizer(model: Module, optimizer):
+    """An am.optim optimizer bound to the model's parameters: a name ("adam": Adam() with its
+    defaults, "sgd": SGD(lr=0.01)), an unbound optimizer (Adam(learning_rate=1e-3)), bound here, or
+    one already bound to (some of) this model's parameters. An unbound one stays unbound while
+    the model has no parameters yet (lazily sized layers): fit binds it once the model is built."""
     from .. import optim
 
     if isinstance(optimizer, str):
-        names = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad",
-                 "lion": "Lion"}
-        if optimizer.lower() not in names:
-            raise ValueError(f"compile: unknown optimizer {optimizer!r} (expected one of {sorted(names)})")
-        params = list(model.parameters())
-        if not params:
-            return optimizer  # created at fit time, once the model is built
-        cls = getattr(optim, names[optimizer.lower()])
-        return cls(params, lr=1e-2) if cls is optim.SGD else cls(params)
+        if optimizer.lower() not in _OPTIMIZER_NAMES:
+            raise ValueError(f"compile: unknown optimizer {optimizer!r} (expected one of {sorted(_OPTIMIZER_NAMES)})")
+        cls = getattr(optim, _OPTIMIZER_NAMES[optimizer.lower()])
+        optimizer = cls(lr=1e-2) if cls is optim.SGD else cls()
+    if not isinstance(optimizer, optim.Optimizer):
+        raise TypeError(f"compile: optimizer must be a name such as 'adam' or an am.optim optimizer, got "
+                        f"{type(optimizer).__name__}")
+    params = list(model.parameters())
+    if not optimizer.is_bound:
+        if params and _built(model):
+            optimizer.bind(params)
+        return optimizer
+    own = {hash(p) for p in params}  # a Tensor hashes by its native tensor
+    if any(hash(p) not in own for g in optimizer.param_groups for p in g["params"]):
+        raise ValueError(f"compile: this {type(optimizer).__name__} is bound to parameters that are not this model's "
+                         f"(it was given to another model, or created with other parameters): create a new one, e.g. "
+                         f"am.optim.{type(optimizer).__name__}(learning_rate=...), which compile binds to this model")
     return optimizer
 
 
+def _built(model: Module) -> bool:
+    """Every layer has its weights (lazily sized ones are made by the first call)."""
+    from .module import _is_python_forward
+
+    return all(m.built for m in model.modules() if not _is_python_forward(m))
+
+
 def compile(self: Module, optimizer="adam", loss="cross_entropy", metrics: Sequence[str] | None = None) -> None:
-    """Chooses how fit trains: an optimizer (an am.optim instance, or a name: "adam", "adamw",
-    "sgd", "rmsprop", "adagrad", "lion" with their default settings), a loss (a name or an am.nn
-    loss module) and metrics (names: "accuracy", "top_5_accuracy", "mse", "mae", ...)."""
-    object.__setattr__(self, "_compiled", {"optimizer": _make_optimizer(self, optimizer), "loss": _make_loss(loss),
+    """Chooses how fit trains: an optimizer (an am.optim instance -- bound to the model's parameters
+    or, Keras's form, made without them: Adam(learning_rate=1e-3), which compile binds -- or a
+    name: "adam", "adamw", "sgd", "rmsprop", "adagrad", "lion" with their default settings), a loss
+    (a name or an am.nn loss module; Keras's names "categorical_crossentropy",
+    "sparse_categorical_crossentropy", "binary_crossentropy" take probabilities, as Keras's
+    from_logits=False; a model of several outputs takes one loss for all or a list / dict by
+    output name) and metrics (names: "accuracy", "top_5_accuracy", "mse", "mae", ...)."""
+    from .functional_api import Model
+
+    multi = isinstance(self, Model) and self.num_outputs > 1
+    made_loss = _make_losses(self, loss) if multi else _make_loss(loss)
+    object.__setattr__(self, "_compiled", {"optimizer": _make_optimizer(self, optimizer), "loss": made_loss,
                                            "metrics": _make_metrics(metrics)})
+
+
+def _make_losses(model, loss) -> list:
+    """One loss per output of a multi-output model: one for all, a list in output order, or a dict
+    by output name (Keras's forms)."""
+    names = model.output_names
+    if isinstance(loss, dict):
+        unknown = set(loss) - set(names)
+        if unknown or len(loss) != len(names):
+            raise ValueError(f"compile: the loss dict must name every output {names}, got {sorted(loss)}")
+        return [_make_loss(loss[n]) for n in names]
+    if isinstance(loss, (list, tuple)):
+        if len(loss) != len(names):
+            raise ValueError(f"compile: {len(loss)} losses for {len(names)} outputs {names}")
+        return [_make_loss(v) for v in loss]
+    return [_make_loss(loss)] * len(names)
 
 
 def _compiled(model: Module) -> dict:
@@ -105,11 +160,21 @@ def _compiled(model: Module) -> dict:
 
 def _optimizer(model: Module):
     state = _compiled(model)
-    if isinstance(state["optimizer"], str):
-        state["optimizer"] = _make_optimizer(model, state["optimizer"])
-        if isinstance(state["optimizer"], str):
+    opt = state["optimizer"]
+    if not opt.is_bound:
+        params = list(model.parameters())
+        if not params:
             raise RuntimeError("fit: the model has no parameters to train")
-    return state["optimizer"]
+        opt.bind(params)
+    return opt
+
+
+def _training_pair(model: Module, loss):
+    """The module and loss the native loop trains: the model's from-logits twin and the
+    from-logits loss when the model ends in the softmax / sigmoid of a Keras probability loss
+    (csrc/nn/logits.h), else the model and loss themselves."""
+    fused = _core.nn._fuse_output_activation(model, loss)
+    return fused if fused is not None else (model, loss)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -198,6 +263,13 @@ def fit(self: Module, x=None, y=None, batch_size: int = 32, epochs: int = 1, ver
     state = _compiled(self)
     if epochs < 0 or batch_size <= 0:
         raise ValueError(f"fit: epochs must be >= 0 and batch_size > 0, got epochs={epochs}, batch_size={batch_size}")
+    if _multi_io(self):
+        if class_weight is not None:
+            raise ValueError("fit: class_weight is not supported for a model of several inputs or outputs")
+        from . import multi_io
+
+        return multi_io.fit(self, state, x, y, batch_size, epochs, verbose, callbacks, validation_split,
+                            validation_data, shuffle, initial_epoch, clip_grad_norm)
     if validation_split and validation_data is None:
         (x, y), validation_data = _split(x, y, validation_split)
     train = _loader(x, y, batch_size, shuffle, "fit")
@@ -209,6 +281,7 @@ def fit(self: Module, x=None, y=None, batch_size: int = 32, epochs: int = 1, ver
     optimizer = _optimizer(self)
     loss = _class_weighted(state["loss"], class_weight)
     metrics = state["metrics"]
+    trained, loss = _training_pair(self, loss)
 
     history = History()
     show = verbose == "auto" or int(verbose) > 0
@@ -221,7 +294,7 @@ def fit(self: Module, x=None, y=None, batch_size: int = 32, epochs: int = 1, ver
         for epoch in range(initial_epoch, epochs):
             cb_list.on_epoch_begin(epoch)
             hook = cb_list.batch_hook(epoch) if cb_list.wants_batches() else None
-            logs = _core.nn._train_epoch(self, loss, optimizer, metrics, train._source, clip_grad_norm or 0.0, hook)
+            logs = _core.nn._train_epoch(trained, loss, optimizer, metrics, train._source, clip_grad_norm or 0.0, hook)
             epoch_logs = {"loss": logs["loss"], **{m.name: logs[m.name] for m in metrics}}
             epoch_logs["samples_per_second"] = logs["samples"] / logs["seconds"] if logs["seconds"] > 0 else 0.0
             if logs["interrupted"]:
@@ -229,7 +302,7 @@ def fit(self: Module, x=None, y=None, batch_size: int = 32, epochs: int = 1, ver
                 cb_list.on_interrupt(epoch, epoch_logs)
                 break
             if val is not None:
-                vlogs = _core.nn._evaluate(self, loss, metrics, val._source)
+                vlogs = _core.nn._evaluate(trained, loss, metrics, val._source)
                 epoch_logs["val_loss"] = vlogs["loss"]
                 epoch_logs.update({f"val_{m.name}": vlogs[m.name] for m in metrics})
             epoch_logs["lr"] = _lr(optimizer)
@@ -243,6 +316,13 @@ def fit(self: Module, x=None, y=None, batch_size: int = 32, epochs: int = 1, ver
     return history
 
 
+def _multi_io(model: Module) -> bool:
+    """A functional model of several inputs or outputs: trained by aimass/nn/multi_io.py."""
+    from .functional_api import Model
+
+    return isinstance(model, Model) and (model.num_inputs > 1 or model.num_outputs > 1)
+
+
 def _lr(optimizer) -> float:
     try:
         return float(optimizer.param_groups[0]["lr"])
@@ -253,8 +333,13 @@ def _lr(optimizer) -> float:
 def evaluate(self: Module, x=None, y=None, batch_size: int = 32, verbose: int | str = 0) -> dict[str, float]:
     """Loss and metrics over (x, y) (or a DataLoader), in eval mode: {"loss": ..., "accuracy": ...}."""
     state = _compiled(self)
+    if _multi_io(self):
+        from . import multi_io
+
+        return multi_io.evaluate(self, state, x, y, batch_size)
     data = _loader(x, y, batch_size, False, "evaluate")
-    logs = _core.nn._evaluate(self, state["loss"], state["metrics"], data._source)
+    model, loss = _training_pair(self, state["loss"])
+    logs = _core.nn._evaluate(model, loss, state["metrics"], data._source)
     return {"loss": logs["loss"], **{m.name: logs[m.name] for m in state["metrics"]}}
 
 
@@ -262,6 +347,10 @@ def predict(self: Module, x, batch_size: int = 32, numpy: bool = True):
     """The model's outputs for x in eval mode, batch by batch: a NumPy array (numpy=False: a Tensor)."""
     from ..data import DataLoader
 
+    if _multi_io(self):
+        from . import multi_io
+
+        return multi_io.predict(self, x, batch_size, numpy)
     if isinstance(x, DataLoader):
         out = [predict(self, xb, batch_size, numpy=False) for xb, _ in x]
         result = _core.concatenate(out, 0)

@@ -95,11 +95,12 @@ def resolve(name, custom_objects: Mapping[str, type] | None, path: str, what: st
 
 
 def _register_aimass_types() -> None:
-    from . import layers
+    from . import functional_api, layers
 
     register_builtin(*(obj for name, obj in vars(layers).items()
                        if isinstance(obj, type) and issubclass(obj, Module) and not name.startswith("_")
                        and name == obj.__name__))
+    register_builtin(*(getattr(functional_api, name) for name in functional_api.LAYER_NAMES))
     register_builtin(layers.Dense, name="Linear")  # PyTorch's name for Dense
 
 

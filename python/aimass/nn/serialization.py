@@ -40,11 +40,13 @@ _TENSOR_REF = "__tensor__"
 def model_config(module: Module) -> dict:
     """The JSON-able description that rebuilds ``module`` (without its weights). Classes are
     recorded by their registry name (nn/registry.py), never by a module path."""
-    from . import layers
+    from . import functional_api, layers
 
     cls = type(module)
     if cls is layers.Sequential:
         return {"class": "Sequential", "layers": [model_config(m) for m in module]}
+    if cls is functional_api.Model:
+        return {"class": "Model", "graph": module.graph_config(model_config)}
     get_config = getattr(module, "get_config", None)
     return {"class": registry.name_of(cls), "config": get_config() if callable(get_config) else {}}
 
@@ -52,7 +54,7 @@ def model_config(module: Module) -> dict:
 def from_config(config: dict, custom_objects: Mapping[str, type] | None = None, path: str = "<config>") -> Module:
     """Rebuilds a module from model_config's description. Only classes of the registry (or in
     custom_objects) are called, with the recorded constructor arguments."""
-    from . import layers
+    from . import functional_api, layers
 
     if not isinstance(config, dict):
         raise ValueError(f"am.load: {path!r} has a corrupt architecture: expected an object, got {type(config).__name__}")
@@ -62,6 +64,9 @@ def from_config(config: dict, custom_objects: Mapping[str, type] | None = None, 
         if not isinstance(children, list):
             raise ValueError(f"am.load: {path!r} has a corrupt architecture: Sequential's layers must be a list")
         return layers.Sequential([from_config(c, custom_objects, path) for c in children])
+    if name == "Model" and "graph" in config:
+        return functional_api.Model.from_graph_config(config["graph"], lambda c: from_config(c, custom_objects, path),
+                                                      path)
     cls = registry.resolve(name, custom_objects, path, what="layer class")
     kwargs = config.get("config", {})
     if not isinstance(kwargs, dict) or not all(isinstance(k, str) for k in kwargs):
@@ -120,7 +125,9 @@ def save(self: Module, path: str | os.PathLike, include_optimizer: bool = True) 
         training: dict[str, Any] = {"loss": compiled["loss"].get_config(),
                                     "metrics": [m.name for m in compiled["metrics"]]}
         opt = compiled["optimizer"]
-        if not isinstance(opt, str):
+        if not isinstance(opt, str) and not opt.is_bound:  # compiled before the layers were built
+            training["optimizer"] = {"class": type(opt).__name__, "options": opt.defaults}
+        elif not isinstance(opt, str):
             training["optimizer"] = {"class": type(opt).__name__,
                                      "state": _flatten(opt.state_dict(), "optimizer", tensors),
                                      "param_index": _param_index(opt, list(self.parameters()))}
@@ -236,6 +243,12 @@ def _restore_training(model: Module, training: dict, tensors: dict, path: str) -
         optimizer: Any = opt_cfg["name"]
     else:
         cls = registry.optimizer_class(opt_cfg.get("class"), path)
+        if "options" in opt_cfg:  # saved unbound: compile binds it
+            options = opt_cfg["options"]
+            if not isinstance(options, dict) or not all(isinstance(v, (int, float, list)) for v in options.values()):
+                raise ValueError(f"the options of {cls.__name__} must be an object of numbers, got {options!r}")
+            model.compile(optimizer=cls(**options), loss=loss, metrics=training.get("metrics", []))
+            return
         params = list(model.parameters())
         index = opt_cfg.get("param_index")
         groups = [{"params": [params[i] for i in g]} for g in index] if index else [{"params": params}]

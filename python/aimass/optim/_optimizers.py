@@ -1,4 +1,15 @@
-"""The optimizer classes: PyTorch's signatures over the native optimizers of aimass._core.optim.
+"""The optimizer classes: PyTorch's signatures over the native optimizers of aimass._core.optim,
+and Keras's.
+
+    am.optim.Adam(model.parameters(), lr=1e-3)       # PyTorch: bound to these parameters now
+    am.optim.Adam(learning_rate=1e-3)                # Keras: unbound; model.compile binds it
+    am.optim.Adam(1e-3)                              # Keras, positional learning rate
+    am.optim.Adam()                                  # Keras, default settings
+
+An unbound optimizer has no parameter groups until ``model.compile(optimizer=opt)`` (or
+``opt.bind(params)``) gives it the model's parameters; step() before that is a RuntimeError.
+Keras's argument names are accepted beside PyTorch's: learning_rate (lr), beta_1 / beta_2
+(betas), epsilon (eps), rho (RMSprop's alpha); unnamed settings keep PyTorch's defaults.
 
 Python only normalises arguments (an iterable of tensors or a list of group dicts; betas as a
 tuple) and presents groups and state as PyTorch does; every rule and every update is native.
@@ -87,18 +98,60 @@ class ParamGroup(MutableMapping):
         return repr({k: v for k, v in self.items() if k != "params"} | {"params": f"<{len(self['params'])} tensors>"})
 
 
+def _keras_form(who: str, params: Any, lr: float, learning_rate: float | None) -> tuple[Any, float]:
+    """(params or None when unbound, lr) from PyTorch's (params, lr) or Keras's (learning_rate) forms."""
+    if isinstance(params, (int, float, np.floating, np.integer)) and not isinstance(params, bool):
+        if learning_rate is not None:
+            raise TypeError(f"{who}: the learning rate is given twice (positionally and as learning_rate)")
+        return None, float(params)
+    if learning_rate is not None:
+        return params, float(learning_rate)
+    return params, lr
+
+
+def _keras_betas(betas: Any, beta_1: float | None, beta_2: float | None) -> Any:
+    if beta_1 is None and beta_2 is None:
+        return betas
+    b1, b2 = _options_betas("optimizer", betas).values()
+    return (b1 if beta_1 is None else beta_1, b2 if beta_2 is None else beta_2)
+
+
 class Optimizer:
-    """What every optimizer adds to its native class: groups, PyTorch's state_dict, add_param_group."""
+    """What every optimizer adds to its native class: groups, PyTorch's state_dict, add_param_group,
+    and binding (an optimizer made without parameters gets them from model.compile)."""
 
     def _setup(self, params: Any) -> None:
         who = type(self).__name__
+        if params is None:
+            self._groups: list[ParamGroup] = []  # unbound: model.compile or bind() gives the parameters
+            return
         items = _param_list(params, who)
         if not items:
             raise ValueError(f"{who}: got an empty parameter list")
         groups = items if isinstance(items[0], dict) else [{"params": items}]
-        self._groups: list[ParamGroup] = []
+        self._groups = []
         for g in groups:
             self.add_param_group(g)
+
+    @property
+    def is_bound(self) -> bool:
+        """Whether the optimizer has parameters (False for Adam(learning_rate=...) before compile)."""
+        return bool(self._groups)
+
+    def bind(self, params: Any) -> "Optimizer":
+        """Gives an unbound optimizer its parameters (what model.compile does); returns it."""
+        if self._groups:
+            raise RuntimeError(f"{type(self).__name__}: already bound to {sum(len(g['params']) for g in self._groups)} "
+                               f"parameters; create a new optimizer for other parameters")
+        self._setup(params)
+        return self
+
+    def step(self) -> None:
+        if not self._groups:
+            raise RuntimeError(f"{type(self).__name__}: step() on an optimizer with no parameters: it was created "
+                               f"without them (Keras's form); give it to model.compile(optimizer=...), which binds it "
+                               f"to the model's parameters, or create it as {type(self).__name__}(model.parameters(), ...)")
+        super().step()  # type: ignore[misc]
 
     def add_param_group(self, param_group: dict) -> None:
         who = type(self).__name__
@@ -181,8 +234,9 @@ class Optimizer:
 class SGD(Optimizer, _native.SGD):
     """p -= lr * d with d = grad + weight_decay * p through momentum (dampening, Nesterov)."""
 
-    def __init__(self, params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
-                 nesterov: bool = False, weight_decay: float = 0) -> None:
+    def __init__(self, params=None, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
+                 nesterov: bool = False, weight_decay: float = 0, *, learning_rate: float | None = None) -> None:
+        params, lr = _keras_form("SGD", params, lr, learning_rate)
         _native.SGD.__init__(self, dict(lr=lr, momentum=momentum, dampening=dampening, nesterov=float(nesterov),
                                         weight_decay=weight_decay))
         self._setup(params)
@@ -191,8 +245,11 @@ class SGD(Optimizer, _native.SGD):
 class Adam(Optimizer, _native.Adam):
     """Adam (Kingma & Ba, 2015), optionally AMSGrad; weight_decay is L2 added to the gradient."""
 
-    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0, amsgrad: bool = False) -> None:
+    def __init__(self, params=None, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, amsgrad: bool = False, *, learning_rate: float | None = None,
+                 beta_1: float | None = None, beta_2: float | None = None, epsilon: float | None = None) -> None:
+        params, lr = _keras_form(type(self).__name__, params, lr, learning_rate)
+        betas, eps = _keras_betas(betas, beta_1, beta_2), eps if epsilon is None else epsilon
         _native.Adam.__init__(self, _defaults(type(self).__name__, lr, betas, eps=eps, weight_decay=weight_decay,
                                               amsgrad=float(amsgrad)))
         self._setup(params)
@@ -201,8 +258,11 @@ class Adam(Optimizer, _native.Adam):
 class AdamW(Optimizer, _native.AdamW):
     """Adam with decoupled weight decay (Loshchilov & Hutter, 2019)."""
 
-    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2, amsgrad: bool = False) -> None:
+    def __init__(self, params=None, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False, *, learning_rate: float | None = None,
+                 beta_1: float | None = None, beta_2: float | None = None, epsilon: float | None = None) -> None:
+        params, lr = _keras_form("AdamW", params, lr, learning_rate)
+        betas, eps = _keras_betas(betas, beta_1, beta_2), eps if epsilon is None else epsilon
         _native.AdamW.__init__(self, _defaults("AdamW", lr, betas, eps=eps, weight_decay=weight_decay,
                                                amsgrad=float(amsgrad)))
         self._setup(params)
@@ -211,8 +271,11 @@ class AdamW(Optimizer, _native.AdamW):
 class RMSprop(Optimizer, _native.RMSprop):
     """RMSprop (Hinton), optionally centered, with momentum."""
 
-    def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0,
-                 momentum: float = 0, centered: bool = False) -> None:
+    def __init__(self, params=None, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0,
+                 momentum: float = 0, centered: bool = False, *, learning_rate: float | None = None,
+                 rho: float | None = None, epsilon: float | None = None) -> None:
+        params, lr = _keras_form("RMSprop", params, lr, learning_rate)
+        alpha, eps = alpha if rho is None else rho, eps if epsilon is None else epsilon
         _native.RMSprop.__init__(self, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
                                             centered=float(centered)))
         self._setup(params)
@@ -221,8 +284,11 @@ class RMSprop(Optimizer, _native.RMSprop):
 class Adagrad(Optimizer, _native.Adagrad):
     """Adagrad (Duchi et al., 2011) with lr decay."""
 
-    def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0, eps: float = 1e-10,
-                 initial_accumulator_value: float = 0) -> None:
+    def __init__(self, params=None, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0, eps: float = 1e-10,
+                 initial_accumulator_value: float = 0, *, learning_rate: float | None = None,
+                 epsilon: float | None = None) -> None:
+        params, lr = _keras_form("Adagrad", params, lr, learning_rate)
+        eps = eps if epsilon is None else epsilon
         _native.Adagrad.__init__(self, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay, eps=eps,
                                             initial_accumulator_value=initial_accumulator_value))
         self._setup(params)
@@ -231,8 +297,11 @@ class Adagrad(Optimizer, _native.Adagrad):
 class Lion(Optimizer, _native.Lion):
     """Lion (Chen et al., 2023): p -= lr * (sign(beta1 m + (1 - beta1) g) + weight_decay * p)."""
 
-    def __init__(self, params, lr: float = 1e-4, betas: tuple[float, float] = (0.9, 0.99),
-                 weight_decay: float = 0) -> None:
+    def __init__(self, params=None, lr: float = 1e-4, betas: tuple[float, float] = (0.9, 0.99),
+                 weight_decay: float = 0, *, learning_rate: float | None = None, beta_1: float | None = None,
+                 beta_2: float | None = None) -> None:
+        params, lr = _keras_form("Lion", params, lr, learning_rate)
+        betas = _keras_betas(betas, beta_1, beta_2)
         _native.Lion.__init__(self, _defaults("Lion", lr, betas, weight_decay=weight_decay))
         self._setup(params)
 

@@ -9,8 +9,8 @@
 // AIMASS_CPU_ISA lowers the limit for the whole process, so a run with AIMASS_CPU_ISA=avx2 on an
 // AVX-512 machine takes the paths of an AVX2 machine everywhere: that is how CI runs the AVX2
 // and baseline kernels (tests/run.sh). It is a cap: naming a level above the CPU's leaves the
-// CPU's. An unknown value is a ValueError at the first kernel call. Asking set_cpu_isa for a
-// level above the limit is a ValueError that says which (the CPU or AIMASS_CPU_ISA) is short.
+// CPU's. An unknown value is a ValueError at first use (in Python: at import). Asking set_cpu_isa
+// for a level above the limit is a ValueError that says which (the CPU or AIMASS_CPU_ISA) is short.
 #pragma once
 #include <cstdint>
 

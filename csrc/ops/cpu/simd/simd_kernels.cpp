@@ -813,7 +813,9 @@ void layer_norm_backward_row(const T* dy, const T* x, const T* w, T mean, T rstd
 }  // namespace
 
 extern const KernelTable kTable;
-// By field name, so the order of simd.h does not matter (a field left out fails the build).
+// By field name: a kernel cannot land in another's slot of the same type. C++ keeps simd.h's
+// order (a field out of order is an error) and a field left out fails the build
+// (-Werror=missing-field-initializers, csrc/CMakeLists.txt).
 const KernelTable kTable = {
     .level = AIMASS_STR(AIMASS_SIMD_ISA),
     .unary_f32 = unary<float>,

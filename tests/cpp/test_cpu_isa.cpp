@@ -96,6 +96,8 @@ TEST(CpuIsa, CountingIsOffUntilAsked) {
   EXPECT_FLOAT_EQ(ip[0], 30.0f);
 }
 
+// That the table follows the level; every entry of it is checked against a plain reference at
+// every level by test_cpu_kernels.cpp (CpuKernels, one instance per level).
 TEST_P(CpuIsaLevel, SimdTable) {
   const std::vector<float> v = random_floats(1000, 1);
   Tensor x = tensor_of(v, {1000}), out = Tensor::empty({1000}, DType::Float32);

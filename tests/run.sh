@@ -6,6 +6,10 @@
 #      k-NN kernels run on the host by tests/cpp/knn_cuda_emu, and pytest again against its
 #      Python module;
 #   3. the GoogleTest suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Steps 1 and 2 run the CPU kernels at the best instruction set this machine has; step 2 then runs
+# the GoogleTest suite and the SIMD-heavy pytest files (ops, layers, k-NN, training) again at each
+# lower level (AIMASS_CPU_ISA=avx2, =baseline: csrc/core/cpu_isa.h), about 50 s a level
+# on 2 cores.
 # Exits non-zero on the first failure. Set AIMASS_TEST_QUICK=1 to run step 1 only.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,6 +41,19 @@ cmake -S "$root" -B "$work/cpu" -G Ninja -DCMAKE_BUILD_TYPE=Release -DAIMASS_CUD
 cmake --build "$work/cpu" -j "$jobs"
 ctest --test-dir "$work/cpu" --output-on-failure -j "$jobs"
 
+# The levels below this machine's best: the runs above covered the best one.
+levels_below_best() {
+  local best
+  best=$(PYTHONPATH="$1" AIMASS_CPU_ISA= python -c "from aimass import _core; print(_core.cpu_isa_limit())")
+  case "$best" in avx512) echo avx2 baseline ;; avx2) echo baseline ;; esac
+}
+# The pytest files whose ops run through the per-ISA kernels (the SIMD table, our GEMM, the k-NN
+# scan, pooling, the optimizer steps), for the extra levels.
+simd_suites=(elementwise activation reduce norm softmax matmul conv pool linear loss cross_entropy dtypes nn_layers
+  knn_flat knn_ivf kmeans optim training cpu_isa)
+simd_suites=("${simd_suites[@]/#/$root/tests/python/test_}")
+simd_suites=("${simd_suites[@]/%/.py}")
+
 stamp "CUDA k-NN kernels run on the host (emulated CUDA runtime, cuBLAS, CUB) against the CPU kernels"
 bash "$root/tests/cpp/knn_cuda_emu/run.sh" "$work/cpu" quick
 
@@ -45,6 +62,13 @@ pkg="$work/cpu-package/aimass"
 rm -rf "$pkg" && mkdir -p "$pkg"
 cp -r "$root"/python/aimass/. "$pkg"/ && cp "$work"/cpu/lib/*.so "$pkg"/
 (cd "$work" && PYTHONPATH="$work/cpu-package" python -m pytest -c "$root/pyproject.toml" --rootdir "$root" "$root/tests/python" -q -p no:cacheprovider)
+
+for isa in $(levels_below_best "$work/cpu-package"); do
+  stamp "GoogleTest and the SIMD pytest files at AIMASS_CPU_ISA=$isa"
+  AIMASS_CPU_ISA=$isa ctest --test-dir "$work/cpu" --output-on-failure -j "$jobs"
+  (cd "$work" && AIMASS_CPU_ISA=$isa PYTHONPATH="$work/cpu-package" python -m pytest -c "$root/pyproject.toml" \
+    --rootdir "$root" "${simd_suites[@]}" -q -p no:cacheprovider)
+done
 
 stamp "GoogleTest under AddressSanitizer + UndefinedBehaviorSanitizer"
 cmake -S "$root" -B "$work/asan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAIMASS_CUDA=OFF -DAIMASS_BUILD_TESTS=ON \

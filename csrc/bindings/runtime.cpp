@@ -1,6 +1,7 @@
 // Threads, devices, the CUDA runtime and build information.
 #include "bindings/bindings.h"
 #include "autograd/functions.h"
+#include "core/cpu_isa.h"
 #include "core/device_api.h"
 #include "core/dispatch.h"
 #include "core/info.h"
@@ -19,6 +20,15 @@ void bind_runtime(py::module_& m) {
   m.def("blas_config", &blas_config);
   m.def("cpu_simd_level", &cpu_simd_level);
   m.def("kernel_names", &kernel_names, "the registered kernels (ops/kernels/*.h), in declaration order");
+  m.def("get_cpu_isa", &cpu_simd_level, "The CPU kernels' instruction set: 'baseline', 'avx2' or 'avx512'.");
+  m.def("cpu_isa_limit", []() { return cpu_isa_name(cpu_isa_limit()); },
+        "The highest level set_cpu_isa accepts: the CPU's, lowered by AIMASS_CPU_ISA.");
+  m.def("set_cpu_isa", [](const std::string& level) { set_cpu_simd_level(level.c_str()); }, py::arg("level"),
+        "Switches the CPU kernels to 'baseline', 'avx2' or 'avx512' (ValueError above cpu_isa_limit()).");
+  m.def("set_isa_dispatch_counting", &set_isa_dispatch_counting, py::arg("on"));  // the tests' hook
+  m.def("isa_dispatch_count", [](const std::string& site, const std::string& level) {
+    return isa_dispatch_count(site.c_str(), cpu_isa_from_name(level.c_str()));
+  }, py::arg("site"), py::arg("level"));
 
   m.def("to", [](const Tensor& x, const py::object& device, const py::object& dtype, bool copy) {
     Tensor t = dtype.is_none() ? x : autograd::to_dtype(x, to_dtype_arg(dtype), copy);

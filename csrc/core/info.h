@@ -8,6 +8,6 @@ const char* version();
 bool cuda_built();               // was libaimass_cuda built alongside the core
 const char* cuda_toolkit_version();  // the CUDA toolkit it was built with, "" when none
 std::string blas_config();       // the BLAS library's own description
-const char* cpu_simd_level();    // "avx512", "avx2" or "baseline": the CPU kernels in use
+// The CPU kernels' instruction set, cpu_simd_level(), is in core/cpu_isa.h.
 
 }  // namespace aimass

@@ -6,6 +6,7 @@
 #include <random>
 #include <vector>
 
+#include "core/cpu_isa.h"
 #include "core/error.h"
 #include "core/parallel.h"
 #include "knn/vectors.h"
@@ -18,12 +19,35 @@ namespace {
 
 constexpr float kSplitEps = 1.0f / 1024.0f;  // FAISS's CLUSTERING EPS
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) float squared_distance(const float* a, const float* b,
-                                                                                    int64_t d) {
-  float s = 0;
+// d2[i] = min(d2[i], |x[i] - c|^2) for rows i in [i0, i1) of x (m, d): one variant per ISA,
+// picked by cpu_isa().
+[[gnu::always_inline]] inline void min_squared_distances_loop(const float* x, int64_t i0, int64_t i1, const float* c,
+                                                              int64_t d, float* d2) {
+  for (int64_t i = i0; i < i1; ++i) {
+    const float* a = x + i * d;
+    float s = 0;
 #pragma omp simd reduction(+ : s)
-  for (int64_t t = 0; t < d; ++t) s += (a[t] - b[t]) * (a[t] - b[t]);
-  return s;
+    for (int64_t t = 0; t < d; ++t) s += (a[t] - c[t]) * (a[t] - c[t]);
+    d2[i] = std::min(d2[i], s);
+  }
+}
+void min_squared_distances_baseline(const float* x, int64_t i0, int64_t i1, const float* c, int64_t d, float* d2) {
+  min_squared_distances_loop(x, i0, i1, c, d, d2);
+}
+AM_TARGET_AVX2 void min_squared_distances_avx2(const float* x, int64_t i0, int64_t i1, const float* c, int64_t d,
+                                               float* d2) {
+  min_squared_distances_loop(x, i0, i1, c, d, d2);
+}
+AM_TARGET_AVX512 void min_squared_distances_avx512(const float* x, int64_t i0, int64_t i1, const float* c, int64_t d,
+                                                   float* d2) {
+  min_squared_distances_loop(x, i0, i1, c, d, d2);
+}
+void min_squared_distances(CpuIsa isa, const float* x, int64_t i0, int64_t i1, const float* c, int64_t d, float* d2) {
+  switch (isa) {
+    case CpuIsa::Avx512: return min_squared_distances_avx512(x, i0, i1, c, d, d2);
+    case CpuIsa::Avx2: return min_squared_distances_avx2(x, i0, i1, c, d, d2);
+    case CpuIsa::Baseline: return min_squared_distances_baseline(x, i0, i1, c, d, d2);
+  }
 }
 
 void normalise_rows(float* c, int64_t k, int64_t d) {
@@ -57,12 +81,11 @@ std::vector<float> kmeans_pp(const float* x, int64_t m, int64_t d, int64_t k, st
   std::vector<float> d2(size_t(m), std::numeric_limits<float>::infinity());
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   int64_t pick = std::uniform_int_distribution<int64_t>(0, m - 1)(rng);
+  const CpuIsa isa = cpu_isa_at("kmeans_pp");
   for (int64_t j = 0; j < k; ++j) {
     std::copy(x + pick * d, x + (pick + 1) * d, c.begin() + j * d);
     const float* cj = c.data() + j * d;
-    parallel_for(0, m, 1024, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i) d2[size_t(i)] = std::min(d2[size_t(i)], squared_distance(x + i * d, cj, d));
-    });
+    parallel_for(0, m, 1024, [&](int64_t i0, int64_t i1) { min_squared_distances(isa, x, i0, i1, cj, d, d2.data()); });
     if (j + 1 == k) break;
     double total = 0;
     for (float v : d2) total += v;

@@ -42,6 +42,7 @@ from ._core import (  # noqa: F401  (re-exported API)
     from_dlpack,
     from_numpy,
     full,
+    get_cpu_isa,
     get_num_threads,
     greater,
     greater_equal,
@@ -80,6 +81,7 @@ from ._core import (  # noqa: F401  (re-exported API)
     reshape,
     round,
     rsqrt,
+    set_cpu_isa,
     set_num_threads,
     sigmoid,
     sign,
@@ -110,6 +112,7 @@ from ._info import info
 from .nn.serialization import load
 
 __version__ = _core.version()
+_core.get_cpu_isa()  # resolves AIMASS_CPU_ISA now: a bad value fails the import, not the first op
 
 bool_ = DType.bool
 uint8 = DType.uint8

@@ -81,14 +81,18 @@ double rtol_for(DType dt) {
   return dt == DType::Float16 ? 2e-3 : dt == DType::BFloat16 ? 1.6e-2 : dt == DType::Float32 ? 2e-6 : 1e-12;
 }
 
-// Every test runs once per SIMD level; levels this CPU lacks are skipped.
+// Every test runs once per SIMD level; levels above cpu_isa_limit() (the CPU's, or AIMASS_CPU_ISA)
+// are skipped.
 class CpuKernels : public ::testing::TestWithParam<const char*> {
  protected:
   void SetUp() override {
-    set_cpu_simd_level(GetParam());
-    if (std::strcmp(cpu_simd_level(), GetParam()) != 0) GTEST_SKIP() << "CPU lacks " << GetParam();
+    before_ = cpu_isa();
+    const CpuIsa level = cpu_isa_from_name(GetParam());
+    if (int(level) > int(cpu_isa_limit())) GTEST_SKIP() << GetParam() << " is above " << cpu_isa_name(cpu_isa_limit());
+    set_cpu_isa(level);
   }
-  void TearDown() override { set_cpu_simd_level("avx512"); }  // back to the best available
+  void TearDown() override { set_cpu_isa(before_); }
+  CpuIsa before_ = CpuIsa::Baseline;
 };
 
 const DType kDTypes[] = {DType::Float32, DType::Float64, DType::Float16, DType::Int32};

@@ -1,9 +1,11 @@
-// SIMD dot products of one query with many rows (the k-NN kernels' direct path): AVX-512 or
-// AVX2 + FMA picked at run time, several rows per pass so each load of the query feeds several
-// FMAs.
+// SIMD dot products of one query with many rows (the k-NN kernels' direct path): an AVX-512, an
+// AVX2 + FMA and a baseline variant, picked by cpu_isa(); several rows per pass so each load of
+// the query feeds several FMAs.
 #include "ops/cpu/knn_dot.h"
 
 #include <immintrin.h>
+
+#include "core/cpu_isa.h"
 
 namespace aimass::cpu {
 
@@ -15,7 +17,7 @@ namespace {
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 // [sum(a0), sum(a1), sum(a2), sum(a3)]: four horizontal sums at the cost of about one.
-__attribute__((target("avx512f"))) inline __m128 hsum4_512(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
+AM_TARGET_AVX512 inline __m128 hsum4_512(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
   // Per 128-bit lane: t01 = [a0 even, a1 even, a0 odd, a1 odd] partial sums, t23 likewise.
   const __m512 t01 = _mm512_add_ps(_mm512_unpacklo_ps(a0, a1), _mm512_unpackhi_ps(a0, a1));
   const __m512 t23 = _mm512_add_ps(_mm512_unpacklo_ps(a2, a3), _mm512_unpackhi_ps(a2, a3));
@@ -27,8 +29,7 @@ __attribute__((target("avx512f"))) inline __m128 hsum4_512(__m512 a0, __m512 a1,
 }
 
 // Eight rows per pass: eight independent FMA chains keep both FMA ports busy.
-__attribute__((target("avx512f"))) void dot_rows_avx512(const float* q, const float* x, int64_t n, int64_t d,
-                                                        float* ip) {
+AM_TARGET_AVX512 void dot_rows_avx512(const float* q, const float* x, int64_t n, int64_t d, float* ip) {
   const int64_t dv = d & ~int64_t(15);
   const __mmask16 tail = __mmask16((1u << (d & 15)) - 1);
   int64_t j = 0;
@@ -58,15 +59,14 @@ __attribute__((target("avx512f"))) void dot_rows_avx512(const float* q, const fl
 
 #pragma GCC diagnostic pop
 
-__attribute__((target("avx2,fma"))) float hsum256(__m256 v) {
+AM_TARGET_AVX2 float hsum256(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
   s = _mm_add_ss(s, _mm_movehdup_ps(s));
   return _mm_cvtss_f32(s);
 }
 
-__attribute__((target("avx2,fma"))) void dot_rows_avx2(const float* q, const float* x, int64_t n, int64_t d,
-                                                       float* ip) {
+AM_TARGET_AVX2 void dot_rows_avx2(const float* q, const float* x, int64_t n, int64_t d, float* ip) {
   const int64_t dv = d & ~int64_t(7);
   int64_t j = 0;
   for (; j + 4 <= n; j += 4) {
@@ -96,8 +96,7 @@ __attribute__((target("avx2,fma"))) void dot_rows_avx2(const float* q, const flo
   }
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) void dot_rows_default(const float* q, const float* x,
-                                                                                     int64_t n, int64_t d, float* ip) {
+void dot_rows_baseline(const float* q, const float* x, int64_t n, int64_t d, float* ip) {
   for (int64_t j = 0; j < n; ++j) {
     float s = 0;
 #pragma omp simd reduction(+ : s)
@@ -106,19 +105,14 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void dot_rows_defau
   }
 }
 
-using DotRowsFn = void (*)(const float*, const float*, int64_t, int64_t, float*);
-
-DotRowsFn pick() {
-  if (__builtin_cpu_supports("avx512f")) return dot_rows_avx512;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return dot_rows_avx2;
-  return dot_rows_default;
-}
-
 }  // namespace
 
 void knn_dot_rows(const float* q, const float* x, int64_t n, int64_t d, float* ip) {
-  static const DotRowsFn dot = pick();
-  dot(q, x, n, d, ip);
+  switch (cpu_isa_at("knn_dot")) {
+    case CpuIsa::Avx512: return dot_rows_avx512(q, x, n, d, ip);
+    case CpuIsa::Avx2: return dot_rows_avx2(q, x, n, d, ip);
+    case CpuIsa::Baseline: return dot_rows_baseline(q, x, n, d, ip);
+  }
 }
 
 }  // namespace aimass::cpu

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/cpu_isa.h"
 #include "ops/cpu/knn_dot.h"
 
 namespace aimass::cpu {
@@ -57,8 +58,8 @@ void scan_scalar(const float* ip, const float* b, float a, int64_t n, const int6
   }
 }
 
-__attribute__((target("avx512f"))) void scan_avx512(const float* ip, const float* b, float a, int64_t n,
-                                                    const int64_t* ids, const bool* allowed, TopK& top) {
+AM_TARGET_AVX512 void scan_avx512(const float* ip, const float* b, float a, int64_t n, const int64_t* ids,
+                                  const bool* allowed, TopK& top) {
   const __m512 va = _mm512_set1_ps(a);
   int64_t j = 0;
   for (; j + 16 <= n; j += 16) {
@@ -78,8 +79,8 @@ __attribute__((target("avx512f"))) void scan_avx512(const float* ip, const float
   else scan_scalar<false>(ip + j, nullptr, a, n - j, ids + j, allowed ? allowed + j : nullptr, top);
 }
 
-__attribute__((target("avx2,fma"))) void scan_avx2(const float* ip, const float* b, float a, int64_t n,
-                                                   const int64_t* ids, const bool* allowed, TopK& top) {
+AM_TARGET_AVX2 void scan_avx2(const float* ip, const float* b, float a, int64_t n, const int64_t* ids,
+                              const bool* allowed, TopK& top) {
   const __m256 va = _mm256_set1_ps(a);
   int64_t j = 0;
   for (; j + 8 <= n; j += 8) {
@@ -99,23 +100,17 @@ __attribute__((target("avx2,fma"))) void scan_avx2(const float* ip, const float*
   else scan_scalar<false>(ip + j, nullptr, a, n - j, ids + j, allowed ? allowed + j : nullptr, top);
 }
 
-using ScanFn = void (*)(const float*, const float*, float, int64_t, const int64_t*, const bool*, TopK&);
-
-ScanFn pick_scan() {
-  if (__builtin_cpu_supports("avx512f")) return scan_avx512;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return scan_avx2;
-  return [](const float* ip, const float* b, float a, int64_t n, const int64_t* ids, const bool* allowed, TopK& top) {
-    if (b) scan_scalar<true>(ip, b, a, n, ids, allowed, top);
-    else scan_scalar<false>(ip, b, a, n, ids, allowed, top);
-  };
-}
-
 }  // namespace
 
 void knn_scan_row(const float* ip, const float* b, float a, int64_t n, const int64_t* ids, const bool* allowed,
                   TopK& top) {
-  static const ScanFn scan = pick_scan();
-  scan(ip, b, a, n, ids, allowed, top);
+  switch (cpu_isa_at("knn_scan")) {
+    case CpuIsa::Avx512: return scan_avx512(ip, b, a, n, ids, allowed, top);
+    case CpuIsa::Avx2: return scan_avx2(ip, b, a, n, ids, allowed, top);
+    case CpuIsa::Baseline: break;
+  }
+  if (b) scan_scalar<true>(ip, b, a, n, ids, allowed, top);
+  else scan_scalar<false>(ip, b, a, n, ids, allowed, top);
 }
 
 void knn_dot_block(const float* q, int64_t m, const float* x, int64_t n, int64_t d, float* ip) {

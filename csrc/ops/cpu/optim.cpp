@@ -1,7 +1,7 @@
 // Fused optimizer steps and the gradient scale-and-norm pass on CPU. Each algorithm is one
 // loop that reads param, grad and state once and writes param and state once (no temporaries),
-// so a step runs at memory speed. The loops are `omp simd` and compiled three times
-// (AVX-512, AVX2, baseline: GCC target_clones picks one per CPU at load time). Parameters are
+// so a step runs at memory speed. The loops are `omp simd` and compiled three times (AVX-512,
+// AVX2, baseline: target attributes), the variant picked by cpu_isa(). Parameters are
 // cut into chunks and the chunks of every parameter share one parallel_for, so many small
 // tensors and a few large ones both keep the pool busy.
 #include <algorithm>
@@ -9,15 +9,11 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/cpu_isa.h"
 #include "core/parallel.h"
 #include "ops/kernels/optim.h"
 
 // Vectorising sqrt needs -fno-math-errno, which csrc/CMakeLists.txt sets for this file.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define AM_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define AM_SIMD_CLONES
-#endif
 #define AM_INLINE inline __attribute__((always_inline))
 
 namespace aimass::cpu {
@@ -185,13 +181,32 @@ AM_INLINE void update_range(OptimAlgo algo, const OptimHyper& hp, const OptimPar
   }
 }
 
-AM_SIMD_CLONES void update_f32(OptimAlgo algo, const OptimHyper& hp, const OptimParam& op, const Scalars<float>& c,
-                               int64_t lo, int64_t hi) {
-  update_range<float>(algo, hp, op, c, lo, hi);
+// The per-ISA variants of one chunk's update: the same loops, inlined into each and vectorised
+// at its width.
+template <typename T>
+void update_baseline(OptimAlgo algo, const OptimHyper& hp, const OptimParam& op, const Scalars<T>& c, int64_t lo,
+                     int64_t hi) {
+  update_range<T>(algo, hp, op, c, lo, hi);
 }
-AM_SIMD_CLONES void update_f64(OptimAlgo algo, const OptimHyper& hp, const OptimParam& op, const Scalars<double>& c,
-                               int64_t lo, int64_t hi) {
-  update_range<double>(algo, hp, op, c, lo, hi);
+template <typename T>
+AM_TARGET_AVX2 void update_avx2(OptimAlgo algo, const OptimHyper& hp, const OptimParam& op, const Scalars<T>& c,
+                                int64_t lo, int64_t hi) {
+  update_range<T>(algo, hp, op, c, lo, hi);
+}
+template <typename T>
+AM_TARGET_AVX512 void update_avx512(OptimAlgo algo, const OptimHyper& hp, const OptimParam& op, const Scalars<T>& c,
+                                    int64_t lo, int64_t hi) {
+  update_range<T>(algo, hp, op, c, lo, hi);
+}
+
+template <typename T>
+void update(CpuIsa isa, OptimAlgo algo, const OptimHyper& hp, const OptimParam& op, const Scalars<T>& c, int64_t lo,
+            int64_t hi) {
+  switch (isa) {
+    case CpuIsa::Avx512: return update_avx512<T>(algo, hp, op, c, lo, hi);
+    case CpuIsa::Avx2: return update_avx2<T>(algo, hp, op, c, lo, hi);
+    case CpuIsa::Baseline: return update_baseline<T>(algo, hp, op, c, lo, hi);
+  }
 }
 
 // The step-dependent scalars of one parameter, computed in double and rounded once.
@@ -241,13 +256,14 @@ void optim_step(OptimAlgo algo, const OptimHyper& hp, const std::vector<OptimPar
     if (params[k].param.dtype() == DType::Float64) c64[k] = scalars<double>(algo, hp, params[k].step);
     else c32[k] = scalars<float>(algo, hp, params[k].step);
   }
+  const CpuIsa isa = cpu_isa_at("optim_step");
   // A chunk is already a kElementwiseGrain of work: two of them are worth a second thread.
   parallel_for(0, int64_t(chunks.size()), 1, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {
       const Chunk& ch = chunks[i];
       const OptimParam& op = params[ch.param];
-      if (op.param.dtype() == DType::Float64) update_f64(algo, hp, op, c64[ch.param], ch.lo, ch.hi);
-      else update_f32(algo, hp, op, c32[ch.param], ch.lo, ch.hi);
+      if (op.param.dtype() == DType::Float64) update<double>(isa, algo, hp, op, c64[ch.param], ch.lo, ch.hi);
+      else update<float>(isa, algo, hp, op, c32[ch.param], ch.lo, ch.hi);
     }
   });
 }
@@ -275,13 +291,31 @@ AM_INLINE double scale_range(T* x, int64_t n, double scale) {
   return sum;
 }
 
-AM_SIMD_CLONES double scale_chunk(const Tensor& g, int64_t lo, int64_t hi, double scale) {
+AM_INLINE double scale_chunk_any(const Tensor& g, int64_t lo, int64_t hi, double scale) {
   switch (g.dtype()) {
     case DType::Float64: return scale_range(g.data<double>() + lo, hi - lo, scale);
     case DType::Float16: return scale_range(g.data<Half>() + lo, hi - lo, scale);
     case DType::BFloat16: return scale_range(g.data<BFloat16>() + lo, hi - lo, scale);
     default: return scale_range(g.data<float>() + lo, hi - lo, scale);
   }
+}
+double scale_chunk_baseline(const Tensor& g, int64_t lo, int64_t hi, double scale) {
+  return scale_chunk_any(g, lo, hi, scale);
+}
+AM_TARGET_AVX2 double scale_chunk_avx2(const Tensor& g, int64_t lo, int64_t hi, double scale) {
+  return scale_chunk_any(g, lo, hi, scale);
+}
+AM_TARGET_AVX512 double scale_chunk_avx512(const Tensor& g, int64_t lo, int64_t hi, double scale) {
+  return scale_chunk_any(g, lo, hi, scale);
+}
+
+double scale_chunk(CpuIsa isa, const Tensor& g, int64_t lo, int64_t hi, double scale) {
+  switch (isa) {
+    case CpuIsa::Avx512: return scale_chunk_avx512(g, lo, hi, scale);
+    case CpuIsa::Avx2: return scale_chunk_avx2(g, lo, hi, scale);
+    case CpuIsa::Baseline: break;
+  }
+  return scale_chunk_baseline(g, lo, hi, scale);
 }
 
 }  // namespace
@@ -295,8 +329,10 @@ double grad_scale(const std::vector<Tensor>& grads, double scale) {
   // Each chunk's partial sum in its own slot, added in order: the result does not depend on
   // how the pool split the work.
   std::vector<double> partial(chunks.size(), 0.0);
+  const CpuIsa isa = cpu_isa_at("grad_scale");
   parallel_for(0, int64_t(chunks.size()), 1, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) partial[i] = scale_chunk(grads[chunks[i].param], chunks[i].lo, chunks[i].hi, scale);
+    for (int64_t i = b; i < e; ++i)
+      partial[i] = scale_chunk(isa, grads[chunks[i].param], chunks[i].lo, chunks[i].hi, scale);
   });
   double total = 0;
   for (double p : partial) total += p;

@@ -3,7 +3,6 @@
 // and is clipped to the image; max pooling records where its max was for the backward.
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <type_traits>
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -11,7 +10,7 @@
 #define AM_POOL_AVX512 1
 #endif
 
-#include "core/info.h"
+#include "core/cpu_isa.h"
 #include "core/parallel.h"
 #include "ops/kernels/pool.h"
 
@@ -48,8 +47,8 @@ int64_t plane_grain(const Planes& q, int64_t per_pixel) {
 // offset in the plane. Needs 2 * OW <= W < 2^30.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's own intrinsics (_mm512_undefined)
-__attribute__((target("avx512f"))) void max_row_2x2_avx512(const float* r0, const float* r1, float* o, int64_t* oi,
-                                                           int64_t OW, int64_t base, int64_t W) {
+AM_TARGET_AVX512 void max_row_2x2_avx512(const float* r0, const float* r1, float* o, int64_t* oi, int64_t OW,
+                                         int64_t base, int64_t W) {
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
   const __m512i row_w = _mm512_set1_epi32(int(W)), one = _mm512_set1_epi32(1);
@@ -91,7 +90,7 @@ template <typename T>
 void max_forward_2x2(const T* x, T* out, int64_t* idx, const Planes& q) {
 #ifdef AM_POOL_AVX512
   const bool vector_rows = std::is_same_v<T, float> && q.W < (int64_t(1) << 30) &&
-                           std::strcmp(cpu_simd_level(), "avx512") == 0;
+                           cpu_isa_at("max_pool_2x2") == CpuIsa::Avx512;
 #endif
   parallel_for(0, q.P, plane_grain(q, 4), [&](int64_t p0, int64_t p1) {
     for (int64_t pl = p0; pl < p1; ++pl) {

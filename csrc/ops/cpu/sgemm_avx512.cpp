@@ -13,7 +13,7 @@
 #include <memory>
 #include <new>
 
-#include "core/info.h"
+#include "core/cpu_isa.h"
 #include "ops/cpu/sgemm_avx512.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -51,7 +51,8 @@ float* scratch(int which, size_t n) {
 // dst[k * ld + i] = src[i * lds + k] for an 8 x 8 block (i, k < 8): the packing of an operand
 // whose K runs along its rows (A as stored, B transposed), a register transpose instead of 64
 // scalar moves.
-__attribute__((target("avx2"), always_inline)) inline void transpose_8x8(const float* src, int64_t lds, float* dst, int64_t ld) {
+AM_TARGET_AVX512 __attribute__((always_inline)) inline void transpose_8x8(const float* src, int64_t lds, float* dst,
+                                                                        int64_t ld) {
   __m256 r[8], t[8];
   for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * lds);
   for (int i = 0; i < 8; i += 2) {
@@ -73,7 +74,7 @@ __attribute__((target("avx2"), always_inline)) inline void transpose_8x8(const f
 }
 
 // ap (mc rounded up to 8 rows, kc): rows [i0, i0 + mc), k in [k0, k0 + kc) of A (ta: A = a^T).
-__attribute__((target("avx2"))) void pack_a(bool ta, const float* a, int64_t lda, int64_t i0, int64_t mc, int64_t k0, int64_t kc, float* ap) {
+AM_TARGET_AVX512 void pack_a(bool ta, const float* a, int64_t lda, int64_t i0, int64_t mc, int64_t k0, int64_t kc, float* ap) {
   for (int64_t ib = 0; ib < mc; ib += kMr) {
     const int64_t mr = std::min(kMr, mc - ib);
     float* dst = ap + ib * kc;
@@ -104,8 +105,8 @@ __attribute__((target("avx2"))) void pack_a(bool ta, const float* a, int64_t lda
 
 // bp (kc, nc rounded up to 32 columns): columns [j0, j0 + nc), k in [k0, k0 + kc) of B
 // (tb: B = b^T).
-__attribute__((target("avx512f"))) void pack_b(bool tb, const float* b, int64_t ldb, int64_t j0, int64_t nc,
-                                               int64_t k0, int64_t kc, float* bp) {
+AM_TARGET_AVX512 void pack_b(bool tb, const float* b, int64_t ldb, int64_t j0, int64_t nc, int64_t k0, int64_t kc,
+                             float* bp) {
   for (int64_t jb = 0; jb < nc; jb += kNr) {
     const int64_t nr = std::min(kNr, nc - jb);
     float* dst = bp + jb * kc;
@@ -139,9 +140,8 @@ __attribute__((target("avx512f"))) void pack_b(bool tb, const float* b, int64_t 
 // beta C). Halves = 1 for a last panel of at most 16 columns (a 196-pixel row: 6 panels and 4
 // columns), which would otherwise spend half its FMAs on padding.
 template <int Halves>
-__attribute__((target("avx512f,fma"))) void kernel_8x32(int64_t kc, const float* __restrict ap,
-                                                        const float* __restrict bp, float* c, int64_t ldc,
-                                                        int64_t mr, int64_t nr, float beta, const float* bias) {
+AM_TARGET_AVX512 void kernel_8x32(int64_t kc, const float* __restrict ap, const float* __restrict bp, float* c,
+                                  int64_t ldc, int64_t mr, int64_t nr, float beta, const float* bias) {
   __m512 acc[kMr][Halves];
   for (int i = 0; i < kMr; ++i)
     for (int h = 0; h < Halves; ++h) acc[i][h] = _mm512_setzero_ps();
@@ -177,7 +177,7 @@ __attribute__((target("avx512f,fma"))) void kernel_8x32(int64_t kc, const float*
 
 bool sgemm_avx512(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* b,
                   int64_t ldb, float beta, float* c, int64_t ldc, const float* row_bias) {
-  if (M <= 0 || N <= 0 || K <= 0 || std::strcmp(cpu_simd_level(), "avx512") != 0) return false;
+  if (M <= 0 || N <= 0 || K <= 0 || cpu_isa_at("sgemm") != CpuIsa::Avx512) return false;
   const int64_t nc_max = std::min(kNc, (N + kNr - 1) / kNr * kNr), kc_max = std::min(kKc, K);
   float* bp = scratch(0, size_t(nc_max * kc_max));
   float* ap = scratch(1, size_t(std::min(kMc, (M + kMr - 1) / kMr * kMr) * kc_max));

@@ -1,7 +1,7 @@
 // float32 GEMM on our AVX-512 micro-kernel (sgemm_avx512.cpp), row-major:
 //   C (M, N; row stride ldc) = A @ B + beta C, A (M, K) or (ta) its transpose stored (K, M) with
 //   row stride lda, B (K, N) or (tb) its transpose stored (N, K) with row stride ldb.
-// Returns false, having done nothing, on a CPU without AVX-512 (or AIMASS_CPU_ISA below it), or
+// Returns false, having done nothing, unless cpu_isa() is Avx512 (core/cpu_isa.h), or
 // with an empty M, N or K: the caller then uses the BLAS. beta == 0 never reads C. With
 // row_bias (M,), C = A @ B + row_bias[i] on every row i instead (beta ignored, C not read): a
 // convolution's bias without a pass that fills the output with it first.

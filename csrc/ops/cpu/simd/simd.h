@@ -1,22 +1,12 @@
 // The vectorised contiguous loops of the CPU kernels. simd/simd_kernels.cpp is compiled once per
 // instruction set (baseline SSE2, AVX2 + FMA + F16C, AVX-512), each copy in its own namespace
-// (aimass::simd::baseline, ::avx2, ::avx512) exporting one KernelTable; simd_dispatch.cpp picks
-// the table for this CPU at run time, so one build runs everywhere and uses what the CPU has.
+// (aimass::simd::baseline, ::avx2, ::avx512) exporting one KernelTable; kernels() returns the
+// table of cpu_isa() (core/cpu_isa.h), so one build runs everywhere and uses what the CPU has.
 #pragma once
 #include <cstdint>
 
+#include "core/cpu_isa.h"
 #include "ops/kernels.h"
-
-namespace aimass {
-
-// The instruction set the CPU kernels use: "avx512", "avx2" or "baseline". The best the CPU has,
-// or a lower one named by the environment variable AIMASS_CPU_ISA.
-const char* cpu_simd_level();
-// Switches the level for this process (the tests run every level). A level the CPU lacks falls
-// back to the best it has; an unknown name is a ValueError.
-void set_cpu_simd_level(const char* level);
-
-}  // namespace aimass
 
 namespace aimass::simd {
 
@@ -88,7 +78,7 @@ struct KernelTable {
                                       double* dx, double* dw, double* db, int64_t n);
 };
 
-// The table in use (see cpu_simd_level).
+// The table of cpu_isa().
 const KernelTable& kernels();
 
 namespace baseline { extern const KernelTable kTable; }

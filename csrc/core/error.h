@@ -15,6 +15,8 @@ struct TypeError : Error { using Error::Error; };
 struct IndexError : Error { using Error::Error; };
 struct NotImplementedError : Error { using Error::Error; };
 struct RuntimeError : Error { using Error::Error; };
+// A valid size that this machine cannot allocate (Python's MemoryError).
+struct MemoryError : Error { using Error::Error; };
 
 inline std::ostream& operator<<(std::ostream& os, const std::vector<int64_t>& v) {
   os << '(';

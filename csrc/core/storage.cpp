@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 
 #include <cstdlib>
+#include <limits>
 #include <list>
 #include <mutex>
 #include <new>
@@ -88,6 +89,7 @@ LargeBlockCache& large_blocks() {
 void* allocate_cpu(size_t nbytes, size_t* block_size) {
   *block_size = 0;
   if (nbytes == 0) return nullptr;
+  if (nbytes > std::numeric_limits<size_t>::max() / 2) return nullptr;  // rounding up below must not wrap
   if (nbytes >= kHugePageThreshold) {
     size_t rounded = (nbytes + kHugePage - 1) / kHugePage * kHugePage;
     if (void* cached = large_blocks().take(rounded, block_size)) return cached;
@@ -110,7 +112,7 @@ Storage allocate_storage(size_t nbytes, Device device) {
   if (device.is_cpu()) {
     size_t block_size;
     void* data = allocate_cpu(nbytes, &block_size);
-    AM_CHECK(data || !nbytes, RuntimeError, "out of CPU memory allocating ", nbytes, " bytes");
+    AM_CHECK(data || !nbytes, MemoryError, "out of CPU memory allocating ", nbytes, " bytes");
     return std::make_shared<StorageImpl>(data, nbytes, device, [block_size](void* p) { free_cpu(p, block_size); });
   }
   check_device(device);

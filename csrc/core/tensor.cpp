@@ -46,8 +46,9 @@ int64_t normalize_axis(int64_t axis, int64_t ndim, const char* op) {
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   int64_t n = shape_numel(shape, "empty");
-  AM_CHECK(uint64_t(n) <= std::numeric_limits<uint64_t>::max() / 8, ValueError, "empty: shape ", shape,
-           " is too large");
+  // Byte counts must fit in int64 (the byte strides of DLPack / NumPy views are int64).
+  AM_CHECK(n <= std::numeric_limits<int64_t>::max() / int64_t(aimass::itemsize(dtype)), ValueError, "empty: shape ",
+           shape, " of ", dtype_name(dtype), " needs more than 2**63 bytes");
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = allocate_storage(size_t(n) * aimass::itemsize(dtype), device);
   impl->shape = shape;

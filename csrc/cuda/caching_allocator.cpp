@@ -49,7 +49,7 @@ void* CachingAllocator::allocate(size_t nbytes, int device) {
     size_t free_bytes = 0, total_bytes = 0;
     cudaMemGetInfo(&free_bytes, &total_bytes);
     cudaGetLastError();
-    throw RuntimeError(str_cat("CUDA out of memory: tried to allocate ", nbytes, " bytes on cuda:", device,
+    throw MemoryError(str_cat("CUDA out of memory: tried to allocate ", nbytes, " bytes on cuda:", device,
                                " (", free_bytes, " of ", total_bytes, " bytes free; aimass holds ", c.allocated,
                                " bytes in tensors and ", c.cached, " cached)"));
   }

@@ -1,6 +1,7 @@
 #include "ops/shape.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "core/error.h"
 #include "ops/convert.h"
@@ -44,6 +45,8 @@ Shape infer_shape(const Shape& requested, int64_t numel, const char* op) {
       infer_at = int64_t(i);
     } else {
       AM_CHECK(shape[i] >= 0, ValueError, op, ": invalid shape ", requested);
+      AM_CHECK(shape[i] == 0 || known <= std::numeric_limits<int64_t>::max() / shape[i], ValueError, op, ": shape ",
+               requested, " has too many elements");
       known *= shape[i];
     }
   }

@@ -1,6 +1,7 @@
 // Shared declarations of the binding files. Bindings convert between Python and C++ and
 // hold no logic: every rule lives in csrc/core and csrc/ops.
 #pragma once
+#include <optional>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -33,6 +34,8 @@ void bind_knn(py::module_& m);              // aimass._core.knn: k-nearest-neigh
 // Python value -> C++ value conversions used across the binding files.
 DType to_dtype_arg(const py::object& dtype);                 // am.float32, "float32", np.float32, np.dtype
 Device to_device_arg(const py::object& device);              // "cuda:0", am.Device, None -> cpu
+// A Python integer (or object with __index__) as int64; nullopt when it does not fit (2**70).
+std::optional<int64_t> to_int64(const py::handle& v);
 Shape to_shape_arg(const py::object& shape);                 // int or sequence of ints
 bool is_python_scalar(const py::handle& obj);                // bool, int or float (NumPy scalars included)
 Scalar to_scalar(const py::handle& obj);

@@ -50,11 +50,25 @@ Device to_device_arg(const py::object& device) {
   throw TypeError("not a device: " + std::string(py::repr(device)) + "; expected 'cpu', 'cuda' or 'cuda:N'");
 }
 
+std::optional<int64_t> to_int64(const py::handle& v) {
+  py::int_ i(py::reinterpret_borrow<py::object>(v));
+  int overflow = 0;
+  long long n = PyLong_AsLongLongAndOverflow(i.ptr(), &overflow);
+  if (overflow) return std::nullopt;
+  if (n == -1 && PyErr_Occurred()) throw py::error_already_set();
+  return int64_t(n);
+}
+
 Shape to_shape_arg(const py::object& shape) {
-  if (py::isinstance<py::int_>(shape)) return {shape.cast<int64_t>()};
+  auto dim = [&](const py::handle& d) {
+    std::optional<int64_t> n = to_int64(d);
+    if (!n) throw ValueError("shape " + std::string(py::repr(shape)) + " has a dimension beyond 2**63");
+    return *n;
+  };
+  if (py::isinstance<py::int_>(shape)) return {dim(shape)};
   Shape out;
   try {
-    for (py::handle d : shape) out.push_back(py::int_(py::reinterpret_borrow<py::object>(d)).cast<int64_t>());
+    for (py::handle d : shape) out.push_back(dim(d));
   } catch (const py::error_already_set&) {
     throw TypeError("shape must be an int or a sequence of ints, got " + std::string(py::repr(shape)));
   } catch (const py::cast_error&) {
@@ -121,7 +135,10 @@ Tensor to_tensor(const py::handle& obj, const Tensor* like) {
   try {
     array = py::array(py::module_::import("numpy").attr("asarray")(obj));
   } catch (const py::error_already_set& e) {
-    throw TypeError("cannot make a tensor from " + std::string(py::repr(py::type::of(obj))) + ": " + e.what());
+    // Ragged or too deeply nested lists are bad values (ValueError); other objects, bad types.
+    std::string what = "cannot make a tensor from " + std::string(py::repr(py::type::of(obj))) + ": " + e.what();
+    if (e.matches(PyExc_ValueError)) throw ValueError(what);
+    throw TypeError(what);
   }
   Tensor t = from_numpy(array);
   if (t.dtype() == DType::Float64) t = to_dtype(t, DType::Float32);

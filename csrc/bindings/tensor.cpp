@@ -57,12 +57,14 @@ std::vector<TensorIndex> to_index(const py::handle& obj) {
     } else if (item.ptr() == Py_Ellipsis) {
       out.push_back(TensorIndex::ellipsis());
     } else if (PySlice_Check(item.ptr())) {
-      auto field = [&](const char* name) -> std::optional<int64_t> {
-        py::object v = item.attr(name);
-        if (v.is_none()) return std::nullopt;
-        return py::int_(v).cast<int64_t>();
+      // Bounds beyond int64 are clamped, as Python clamps them for a list.
+      Py_ssize_t start, stop, step;
+      if (PySlice_Unpack(item.ptr(), &start, &stop, &step) < 0) throw py::error_already_set();
+      auto field = [&](const char* name, Py_ssize_t v) -> std::optional<int64_t> {
+        if (item.attr(name).is_none()) return std::nullopt;
+        return int64_t(v);
       };
-      out.push_back(TensorIndex::slice(field("start"), field("stop"), field("step")));
+      out.push_back(TensorIndex::slice(field("start", start), field("stop", stop), field("step", step)));
     } else if (PyBool_Check(item.ptr())) {
       throw IndexError("index: a Python bool is not a valid index; use a boolean tensor or array");
     } else if (py::isinstance<Tensor>(item)) {
@@ -72,7 +74,9 @@ std::vector<TensorIndex> to_index(const py::handle& obj) {
       if (t.numel() == 0 && t.dtype() == DType::Float64) t = to_dtype(t, DType::Int64);  // x[[]]
       out.push_back(TensorIndex::of(t));
     } else if (py::hasattr(item, "__index__")) {
-      out.push_back(TensorIndex::integer(py::int_(py::reinterpret_borrow<py::object>(item)).cast<int64_t>()));
+      std::optional<int64_t> i = to_int64(item);
+      if (!i) throw IndexError("index " + std::string(py::str(item)) + " is out of bounds (beyond 2**63)");
+      out.push_back(TensorIndex::integer(*i));
     } else {
       throw IndexError("index: only integers, slices, None, Ellipsis and integer or boolean tensors/arrays are "
                        "valid indices, got " + std::string(py::str(py::type::of(item).attr("__name__"))));

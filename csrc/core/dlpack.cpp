@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "core/error.h"
+#include "ops/convert.h"
 #include "ops/index.h"
 
 namespace aimass::dlpack {
@@ -67,8 +68,10 @@ void fill_export(Managed* m, const Tensor& x) {
   };
 }
 
+// read_only: the producer forbids writes (DLPack 1.0's READ_ONLY flag, e.g. a NumPy memmap
+// opened with mode "r"); the tensor is then a copy, as from_numpy copies a read-only array.
 template <typename Managed>
-Tensor import(Managed* m) {
+Tensor import(Managed* m, bool read_only) {
   AM_CHECK(m != nullptr, ValueError, "from_dlpack: null tensor");
   const DLTensor& t = m->dl_tensor;
   DType dtype = from_dl_dtype(t.dtype);
@@ -86,6 +89,11 @@ Tensor import(Managed* m) {
   // The producer's deleter runs when the last tensor viewing the memory goes; if the import
   // fails it is not run, and the caller still owns the capsule.
   void* first = static_cast<char*>(t.data) + t.byte_offset;
+  if (read_only) {
+    Tensor copy = aimass::clone(from_external(first, shape, strides, dtype, device, [](void*) {}));
+    if (m->deleter) m->deleter(m);  // only once the copy exists: on failure the caller still owns m
+    return copy;
+  }
   return from_external(first, shape, strides, dtype, device, [m](void*) {
     if (m->deleter) m->deleter(m);
   });
@@ -111,11 +119,11 @@ DLManagedTensorVersioned* to_dlpack_versioned(const Tensor& x) {
   return m;
 }
 
-Tensor from_dlpack(DLManagedTensor* managed) { return import(managed); }
+Tensor from_dlpack(DLManagedTensor* managed) { return import(managed, false); }
 Tensor from_dlpack(DLManagedTensorVersioned* managed) {
   AM_CHECK(managed && managed->version.major == 1, TypeError, "from_dlpack: unsupported DLPack version ",
            managed ? managed->version.major : 0);
-  return import(managed);
+  return import(managed, (managed->flags & kFlagReadOnly) != 0);
 }
 
 }  // namespace aimass::dlpack

@@ -15,18 +15,24 @@
 
 #include <cblas.h>
 
+#include "core/error.h"
+
 namespace aimass {
 
 namespace {
 
+int available_cores() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return int(std::max(1u, std::thread::hardware_concurrency()));
+}
+
 int default_threads() {
   if (const char* env = std::getenv("AIMASS_NUM_THREADS")) {
     int n = std::atoi(env);
-    if (n > 0) return n;
+    if (n > 0) return std::min(n, max_threads());
   }
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
-  return std::max(1u, std::thread::hardware_concurrency());
+  return available_cores();
 }
 
 thread_local bool tls_in_worker = false;
@@ -108,7 +114,12 @@ int num_threads() {
   return n;
 }
 
+int max_threads() { return std::max(kMinThreadLimit, kThreadsPerCoreLimit * available_cores()); }
+
 void set_num_threads(int n) {
+  AM_CHECK(n <= max_threads(), ValueError, "set_num_threads: ", n, " threads is more than the ", max_threads(),
+           " allowed on this machine (", kThreadsPerCoreLimit, " per core, at least ", kMinThreadLimit,
+           "); more only adds scheduling cost");
   g_num_threads = n > 0 ? n : default_threads();
   scipy_openblas_set_num_threads(g_num_threads);
 }

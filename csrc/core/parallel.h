@@ -9,8 +9,13 @@ namespace aimass {
 
 int num_threads();
 // Also sets the BLAS's thread count. n <= 0 restores the default (AIMASS_NUM_THREADS, else
-// the number of cores).
+// the number of cores). ValueError above max_threads().
 void set_num_threads(int n);
+// The most threads set_num_threads accepts (and AIMASS_NUM_THREADS is clamped to): more only
+// adds scheduling cost, and thousands of threads make every parallel op crawl.
+constexpr int kThreadsPerCoreLimit = 4;
+constexpr int kMinThreadLimit = 256;
+int max_threads();
 
 // While alive, BLAS calls run single-threaded: for code that calls the BLAS from several pool
 // threads at once (many small GEMMs), where a threaded BLAS inside each would oversubscribe the

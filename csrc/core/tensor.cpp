@@ -32,7 +32,10 @@ std::pair<int64_t, int64_t> element_span(const Shape& shape, const Shape& stride
   int64_t lo = 0, hi = 0;
   for (size_t d = 0; d < shape.size(); ++d) {
     if (shape[d] == 0) return {0, -1};
-    (strides[d] < 0 ? lo : hi) += (shape[d] - 1) * strides[d];
+    int64_t step;
+    int64_t& end = strides[d] < 0 ? lo : hi;
+    if (__builtin_mul_overflow(shape[d] - 1, strides[d], &step) || __builtin_add_overflow(end, step, &end))
+      throw ValueError(str_cat("shape ", shape, " with strides ", strides, " spans more than 2**63 elements"));
   }
   return {lo, hi};
 }
@@ -87,6 +90,19 @@ bool Tensor::is_contiguous() const {
 }
 
 Tensor Tensor::as_strided(Shape shape, Shape strides, int64_t offset) const {
+  // A view stays inside its storage: every size and stride computation that overflowed or ran
+  // past the end upstream stops here, before any kernel reads through it.
+  AM_CHECK(shape.size() == strides.size(), ValueError, "as_strided: shape ", shape, " and strides ", strides,
+           " differ in length");
+  shape_numel(shape, "as_strided");
+  auto [lo, hi] = element_span(shape, strides);
+  if (lo <= hi) {
+    int64_t first, last;
+    bool overflow = __builtin_add_overflow(offset, lo, &first) || __builtin_add_overflow(offset, hi, &last);
+    AM_CHECK(!overflow && first >= 0 && uint64_t(last) < impl_->storage->nbytes / itemsize(), IndexError,
+             "as_strided: a view of shape ", shape, ", strides ", strides, " at offset ", offset,
+             " reaches outside its storage of ", impl_->storage->nbytes / itemsize(), " elements");
+  }
   return from_storage(impl_->storage, offset, std::move(shape), std::move(strides), impl_->dtype);
 }
 

@@ -1,6 +1,7 @@
 #include "ops/index.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "core/error.h"
 #include "ops/convert.h"
@@ -72,6 +73,7 @@ BasicResult apply_basic(const Tensor& x, const std::vector<TensorIndex>& index) 
       case TensorIndex::Kind::Slice: {
         int64_t size = x.shape()[d], step = t.step.value_or(1);
         AM_CHECK(step != 0, ValueError, "index: slice step cannot be zero");
+        AM_CHECK(step != std::numeric_limits<int64_t>::min(), ValueError, "index: slice step -2**63 is out of range");
         // Python's slice.indices(size).
         auto clip = [&](std::optional<int64_t> v, int64_t dflt) {
           if (!v) return dflt;
@@ -79,11 +81,13 @@ BasicResult apply_basic(const Tensor& x, const std::vector<TensorIndex>& index) 
           return step > 0 ? std::clamp<int64_t>(p, 0, size) : std::clamp<int64_t>(p, -1, size - 1);
         };
         int64_t start = clip(t.start, step > 0 ? 0 : size - 1), stop = clip(t.stop, step > 0 ? size : -1);
-        int64_t n = step > 0 ? (stop > start ? (stop - start + step - 1) / step : 0)
-                             : (start > stop ? (start - stop - step - 1) / -step : 0);
+        // Written so that no step (up to +-2**63 - 1) overflows: a view of one element keeps its
+        // stride, one of more has |stride * step| within the dim's span.
+        int64_t n = step > 0 ? (stop > start ? 1 + (stop - start - 1) / step : 0)
+                             : (start > stop ? 1 + (start - stop - 1) / -step : 0);
         if (n > 0) offset += start * x.strides()[d];
         if (step < 0) r.flipped.push_back(int64_t(shape.size()));
-        keep(n, x.strides()[d] * step);
+        keep(n, n > 1 ? x.strides()[d] * step : x.strides()[d]);
         ++d;
         break;
       }
@@ -161,7 +165,9 @@ AdvancedPlan plan_advanced(const Tensor& view, const std::vector<std::pair<int64
   for (auto& a : adv) indexed[a.first] = true;
   for (int64_t d = 0; d < view.dim(); ++d)
     if (!indexed[d]) { shape.push_back(view.shape()[d]); strides.push_back(view.strides()[d]); }
-  p.rest = view.as_strided(shape, strides, view.offset());
+  // Not as_strided: when an indexed dim is empty (then G = 0 and nothing is gathered), `rest`
+  // names elements the empty view does not have; it only supplies the result's shape.
+  p.rest = Tensor::from_storage(view.storage(), view.offset(), shape, strides, view.dtype());
   p.insert_at = adjacent ? adv[0].first : 0;
   return p;
 }

@@ -23,6 +23,7 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
 
 Tensor expand(const Tensor& x, const Shape& shape, const char* op) {
   if (x.shape() == shape) return x;
+  shape_numel(shape, op);  // rejects negative sizes and element counts beyond int64
   AM_CHECK(shape.size() >= x.shape().size(), ValueError, op, ": cannot broadcast shape ", x.shape(), " to ", shape);
   size_t lead = shape.size() - x.shape().size();
   Shape strides(shape.size(), 0);

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <limits>
 #include <thread>
 #include <vector>
 
@@ -44,5 +45,16 @@ TEST(Parallel, NestedCallsDoNotDeadlock) {
     for (int64_t i = b; i < e; ++i) parallel_for(0, 1000, 10, [&](int64_t b2, int64_t e2) { total += e2 - b2; });
   });
   EXPECT_EQ(total.load(), 4000);
+  set_num_threads(0);
+}
+
+TEST(Parallel, ThreadCountHasASaneMaximum) {
+  EXPECT_GE(max_threads(), kMinThreadLimit);
+  EXPECT_THROW(set_num_threads(max_threads() + 1), ValueError);
+  EXPECT_THROW(set_num_threads(std::numeric_limits<int>::max()), ValueError);
+  set_num_threads(max_threads());  // the maximum itself still runs work
+  std::atomic<int64_t> sum{0};
+  parallel_for(0, 100000, 1, [&](int64_t b, int64_t e) { sum += e - b; });
+  EXPECT_EQ(sum.load(), 100000);
   set_num_threads(0);
 }

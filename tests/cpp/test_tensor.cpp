@@ -2,12 +2,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 
 #include "core/dtype.h"
 #include "core/error.h"
 #include "core/tensor.h"
 #include "ops/convert.h"
 #include "ops/creation.h"
+#include "ops/index.h"
 #include "ops/shape.h"
 
 using namespace aimass;
@@ -113,4 +115,46 @@ TEST(Device, ParseAndErrors) {
   EXPECT_EQ(Device::parse("cuda:3").index, 3);
   EXPECT_THROW(Device::parse("tpu"), ValueError);
   EXPECT_THROW(Device::parse("cuda:x"), ValueError);
+}
+
+// Sizes and strides that overflow are refused where they are computed, before any memory is
+// allocated or read (issue 10, part 5).
+TEST(Tensor, ByteCountsThatOverflowAreValueErrors) {
+  const int64_t big = (int64_t(1) << 61) - 1;
+  EXPECT_THROW(Tensor::empty({big}, DType::Float64), ValueError);                  // 2**64 - 8 bytes
+  EXPECT_THROW(Tensor::empty({int64_t(1) << 32, int64_t(1) << 32}, DType::Float32), ValueError);   // 2**64 elements
+  EXPECT_THROW(Tensor::empty({-1}, DType::Float32), ValueError);
+  EXPECT_THROW(Tensor::empty({int64_t(1) << 59}, DType::Float64), MemoryError);    // valid, too large
+}
+
+TEST(Tensor, ViewsStayInsideTheirStorage) {
+  Tensor t = full({4}, Scalar::from_float(0.0), DType::Float32);
+  EXPECT_THROW(t.as_strided({5}, {1}, 0), IndexError);
+  EXPECT_THROW(t.as_strided({2}, {3}, 1), IndexError);
+  EXPECT_THROW(t.as_strided({2}, {-1}, 0), IndexError);
+  EXPECT_THROW(t.as_strided({2, 2}, {int64_t(1) << 62, int64_t(1) << 62}, 0), ValueError);  // span overflows
+  EXPECT_THROW(t.as_strided({2}, {1}, std::numeric_limits<int64_t>::max()), IndexError);
+  EXPECT_EQ(t.as_strided({2}, {-1}, 3).numel(), 2);
+  EXPECT_EQ(t.as_strided({int64_t(1) << 40}, {0}, 3).numel(), int64_t(1) << 40);  // broadcast view
+}
+
+TEST(Tensor, ShapeOpsRefuseCountsThatWrap) {
+  Tensor t = full({4}, Scalar::from_float(0.0), DType::Float32);
+  EXPECT_THROW(reshape(t, {(int64_t(1) << 62) + 1, 4}), ValueError);
+  EXPECT_THROW(reshape(t, {int64_t(1) << 62, 4, -1}), ValueError);
+  EXPECT_THROW(expand(reshape(t, {1, 4}), {-5, 4}), ValueError);
+  Tensor wide = expand(full({1}, Scalar::from_float(0.0), DType::Float64), {(int64_t(1) << 61) - 1});
+  EXPECT_THROW(contiguous(wide), ValueError);
+}
+
+TEST(Tensor, SlicesWithHugeStepsAndBoundsDoNotOverflow) {
+  Tensor t = arange(Scalar::from_int(0), Scalar::from_int(5), Scalar::from_int(1), DType::Int64);
+  const int64_t max = std::numeric_limits<int64_t>::max(), min = std::numeric_limits<int64_t>::min();
+  Tensor a = index(t, {TensorIndex::slice(min + 1, max, max)});
+  ASSERT_EQ(a.numel(), 1);
+  EXPECT_EQ(a.data<int64_t>()[0], 0);
+  Tensor b = index(t, {TensorIndex::slice(max, min + 1, -max)});
+  ASSERT_EQ(b.numel(), 1);
+  EXPECT_EQ(contiguous(b).data<int64_t>()[0], 4);
+  EXPECT_THROW(index(t, {TensorIndex::slice(std::nullopt, std::nullopt, min)}), ValueError);
 }

@@ -23,7 +23,7 @@ python3 -m venv --clear "$work/venv"
 # shellcheck disable=SC1091
 . "$work/venv/bin/activate"
 python -m pip install -q --upgrade pip
-python -m pip install -q numpy pytest ml_dtypes scikit-build-core "pybind11>=3.0" scipy-openblas32 ninja "cmake>=3.26" \
+python -m pip install -q numpy pytest hypothesis ml_dtypes scikit-build-core "pybind11>=3.0" scipy-openblas32 ninja "cmake>=3.26" \
   safetensors tqdm pillow scikit-learn nbformat nbclient ipykernel matplotlib faiss-cpu
 
 stamp "pip install . (AIMASS_CUDA=AUTO)"

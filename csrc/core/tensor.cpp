@@ -94,7 +94,8 @@ Tensor Tensor::as_strided(Shape shape, Shape strides, int64_t offset) const {
   // past the end upstream stops here, before any kernel reads through it.
   AM_CHECK(shape.size() == strides.size(), ValueError, "as_strided: shape ", shape, " and strides ", strides,
            " differ in length");
-  shape_numel(shape, "as_strided");
+  AM_CHECK(shape_numel(shape, "as_strided") <= std::numeric_limits<int64_t>::max() / int64_t(itemsize()), ValueError,
+           "as_strided: shape ", shape, " of ", dtype_name(dtype()), " would span more than 2**63 bytes");
   auto [lo, hi] = element_span(shape, strides);
   if (lo <= hi) {
     int64_t first, last;

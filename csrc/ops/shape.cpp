@@ -23,7 +23,10 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
 
 Tensor expand(const Tensor& x, const Shape& shape, const char* op) {
   if (x.shape() == shape) return x;
-  shape_numel(shape, op);  // rejects negative sizes and element counts beyond int64
+  // Negative sizes, and views whose bytes would not fit in int64 (as NumPy refuses them: their
+  // numel() * itemsize() and every copy of them would overflow).
+  AM_CHECK(shape_numel(shape, op) <= std::numeric_limits<int64_t>::max() / int64_t(x.itemsize()), ValueError, op,
+           ": shape ", shape, " of ", dtype_name(x.dtype()), " would span more than 2**63 bytes");
   AM_CHECK(shape.size() >= x.shape().size(), ValueError, op, ": cannot broadcast shape ", x.shape(), " to ", shape);
   size_t lead = shape.size() - x.shape().size();
   Shape strides(shape.size(), 0);

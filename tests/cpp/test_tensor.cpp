@@ -143,8 +143,10 @@ TEST(Tensor, ShapeOpsRefuseCountsThatWrap) {
   EXPECT_THROW(reshape(t, {(int64_t(1) << 62) + 1, 4}), ValueError);
   EXPECT_THROW(reshape(t, {int64_t(1) << 62, 4, -1}), ValueError);
   EXPECT_THROW(expand(reshape(t, {1, 4}), {-5, 4}), ValueError);
-  Tensor wide = expand(full({1}, Scalar::from_float(0.0), DType::Float64), {(int64_t(1) << 61) - 1});
-  EXPECT_THROW(contiguous(wide), ValueError);
+  Tensor one = full({1}, Scalar::from_float(0.0), DType::Float64);
+  EXPECT_THROW(expand(one, {(int64_t(1) << 61) - 1}), ValueError);  // its bytes would pass 2**63
+  Tensor wide = expand(one, {int64_t(1) << 59});                      // a valid view of 2**62 bytes
+  EXPECT_THROW(contiguous(wide), MemoryError);
 }
 
 TEST(Tensor, SlicesWithHugeStepsAndBoundsDoNotOverflow) {

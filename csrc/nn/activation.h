@@ -13,6 +13,8 @@ enum class Activation : uint8_t { None, Relu, LeakyRelu, Gelu, GeluTanh, Silu, S
 // "sigmoid" / "tanh" / "softmax" / "log_softmax"; ValueError naming `layer` otherwise.
 Activation parse_activation(const std::string& name, const std::string& layer);
 const char* activation_name(Activation act);  // "linear" for None
+// activation= in a layer's config: None for None, the name otherwise.
+ConfigValue activation_config(Activation act);
 // act(x); softmax kinds over the last axis; negative_slope for LeakyRelu.
 Tensor apply_activation(Activation act, const Tensor& x, double negative_slope = 0.01);
 
@@ -23,6 +25,7 @@ class ActivationLayer : public Module {
       : Module(std::move(type_name)), act_(act), negative_slope_(negative_slope), axis_(axis) {}
   Tensor forward(const Tensor& x) override;
   std::string describe() const override;
+  Config config() const override;
   Activation activation() const { return act_; }
   double negative_slope() const { return negative_slope_; }
   int64_t axis() const { return axis_; }

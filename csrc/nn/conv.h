@@ -12,6 +12,19 @@ namespace aimass::nn {
 
 enum class PaddingMode : uint8_t { Explicit, Valid, Same };
 
+// What padding= says: "same" (output size ceil(input / stride)), "valid" (none), or explicit
+// symmetric sizes (PH, PW).
+struct PaddingSpec {
+  PaddingMode mode = PaddingMode::Valid;
+  std::array<int64_t, 2> size{0, 0};  // Explicit only
+};
+// "same" or "valid"; ValueError naming `layer` otherwise.
+PaddingSpec parse_padding(const std::string& name, const std::string& layer);
+PaddingSpec explicit_padding(const std::array<int64_t, 2>& size);
+// An int or a pair of ints as the argument gave it (kernel_size=3 or (3, 5)): one value is used
+// for both axes, two are (H, W); ValueError naming `what` for any other count.
+std::array<int64_t, 2> int_pair(const std::vector<int64_t>& values, const char* what);
+
 struct ConvOptions {
   int64_t filters = 0;
   int64_t in_channels = 0;             // 0: taken from the first input
@@ -25,7 +38,31 @@ struct ConvOptions {
   Activation activation = Activation::None;
   Init kernel_init = Init::GlorotUniform;
   Init bias_init = Init::Zeros;
+
+  void set_padding(const PaddingSpec& p) {
+    padding_mode = p.mode;
+    padding = p.size;
+  }
 };
+
+// Conv1D's arguments: one value per axis where Conv2D has a pair.
+struct Conv1DOptions {
+  int64_t filters = 0;
+  int64_t in_channels = 0;  // 0: taken from the first input
+  int64_t kernel = 1;
+  int64_t stride = 1;
+  int64_t dilation = 1;
+  PaddingMode padding_mode = PaddingMode::Valid;
+  int64_t padding = 0;  // Explicit: symmetric
+  int64_t groups = 1;
+  bool use_bias = true;
+  Activation activation = Activation::None;
+  Init kernel_init = Init::GlorotUniform;
+  Init bias_init = Init::Zeros;
+};
+// A 1-D convolution is a 2-D one over a height of 1: kernel (1, K), stride (1, S), dilation
+// (1, D), padding (0, P).
+ConvOptions conv1d_as_conv2d(const Conv1DOptions& o);
 
 class Conv2D : public Module {
  public:
@@ -33,6 +70,7 @@ class Conv2D : public Module {
   void build(const Tensor& x) override;
   Tensor forward(const Tensor& x) override;
   std::string describe() const override;
+  Config config() const override;
   const ConvOptions& options() const { return options_; }
 
  protected:
@@ -48,6 +86,8 @@ class Conv2D : public Module {
 
 class Conv1D : public Conv2D {
  public:
+  explicit Conv1D(const Conv1DOptions& options);
+  // Conv2D-shaped options: the second entry of each pair is used, the first is set to 1 (0 for padding).
   explicit Conv1D(const ConvOptions& options);
   Tensor forward(const Tensor& x) override;  // x: (N, C, L)
 

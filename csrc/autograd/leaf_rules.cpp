@@ -8,6 +8,10 @@ namespace aimass::autograd {
 
 bool is_leaf(const Tensor& x) { return !x.impl()->autograd || !meta(x).grad_fn; }
 
+Tensor grad_of(const Tensor& x) { return x.impl()->autograd ? meta(x).grad : Tensor(); }
+
+std::string grad_fn_name(const Tensor& x) { return is_leaf(x) ? std::string() : meta(x).grad_fn->name(); }
+
 void set_requires_grad(const Tensor& x, bool flag, const char* op) {
   AM_CHECK(is_leaf(x) || flag, RuntimeError, op, ": can only change the flag of a leaf tensor; use detach()");
   AM_CHECK(!flag || is_floating(x.dtype()), TypeError, op, ": only floating tensors can require gradients, got ",

@@ -3,12 +3,18 @@
 // (they are not recorded in the graph, so the engine could not differentiate them). The Python
 // attributes (requires_grad, requires_grad_(), .grad, x[i] = v, copy_, fill_, +=) call these.
 #pragma once
+#include <string>
+
 #include "core/tensor.h"
 
 namespace aimass::autograd {
 
 // No grad_fn: made by the user, not by a differentiable op.
 bool is_leaf(const Tensor& x);
+// x.grad: the accumulated gradient, undefined when there is none.
+Tensor grad_of(const Tensor& x);
+// The name of the op that made x ("MulBackward"); empty for leaves.
+std::string grad_fn_name(const Tensor& x);
 // Sets x's requires_grad flag. RuntimeError when a non-leaf would stop requiring grad (detach()
 // it instead), TypeError when a non-floating tensor would start; `op` names the caller.
 void set_requires_grad(const Tensor& x, bool flag, const char* op);

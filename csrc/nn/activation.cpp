@@ -68,6 +68,10 @@ std::string ActivationLayer::describe() const {
   return type_name() + "()";
 }
 
+Activation parse_activation(const std::optional<std::string>& name, const std::string& layer) {
+  return name ? parse_activation(*name, layer) : Activation::None;
+}
+
 ConfigValue activation_config(Activation act) { return act == Activation::None ? ConfigValue() : activation_name(act); }
 
 // Each activation layer records the arguments of its own constructor (aimass/nn/layers.py):

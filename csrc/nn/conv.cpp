@@ -10,17 +10,14 @@ namespace aimass::nn {
 
 namespace ag = aimass::autograd;
 
-PaddingSpec parse_padding(const std::string& name, const std::string& layer) {
-  if (name == "same") return {PaddingMode::Same, {0, 0}};
-  if (name == "valid") return {PaddingMode::Valid, {0, 0}};
-  throw ValueError(str_cat(layer, ": padding must be 'same', 'valid' or ints, got '", name, "'"));
-}
-
-PaddingSpec explicit_padding(const std::array<int64_t, 2>& size) { return {PaddingMode::Explicit, size}; }
-
-std::array<int64_t, 2> int_pair(const std::vector<int64_t>& values, const char* what) {
-  if (values.size() != 2) throw ValueError(str_cat(what, " must be an int or a pair of ints, got ", values.size(), " values"));
-  return {values[0], values[1]};
+PaddingSpec parse_padding(const PaddingArg& padding, const std::string& layer) {
+  if (const std::string* name = std::get_if<std::string>(&padding)) {
+    if (*name == "same") return {PaddingMode::Same, {0, 0}};
+    if (*name == "valid") return {PaddingMode::Valid, {0, 0}};
+    throw ValueError(str_cat(layer, ": padding must be 'same', 'valid' or ints, got '", *name, "'"));
+  }
+  if (const int64_t* p = std::get_if<int64_t>(&padding)) return {PaddingMode::Explicit, {*p, *p}};
+  return {PaddingMode::Explicit, int_pair(std::get<std::vector<int64_t>>(padding), "padding")};
 }
 
 ConvOptions conv1d_as_conv2d(const Conv1DOptions& o) {

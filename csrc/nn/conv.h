@@ -3,9 +3,13 @@
 // weight (filters, C/groups, K), computed as a Conv2D over a height of 1.
 #pragma once
 #include <array>
+#include <string>
+#include <variant>
+#include <vector>
 
 #include "nn/activation.h"
 #include "nn/init.h"
+#include "nn/layer_args.h"
 #include "nn/module.h"
 
 namespace aimass::nn {
@@ -18,12 +22,11 @@ struct PaddingSpec {
   PaddingMode mode = PaddingMode::Valid;
   std::array<int64_t, 2> size{0, 0};  // Explicit only
 };
-// "same" or "valid"; ValueError naming `layer` otherwise.
-PaddingSpec parse_padding(const std::string& name, const std::string& layer);
-PaddingSpec explicit_padding(const std::array<int64_t, 2>& size);
-// An int or a pair of ints as the argument gave it (kernel_size=3 or (3, 5)): one value is used
-// for both axes, two are (H, W); ValueError naming `what` for any other count.
-std::array<int64_t, 2> int_pair(const std::vector<int64_t>& values, const char* what);
+// padding= as given: a name, an int (both axes) or a pair of ints.
+using PaddingArg = std::variant<std::string, int64_t, std::vector<int64_t>>;
+// "same", "valid", an int or a pair; ValueError naming `layer` for another name, and for a
+// sequence that is not a pair.
+PaddingSpec parse_padding(const PaddingArg& padding, const std::string& layer);
 
 struct ConvOptions {
   int64_t filters = 0;
@@ -59,6 +62,12 @@ struct Conv1DOptions {
   Activation activation = Activation::None;
   Init kernel_init = Init::GlorotUniform;
   Init bias_init = Init::Zeros;
+
+  // Explicit padding P is taken from the spec's second (W) size, the axis a 1-D input has.
+  void set_padding(const PaddingSpec& p) {
+    padding_mode = p.mode;
+    padding = p.size[1];
+  }
 };
 // A 1-D convolution is a 2-D one over a height of 1: kernel (1, K), stride (1, S), dilation
 // (1, D), padding (0, P).

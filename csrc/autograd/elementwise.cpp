@@ -3,6 +3,7 @@
 #include "autograd/function_util.h"
 #include "ops/creation.h"
 #include "ops/elementwise.h"
+#include "ops/weak_scalar.h"
 
 namespace aimass::autograd {
 
@@ -192,10 +193,10 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
 }
 
 Tensor binary(BinaryOp op, const Tensor& a, Scalar b) {
-  return autograd::binary(op, a, scalar_tensor(b, result_type(a.dtype(), b), a.device()));
+  return autograd::binary(op, a, weak_scalar_tensor(b, a.dtype(), a.device()));
 }
 Tensor binary(BinaryOp op, Scalar a, const Tensor& b) {
-  return autograd::binary(op, scalar_tensor(a, result_type(b.dtype(), a), b.device()), b);
+  return autograd::binary(op, weak_scalar_tensor(a, b.dtype(), b.device()), b);
 }
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {

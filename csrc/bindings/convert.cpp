@@ -47,7 +47,8 @@ Device to_device_arg(const py::object& device) {
   if (device.is_none()) return Device();
   if (py::isinstance<Device>(device)) return device.cast<Device>();
   if (py::isinstance<py::str>(device)) return Device::parse(device.cast<std::string>());
-  throw TypeError("not a device: " + std::string(py::repr(device)) + "; expected 'cpu', 'cuda' or 'cuda:N'");
+  throw TypeError("not a device: " + std::string(py::repr(device)) +
+                  "; expected an aimass.Device or a name: 'cpu', 'cuda', 'cuda:N', 'gpu' or 'gpu:N'");
 }
 
 std::optional<int64_t> to_int64(const py::handle& v) {

@@ -1,5 +1,5 @@
+#include "autograd/leaf_rules.h"
 #include "bindings/bindings.h"
-#include "core/error.h"
 #include "core/philox.h"
 #include "ops/convert.h"
 #include "ops/creation.h"
@@ -23,9 +23,7 @@ void bind_creation(py::module_& m) {
     DType dt = dtype_or(dtype, t.dtype());
     Tensor out = to_device(to_dtype(t, dt), dev);
     if (out.storage() == t.storage()) out = clone(out);
-    AM_CHECK(!requires_grad || is_floating(out.dtype()), TypeError,
-             "tensor: only floating tensors can require gradients, got ", out.describe());
-    out.impl()->requires_grad = requires_grad;
+    autograd::set_requires_grad(out, requires_grad, "tensor");
     return out;
   }, py::arg("data"), py::arg("dtype") = py::none(), py::arg("device") = py::none(), py::arg("requires_grad") = false);
   m.def("asarray", [](const py::object& data, const py::object& dtype, const py::object& device) {

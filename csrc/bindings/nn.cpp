@@ -12,6 +12,7 @@
 #include "nn/dropout.h"
 #include "nn/embedding.h"
 #include "nn/init.h"
+#include "nn/layer_args.h"
 #include "nn/graph.h"
 #include "nn/logits.h"
 #include "nn/loss.h"
@@ -40,18 +41,11 @@ struct PyActivationLayer : ActivationLayer, py::trampoline_self_life_support {
   using ActivationLayer::ActivationLayer;
 };
 
-// An int or a pair of ints: kernel_size=3 or kernel_size=(3, 5).
-std::array<int64_t, 2> pair_arg(const py::object& v, const char* what) {
-  if (py::isinstance<py::int_>(v)) return {v.cast<int64_t>(), v.cast<int64_t>()};
-  auto seq = v.cast<std::vector<int64_t>>();
-  if (seq.size() != 2) throw ValueError(str_cat(what, " must be an int or a pair of ints, got ", seq.size(), " values"));
-  return {seq[0], seq[1]};
-}
-
-Activation activation_arg(const py::object& v, const char* layer) {
-  if (v.is_none()) return Activation::None;
+// activation=: None or a name (parsed by nn/activation.h).
+std::optional<std::string> activation_arg(const py::object& v, const char* layer) {
+  if (v.is_none()) return std::nullopt;
   if (!py::isinstance<py::str>(v)) throw TypeError(str_cat(layer, ": activation must be a name such as 'relu' or None"));
-  return parse_activation(v.cast<std::string>(), layer);
+  return v.cast<std::string>();
 }
 
 // Add(), Multiply(), ... are Python subclasses of ElementwiseMerge; the functional Model is a
@@ -64,16 +58,6 @@ struct PyGraph : Graph, py::trampoline_self_life_support {
   using Graph::Graph;
 };
 
-MergeOp merge_op_arg(const std::string& name) {
-  if (name == "add") return MergeOp::Add;
-  if (name == "subtract") return MergeOp::Subtract;
-  if (name == "multiply") return MergeOp::Multiply;
-  if (name == "average") return MergeOp::Average;
-  if (name == "maximum") return MergeOp::Maximum;
-  if (name == "minimum") return MergeOp::Minimum;
-  throw ValueError(str_cat("unknown merge '", name, "' (expected add, subtract, multiply, average, maximum or minimum)"));
-}
-
 std::vector<Tensor> tensor_list(const py::handle& xs) {
   std::vector<Tensor> out;
   for (py::handle x : xs) out.push_back(to_tensor(py::reinterpret_borrow<py::object>(x), nullptr));
@@ -81,6 +65,31 @@ std::vector<Tensor> tensor_list(const py::handle& xs) {
 }
 
 int64_t optional_size(const py::object& v) { return v.is_none() ? 0 : v.cast<int64_t>(); }
+
+// A layer's config (nn/config.h) as Python values: None, bool, int, float, str, tuple, list.
+py::object config_value(const ConfigValue& v) {
+  using K = ConfigValue::Kind;
+  switch (v.kind) {
+    case K::None: return py::none();
+    case K::Bool: return py::bool_(v.b);
+    case K::Int: return py::int_(v.i);
+    case K::Float: return py::float_(v.f);
+    case K::String: return py::str(v.s);
+    case K::Tuple:
+    case K::List: {
+      py::list items;
+      for (const ConfigValue& item : v.items) items.append(config_value(item));
+      return v.kind == K::Tuple ? py::object(py::tuple(items)) : py::object(items);
+    }
+  }
+  return py::none();
+}
+
+py::dict config_dict(const Config& config) {
+  py::dict out;
+  for (const auto& [key, value] : config) out[py::str(key)] = config_value(value);
+  return out;
+}
 
 py::list named_list(const NamedTensors& entries) {
   py::list out;
@@ -100,6 +109,9 @@ void bind_module(py::module_& m) {
         return without_gil([&] { return self.call(t); });
       }, py::arg("x"))
       .def("_describe", &Module::describe)
+      .def("get_config", [](const Module& self) { return config_dict(self.config()); },
+           "The keyword arguments that rebuild this layer (its sizes included once built), as a model "
+           "file records them; {} for a layer without arguments.")
       .def("_register_parameter", &Module::register_parameter)
       .def("_register_buffer", &Module::register_buffer)
       .def("_register_module", &Module::register_module)
@@ -137,101 +149,13 @@ void bind_module(py::module_& m) {
       .def("zero_grad", &Module::zero_grad);
 }
 
-py::object pair(const std::array<int64_t, 2>& v) { return py::make_tuple(v[0], v[1]); }
-py::object initializer(Init i) { return py::str(init_name(i)); }
-py::object activation_value(Activation a) { return a == Activation::None ? py::object(py::none()) : py::str(activation_name(a)); }
-py::object size_or_none(int64_t v) { return v ? py::object(py::int_(v)) : py::object(py::none()); }
-
-// get_config(): the keyword arguments that rebuild a layer, sizes included once it is built
-// (so a saved model is rebuilt with its weights' shapes). Sequential's layers are saved by
-// the Python side (aimass/nn/serialization.py).
-template <typename T, typename F>
-void config(py::module_& m, const char* name, F fn) {
-  py::object cls = m.attr(name);
-  cls.attr("get_config") = py::cpp_function([fn](const T& self) { return fn(self); }, py::is_method(cls), py::name("get_config"));
-}
-
-void bind_configs(py::module_& m) {
-  using namespace pybind11::literals;
-  config<Dense>(m, "Dense", [](const Dense& l) {
-    const DenseOptions& o = l.options();
-    return py::dict("units"_a = o.units, "activation"_a = activation_value(o.activation), "use_bias"_a = o.use_bias,
-                    "kernel_initializer"_a = initializer(o.kernel_init), "bias_initializer"_a = initializer(o.bias_init),
-                    "in_features"_a = size_or_none(o.in_features));
-  });
-  auto conv = [](const Conv2D& l, bool one_d) {
-    const ConvOptions& o = l.options();
-    py::object padding = o.padding_mode == PaddingMode::Same    ? py::object(py::str("same"))
-                         : o.padding_mode == PaddingMode::Valid ? py::object(py::str("valid"))
-                         : one_d                                ? py::object(py::int_(o.padding[1]))
-                                                                : pair(o.padding);
-    auto dims = [&](const std::array<int64_t, 2>& v) { return one_d ? py::object(py::int_(v[1])) : pair(v); };
-    return py::dict("filters"_a = o.filters, "kernel_size"_a = dims(o.kernel), "strides"_a = dims(o.stride),
-                    "padding"_a = padding, "dilation"_a = dims(o.dilation), "groups"_a = o.groups,
-                    "activation"_a = activation_value(o.activation), "use_bias"_a = o.use_bias,
-                    "kernel_initializer"_a = initializer(o.kernel_init), "bias_initializer"_a = initializer(o.bias_init),
-                    "in_channels"_a = size_or_none(o.in_channels));
-  };
-  config<Conv2D>(m, "Conv2D", [conv](const Conv2D& l) { return conv(l, false); });
-  config<Conv1D>(m, "Conv1D", [conv](const Conv1D& l) { return conv(l, true); });
-  auto pool = [](const Pool2D& l) {
-    const PoolOptions& o = l.options();
-    py::dict d("pool_size"_a = pair(o.kernel), "strides"_a = pair(o.stride), "padding"_a = pair(o.padding),
-               "ceil_mode"_a = o.ceil_mode);
-    if (l.type_name() == "AvgPool2D") d["count_include_pad"] = o.count_include_pad;
-    return d;
-  };
-  config<MaxPool2D>(m, "MaxPool2D", pool);
-  config<AvgPool2D>(m, "AvgPool2D", pool);
-  config<GlobalAveragePooling2D>(m, "GlobalAveragePooling2D",
-                                 [](const GlobalAveragePooling2D& l) { return py::dict("keepdims"_a = l.keepdims()); });
-  auto bn = [](const BatchNorm& l) {
-    const BatchNormOptions& o = l.options();
-    return py::dict("num_features"_a = size_or_none(o.num_features), "momentum"_a = o.momentum, "eps"_a = o.eps,
-                    "affine"_a = o.affine, "track_running_stats"_a = o.track_running_stats);
-  };
-  config<BatchNorm1D>(m, "BatchNorm1D", bn);
-  config<BatchNorm2D>(m, "BatchNorm2D", bn);
-  config<LayerNorm>(m, "LayerNorm", [](const LayerNorm& l) {
-    const LayerNormOptions& o = l.options();
-    py::object shape = o.normalized_shape.empty() ? py::object(py::none()) : py::object(py::tuple(py::cast(o.normalized_shape)));
-    return py::dict("normalized_shape"_a = shape, "eps"_a = o.eps, "elementwise_affine"_a = o.elementwise_affine);
-  });
-  config<Dropout>(m, "Dropout", [](const Dropout& l) { return py::dict("p"_a = l.p()); });
-  config<Flatten>(m, "Flatten", [](const Flatten& l) { return py::dict("start_axis"_a = l.start_axis(), "end_axis"_a = l.end_axis()); });
-  config<Reshape>(m, "Reshape", [](const Reshape& l) { return py::dict("target_shape"_a = py::tuple(py::cast(l.target_shape()))); });
-  config<Embedding>(m, "Embedding", [](const Embedding& l) {
-    return py::dict("num_embeddings"_a = l.num_embeddings(), "embedding_dim"_a = l.embedding_dim());
-  });
-  config<ActivationLayer>(m, "_Activation", [](const ActivationLayer& l) {
-    return py::dict("activation"_a = activation_name(l.activation()), "negative_slope"_a = l.negative_slope(), "axis"_a = l.axis());
-  });
-  config<MultiHeadAttention>(m, "MultiHeadAttention", [](const MultiHeadAttention& l) {
-    return py::dict("embed_dim"_a = l.embed_dim(), "num_heads"_a = l.num_heads(), "dropout"_a = l.dropout(), "bias"_a = l.bias(),
-                    "kdim"_a = l.kdim(), "vdim"_a = l.vdim());
-  });
-  config<Loss>(m, "Loss", [](const Loss& l) {
-    const LossOptions& o = l.options();
-    auto values = [](const Tensor& t) { return t.defined() ? to_numpy(t).attr("tolist")() : py::object(py::none()); };
-    return py::dict("kind"_a = loss_name(o.kind), "reduction"_a = o.reduction, "weight"_a = values(o.weight),
-                    "pos_weight"_a = values(o.pos_weight), "ignore_index"_a = o.ignore_index,
-                    "label_smoothing"_a = o.label_smoothing, "delta"_a = o.delta, "log_target"_a = o.log_target,
-                    "temperature"_a = o.temperature);
-  });
-  config<TransformerBlock>(m, "TransformerBlock", [](const TransformerBlock& l) {
-    const TransformerBlockOptions& o = l.options();
-    return py::dict("embed_dim"_a = o.embed_dim, "num_heads"_a = o.num_heads, "mlp_dim"_a = o.mlp_dim, "dropout"_a = o.dropout,
-                    "activation"_a = activation_value(o.activation), "causal"_a = o.causal, "eps"_a = o.eps);
-  });
-}
-
 void bind_layers(py::module_& m) {
   Class<Dense>(m, "Dense")
       .def(py::init([](int64_t units, const py::object& activation, bool use_bias, const std::string& kernel_init,
                        const std::string& bias_init, const py::object& in_features) {
         DenseOptions o;
         o.units = units;
-        o.activation = activation_arg(activation, "Dense");
+        o.activation = parse_activation(activation_arg(activation, "Dense"), "Dense");
         o.use_bias = use_bias;
         o.kernel_init = parse_init(kernel_init, "Dense");
         o.bias_init = parse_init(bias_init, "Dense");
@@ -241,67 +165,67 @@ void bind_layers(py::module_& m) {
          py::arg("kernel_initializer") = "glorot_uniform", py::arg("bias_initializer") = "zeros",
          py::arg("in_features") = py::none());
 
-  auto conv_options = [](int64_t filters, const py::object& kernel_size, const py::object& strides,
-                         const py::object& padding, const py::object& dilation, int64_t groups,
-                         const py::object& activation, bool use_bias, const std::string& kernel_init,
-                         const std::string& bias_init, const py::object& in_channels, const char* layer) {
-    ConvOptions o;
-    o.filters = filters;
-    o.kernel = pair_arg(kernel_size, "kernel_size");
-    o.stride = pair_arg(strides, "strides");
-    o.dilation = pair_arg(dilation, "dilation");
-    if (py::isinstance<py::str>(padding)) {
-      std::string p = padding.cast<std::string>();
-      if (p != "same" && p != "valid") throw ValueError(str_cat(layer, ": padding must be 'same', 'valid' or ints, got '", p, "'"));
-      o.padding_mode = p == "same" ? PaddingMode::Same : PaddingMode::Valid;
-    } else {
-      o.padding_mode = PaddingMode::Explicit;
-      o.padding = pair_arg(padding, "padding");
-    }
-    o.groups = groups;
-    o.activation = activation_arg(activation, layer);
-    o.use_bias = use_bias;
-    o.kernel_init = parse_init(kernel_init, layer);
-    o.bias_init = parse_init(bias_init, layer);
-    o.in_channels = optional_size(in_channels);
-    return o;
-  };
   Class<Conv2D>(m, "Conv2D")
-      .def(py::init([conv_options](int64_t filters, const py::object& k, const py::object& s, const py::object& p,
-                                   const py::object& d, int64_t g, const py::object& a, bool b, const std::string& ki,
-                                   const std::string& bi, const py::object& c) {
-        return std::make_shared<Conv2D>(conv_options(filters, k, s, p, d, g, a, b, ki, bi, c, "Conv2D"));
+      .def(py::init([](int64_t filters, const IntOrPair& kernel_size, const IntOrPair& strides, const PaddingArg& padding,
+                       const IntOrPair& dilation, int64_t groups, const py::object& activation, bool use_bias,
+                       const std::string& kernel_init, const std::string& bias_init, const py::object& in_channels) {
+        ConvOptions o;
+        o.filters = filters;
+        o.kernel = int_pair(kernel_size, "kernel_size");
+        o.stride = int_pair(strides, "strides");
+        o.dilation = int_pair(dilation, "dilation");
+        o.set_padding(parse_padding(padding, "Conv2D"));
+        o.groups = groups;
+        o.activation = parse_activation(activation_arg(activation, "Conv2D"), "Conv2D");
+        o.use_bias = use_bias;
+        o.kernel_init = parse_init(kernel_init, "Conv2D");
+        o.bias_init = parse_init(bias_init, "Conv2D");
+        o.in_channels = optional_size(in_channels);
+        return std::make_shared<Conv2D>(o);
       }), py::arg("filters"), py::arg("kernel_size"), py::arg("strides") = 1, py::arg("padding") = "valid",
          py::arg("dilation") = 1, py::arg("groups") = 1, py::arg("activation") = py::none(), py::arg("use_bias") = true,
          py::arg("kernel_initializer") = "glorot_uniform", py::arg("bias_initializer") = "zeros",
          py::arg("in_channels") = py::none());
   py::class_<Conv1D, Conv2D, py::smart_holder>(m, "Conv1D")
-      .def(py::init([conv_options](int64_t filters, int64_t k, int64_t s, const py::object& p, int64_t d, int64_t g,
-                                   const py::object& a, bool b, const std::string& ki, const std::string& bi,
-                                   const py::object& c) {
-        py::object pad = py::isinstance<py::str>(p) ? p : py::object(py::make_tuple(0, p));
-        return std::make_shared<Conv1D>(conv_options(filters, py::make_tuple(1, k), py::make_tuple(1, s), pad,
-                                                     py::make_tuple(1, d), g, a, b, ki, bi, c, "Conv1D"));
+      .def(py::init([](int64_t filters, int64_t kernel_size, int64_t strides, const std::variant<std::string, int64_t>& padding,
+                       int64_t dilation, int64_t groups, const py::object& activation, bool use_bias,
+                       const std::string& kernel_init, const std::string& bias_init, const py::object& in_channels) {
+        Conv1DOptions o;
+        o.filters = filters;
+        o.kernel = kernel_size;
+        o.stride = strides;
+        o.dilation = dilation;
+        o.set_padding(parse_padding(std::visit([](const auto& p) { return PaddingArg(p); }, padding), "Conv1D"));
+        o.groups = groups;
+        o.activation = parse_activation(activation_arg(activation, "Conv1D"), "Conv1D");
+        o.use_bias = use_bias;
+        o.kernel_init = parse_init(kernel_init, "Conv1D");
+        o.bias_init = parse_init(bias_init, "Conv1D");
+        o.in_channels = optional_size(in_channels);
+        return std::make_shared<Conv1D>(o);
       }), py::arg("filters"), py::arg("kernel_size"), py::arg("strides") = 1, py::arg("padding") = "valid",
          py::arg("dilation") = 1, py::arg("groups") = 1, py::arg("activation") = py::none(), py::arg("use_bias") = true,
          py::arg("kernel_initializer") = "glorot_uniform", py::arg("bias_initializer") = "zeros",
          py::arg("in_channels") = py::none());
 
-  auto pool_options = [](const py::object& pool_size, const py::object& strides, const py::object& padding, bool ceil_mode) {
+  // strides=None leaves PoolOptions' default: the pool size.
+  auto pool_options = [](const IntOrPair& pool_size, const std::optional<IntOrPair>& strides, const IntOrPair& padding,
+                         bool ceil_mode) {
     PoolOptions o;
-    o.kernel = pair_arg(pool_size, "pool_size");
-    o.stride = strides.is_none() ? o.kernel : pair_arg(strides, "strides");
-    o.padding = pair_arg(padding, "padding");
+    o.kernel = int_pair(pool_size, "pool_size");
+    if (strides) o.stride = int_pair(*strides, "strides");
+    o.padding = int_pair(padding, "padding");
     o.ceil_mode = ceil_mode;
     return o;
   };
   py::class_<Pool2D, Module, py::smart_holder>(m, "_Pool2D");
   py::class_<MaxPool2D, Pool2D, py::smart_holder>(m, "MaxPool2D")
-      .def(py::init([pool_options](const py::object& k, const py::object& s, const py::object& p, bool ceil) {
+      .def(py::init([pool_options](const IntOrPair& k, const std::optional<IntOrPair>& s, const IntOrPair& p, bool ceil) {
         return std::make_shared<MaxPool2D>(pool_options(k, s, p, ceil));
       }), py::arg("pool_size") = 2, py::arg("strides") = py::none(), py::arg("padding") = 0, py::arg("ceil_mode") = false);
   py::class_<AvgPool2D, Pool2D, py::smart_holder>(m, "AvgPool2D")
-      .def(py::init([pool_options](const py::object& k, const py::object& s, const py::object& p, bool ceil, bool include) {
+      .def(py::init([pool_options](const IntOrPair& k, const std::optional<IntOrPair>& s, const IntOrPair& p, bool ceil,
+                                   bool include) {
         PoolOptions o = pool_options(k, s, p, ceil);
         o.count_include_pad = include;
         return std::make_shared<AvgPool2D>(o);
@@ -371,7 +295,7 @@ void bind_layers(py::module_& m) {
         o.num_heads = h;
         o.mlp_dim = optional_size(mlp);
         o.dropout = drop;
-        o.activation = activation_arg(act, "TransformerBlock");
+        o.activation = parse_activation(activation_arg(act, "TransformerBlock"), "TransformerBlock");
         o.causal = causal;
         o.eps = eps;
         return std::make_shared<TransformerBlock>(o);
@@ -425,11 +349,10 @@ void bind_layers(py::module_& m) {
         return without_gil([&] { return self.merge(ts); });
       }, py::arg("inputs"));
   py::class_<ElementwiseMerge, PyElementwiseMerge, MergeLayer, py::smart_holder>(m, "_ElementwiseMerge")
-      .def(py::init([](const std::string& op) { return std::make_shared<PyElementwiseMerge>(merge_op_arg(op)); }),
+      .def(py::init([](const std::string& op) { return std::make_shared<PyElementwiseMerge>(parse_merge_op(op)); }),
            py::arg("op"));
   py::class_<Concatenate, MergeLayer, py::smart_holder>(m, "Concatenate")
-      .def(py::init<int64_t>(), py::arg("axis") = -1)
-      .def("get_config", [](const Concatenate& l) { return py::dict(py::arg("axis") = l.axis()); });
+      .def(py::init<int64_t>(), py::arg("axis") = -1);
   py::class_<Graph, PyGraph, Module, py::smart_holder>(m, "_Graph")
       .def(py::init([](const py::list& layers, const py::list& nodes, std::vector<int64_t> inputs,
                        std::vector<int64_t> outputs) {
@@ -455,16 +378,12 @@ void bind_layers(py::module_& m) {
     return py::make_tuple(f.logits_model, f.logits_loss);
   }, py::arg("model"), py::arg("loss"));
 
-  bind_configs(m);
   m.def("_set_autocast", [](bool enabled, const std::string& device_type, const py::object& dtype) {
-    AutocastState s;
-    s.enabled = enabled;
-    s.device_type = to_device_arg(py::str(device_type)).type;
-    s.dtype = to_dtype_arg(dtype);
-    if (s.dtype != DType::Float16 && s.dtype != DType::BFloat16)
-      throw ValueError(str_cat("autocast: dtype must be float16 or bfloat16, got ", dtype_name(s.dtype)));
-    set_autocast_state(s);
+    set_autocast_state(AutocastState{enabled, parse_autocast_device_type(device_type), to_dtype_arg(dtype)});
   }, py::arg("enabled"), py::arg("device_type"), py::arg("dtype"));
+  m.def("_default_autocast_dtype", [](const std::string& device_type) {
+    return default_autocast_dtype(parse_autocast_device_type(device_type));
+  }, py::arg("device_type"), "float16 for 'cuda', bfloat16 for 'cpu'; ValueError for any other device_type.");
   m.def("_get_autocast", [] {
     AutocastState s = autocast_state();
     return py::make_tuple(s.enabled, s.device_type == DeviceType::CPU ? "cpu" : "cuda", py::cast(s.dtype));

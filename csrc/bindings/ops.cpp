@@ -8,6 +8,7 @@
 #include "ops/nn.h"
 #include "ops/reduce.h"
 #include "ops/shape.h"
+#include "ops/weak_scalar.h"
 
 namespace aimass::bindings {
 
@@ -21,6 +22,12 @@ std::vector<Tensor> as_tensors(const py::object& xs) {
   std::vector<Tensor> out;
   for (py::handle x : xs) out.push_back(to_tensor(x, out.empty() ? nullptr : &out[0]));
   return out;
+}
+
+// A Python number stays a number (typed weakly by ops/weak_scalar.h); anything else becomes a
+// tensor on `like`'s device.
+Operand operand(const py::object& x, const Tensor& like) {
+  return is_python_scalar(x) ? Operand::number(to_scalar(x)) : Operand::of(to_tensor(x, &like));
 }
 
 }  // namespace
@@ -44,16 +51,17 @@ void bind_ops(py::module_& m) {
   m.attr("pow") = m.attr("power");
   m.def("where", [](const py::object& c, const py::object& a, const py::object& b) {
     Tensor cond = as_tensor(c);
-    Tensor ta = is_python_scalar(a) && !is_python_scalar(b) ? Tensor() : to_tensor(a, &cond);
-    Tensor tb = is_python_scalar(b) ? Tensor() : to_tensor(b, &cond);
-    // Scalars take the other operand's dtype (weak typing), or their own when both are scalars.
-    if (!ta.defined()) ta = scalar_tensor(to_scalar(a), result_type(tb.dtype(), to_scalar(a)), cond.device());
-    if (!tb.defined()) tb = scalar_tensor(to_scalar(b), result_type(ta.dtype(), to_scalar(b)), cond.device());
-    return ag::where(cond, ta, tb);
+    Operand oa = operand(a, cond), ob = operand(b, cond);
+    return without_gil([&] {
+      auto [ta, tb] = weak_operands(oa, ob, cond.device());
+      return ag::where(cond, ta, tb);
+    });
   }, py::arg("condition"), py::arg("x"), py::arg("y"));
   m.def("clamp", [](const py::object& x, const py::object& lo, const py::object& hi) {
-    return ag::clamp(as_tensor(x), lo.is_none() ? Scalar::from_float(-INFINITY) : to_scalar(lo),
-                 hi.is_none() ? Scalar::from_float(INFINITY) : to_scalar(hi));
+    Tensor t = as_tensor(x);
+    Scalar l = lo.is_none() ? Scalar::from_float(-INFINITY) : to_scalar(lo);
+    Scalar h = hi.is_none() ? Scalar::from_float(INFINITY) : to_scalar(hi);
+    return without_gil([&] { return ag::clamp(t, l, h); });
   }, py::arg("x"), py::arg("min") = py::none(), py::arg("max") = py::none());
   m.attr("clip") = m.attr("clamp");
   m.def("matmul", [](const py::object& a, const py::object& b) {
@@ -95,11 +103,15 @@ void bind_ops(py::module_& m) {
     for (py::handle s : shapes) out = broadcast_shapes(out, to_shape_arg(py::reinterpret_borrow<py::object>(s)), "broadcast_shapes");
     return py::tuple(py::cast(out));
   });
-  m.def("concatenate", [](const py::object& xs, int64_t axis) { return ag::concatenate(as_tensors(xs), axis); },
-        py::arg("tensors"), py::arg("axis") = 0);
+  m.def("concatenate", [](const py::object& xs, int64_t axis) {
+    std::vector<Tensor> ts = as_tensors(xs);
+    return without_gil([&] { return ag::concatenate(ts, axis); });
+  }, py::arg("tensors"), py::arg("axis") = 0);
   m.attr("cat") = m.attr("concatenate");
-  m.def("stack", [](const py::object& xs, int64_t axis) { return ag::stack(as_tensors(xs), axis); },
-        py::arg("tensors"), py::arg("axis") = 0);
+  m.def("stack", [](const py::object& xs, int64_t axis) {
+    std::vector<Tensor> ts = as_tensors(xs);
+    return without_gil([&] { return ag::stack(ts, axis); });
+  }, py::arg("tensors"), py::arg("axis") = 0);
   m.def("softmax", [](const py::object& x, int64_t axis) {
     Tensor t = as_tensor(x);
     return without_gil([&] { return ag::softmax(t, axis, false); });

@@ -1,7 +1,6 @@
 #include "bindings/bindings.h"
 #include "autograd/functions.h"
-#include "autograd/grad_mode.h"
-#include "autograd/node.h"
+#include "autograd/leaf_rules.h"
 #include "bindings/ops_api.h"
 #include "core/error.h"
 #include "ops/convert.h"
@@ -10,6 +9,7 @@
 #include "ops/linalg.h"
 #include "ops/reduce.h"
 #include "ops/shape.h"
+#include "ops/weak_scalar.h"
 
 namespace aimass::bindings {
 
@@ -40,13 +40,6 @@ py::object binary_py(BinaryOp op, const Tensor& a, const py::object& b, bool ref
 // x.reshape(2, 3) and x.reshape((2, 3)) alike: the one argument, or all of them.
 py::object single_or_all(const py::args& args) {
   return args.size() == 1 ? py::reinterpret_borrow<py::object>(args[0]) : py::object(args);
-}
-
-// In-place writes are not recorded in the graph, so they are refused on tensors that
-// require grad while grad mode is on (the autograd engine could not differentiate them).
-void check_in_place(const Tensor& x, const char* op) {
-  AM_CHECK(!(autograd::grad_enabled() && x.impl()->requires_grad), RuntimeError, op, ": in-place change of ",
-           x.describe(), ", which requires grad; do it under aimass.no_grad(), or on a detach()ed tensor");
 }
 
 std::vector<TensorIndex> to_index(const py::handle& obj) {
@@ -119,6 +112,8 @@ void bind_tensor(py::module_& m) {
       .def("__hash__", [](const Device& d) { return py::hash(py::str(d.str())); })
       .def("__str__", &Device::str)
       .def("__repr__", [](const Device& d) { return "device('" + d.str() + "')"; });
+  m.def("_is_device_name", &Device::names_a_device, py::arg("spec"),
+        "Whether x.to(spec) means a device (else a dtype): 'cpu', 'cuda', 'gpu', 'cuda:...', 'gpu:...'.");
 
   py::class_<Tensor> t(m, "Tensor", py::buffer_protocol(), py::dynamic_attr());
   t.def_property_readonly("shape", [](const Tensor& x) { return py::tuple(py::cast(x.shape())); })
@@ -133,13 +128,7 @@ void bind_tensor(py::module_& m) {
       .def_property_readonly("nbytes", &Tensor::nbytes)
       .def_property_readonly("is_cuda", [](const Tensor& x) { return x.device().is_cuda(); })
       .def_property("requires_grad", [](const Tensor& x) { return x.impl()->requires_grad; },
-                    [](const Tensor& x, bool v) {
-                      AM_CHECK(!x.impl()->autograd || !autograd::meta(x).grad_fn || v, RuntimeError,
-                               "requires_grad: can only change the flag of a leaf tensor; use detach()");
-                      AM_CHECK(!v || is_floating(x.dtype()), TypeError,
-                               "requires_grad: only floating tensors can require gradients, got ", x.describe());
-                      x.impl()->requires_grad = v;
-                    })
+                    [](const Tensor& x, bool v) { ag::set_requires_grad(x, v, "requires_grad"); })
       .def("is_contiguous", &Tensor::is_contiguous)
       .def("data_ptr", [](const Tensor& x) { return reinterpret_cast<uintptr_t>(x.data_ptr()); })
       .def("__len__", [](const Tensor& x) {
@@ -156,7 +145,7 @@ void bind_tensor(py::module_& m) {
       .def("__int__", [](const Tensor& x) { return item(x).to<int64_t>(); })
       .def("__getitem__", [](const Tensor& x, const py::object& idx) { return ag::index(x, to_index(idx)); })
       .def("__setitem__", [](const Tensor& x, const py::object& idx, const py::object& value) {
-        check_in_place(x, "__setitem__");
+        ag::check_in_place(x, "__setitem__");
         Tensor v = is_python_scalar(value) ? scalar_tensor(to_scalar(value), x.dtype(), x.device()) : to_tensor(value, &x);
         index_put(x, to_index(idx), v);
       })
@@ -164,12 +153,12 @@ void bind_tensor(py::module_& m) {
       .def("contiguous", &ag::contiguous)
       .def("clone", &ag::clone)
       .def("copy_", [](const Tensor& x, const py::object& src) {
-        check_in_place(x, "copy_");
+        ag::check_in_place(x, "copy_");
         copy_into(x, is_python_scalar(src) ? scalar_tensor(to_scalar(src), x.dtype(), x.device()) : to_tensor(src, &x));
         return x;
       }, py::arg("src"))
       .def("fill_", [](const Tensor& x, const py::object& v) {
-        check_in_place(x, "fill_");
+        ag::check_in_place(x, "fill_");
         fill_(x, to_scalar(v));
         return x;
       }, py::arg("value"))
@@ -214,8 +203,9 @@ void bind_tensor(py::module_& m) {
   t.def("log_softmax", [](const Tensor& x, int64_t axis) { return without_gil([&] { return ag::softmax(x, axis, true); }); },
         py::arg("axis") = -1);
   t.def("clamp", [](const Tensor& x, const py::object& lo, const py::object& hi) {
-    return ag::clamp(x, lo.is_none() ? Scalar::from_float(-INFINITY) : to_scalar(lo),
-                 hi.is_none() ? Scalar::from_float(INFINITY) : to_scalar(hi));
+    Scalar l = lo.is_none() ? Scalar::from_float(-INFINITY) : to_scalar(lo);
+    Scalar h = hi.is_none() ? Scalar::from_float(INFINITY) : to_scalar(hi);
+    return without_gil([&] { return ag::clamp(x, l, h); });
   }, py::arg("min") = py::none(), py::arg("max") = py::none());
 
   // Operators.
@@ -238,9 +228,8 @@ void bind_tensor(py::module_& m) {
   auto iop = [&](const char* name, BinaryOp op) {
     t.def(name, [op](py::object self, const py::object& other) {
       Tensor a = self.cast<Tensor>();
-      check_in_place(a, binary_name(op));
-      Tensor b = is_python_scalar(other) ? scalar_tensor(to_scalar(other), result_type(a.dtype(), to_scalar(other)), a.device())
-                                         : to_tensor(other, &a);
+      ag::check_in_place(a, binary_name(op));
+      Tensor b = is_python_scalar(other) ? weak_scalar_tensor(to_scalar(other), a.dtype(), a.device()) : to_tensor(other, &a);
       without_gil([&] { binary_inplace(op, a, b); });
       return self;
     }, py::is_operator());

@@ -68,4 +68,22 @@ std::string ActivationLayer::describe() const {
   return type_name() + "()";
 }
 
+Activation parse_activation(const std::optional<std::string>& name, const std::string& layer) {
+  return name ? parse_activation(*name, layer) : Activation::None;
+}
+
+ConfigValue activation_config(Activation act) { return act == Activation::None ? ConfigValue() : activation_name(act); }
+
+// Each activation layer records the arguments of its own constructor (aimass/nn/layers.py):
+// ReLU() none, LeakyReLU(negative_slope), GELU(approximate), Softmax(axis), Activation(name).
+Config ActivationLayer::config() const {
+  const std::string& t = type_name();
+  if (t == "ReLU" || t == "SiLU" || t == "Sigmoid" || t == "Tanh") return {};
+  if (t == "LeakyReLU") return {{"negative_slope", negative_slope_}};
+  if (t == "GELU") return {{"approximate", act_ == Activation::GeluTanh ? "tanh" : "none"}};
+  if (t == "Softmax" || t == "LogSoftmax") return {{"axis", axis_}};
+  if (t == "Activation") return {{"activation", activation_name(act_)}};
+  return {{"activation", activation_name(act_)}, {"negative_slope", negative_slope_}, {"axis", axis_}};
+}
+
 }  // namespace aimass::nn

@@ -1,6 +1,7 @@
 // Activations: the kinds a layer may fuse (Dense(64, activation="relu")) and the activation
 // layers (ReLU(), GELU(), ...), all computed by the differentiable ops of autograd/functions.h.
 #pragma once
+#include <optional>
 #include <string>
 
 #include "nn/module.h"
@@ -12,7 +13,11 @@ enum class Activation : uint8_t { None, Relu, LeakyRelu, Gelu, GeluTanh, Silu, S
 // None / "linear" / "relu" / "leaky_relu" / "gelu" / "gelu_tanh" / "silu" (also "swish") /
 // "sigmoid" / "tanh" / "softmax" / "log_softmax"; ValueError naming `layer` otherwise.
 Activation parse_activation(const std::string& name, const std::string& layer);
+// activation=None (nullopt) is no activation; a name is parsed as above.
+Activation parse_activation(const std::optional<std::string>& name, const std::string& layer);
 const char* activation_name(Activation act);  // "linear" for None
+// activation= in a layer's config: None for None, the name otherwise.
+ConfigValue activation_config(Activation act);
 // act(x); softmax kinds over the last axis; negative_slope for LeakyRelu.
 Tensor apply_activation(Activation act, const Tensor& x, double negative_slope = 0.01);
 
@@ -23,6 +28,7 @@ class ActivationLayer : public Module {
       : Module(std::move(type_name)), act_(act), negative_slope_(negative_slope), axis_(axis) {}
   Tensor forward(const Tensor& x) override;
   std::string describe() const override;
+  Config config() const override;
   Activation activation() const { return act_; }
   double negative_slope() const { return negative_slope_; }
   int64_t axis() const { return axis_; }

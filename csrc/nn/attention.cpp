@@ -144,4 +144,16 @@ std::string TransformerBlock::describe() const {
                  activation_name(options_.activation), ", causal=", options_.causal ? "True" : "False", ")");
 }
 
+Config MultiHeadAttention::config() const {
+  return {{"embed_dim", embed_dim_}, {"num_heads", num_heads_}, {"dropout", dropout_},
+          {"bias", bias_},           {"kdim", kdim_},           {"vdim", vdim_}};
+}
+
+Config TransformerBlock::config() const {
+  const TransformerBlockOptions& o = options_;
+  return {{"embed_dim", o.embed_dim}, {"num_heads", o.num_heads}, {"mlp_dim", o.mlp_dim},
+          {"dropout", o.dropout},     {"activation", activation_config(o.activation)},
+          {"causal", o.causal},       {"eps", o.eps}};
+}
+
 }  // namespace aimass::nn

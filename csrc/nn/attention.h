@@ -19,6 +19,7 @@ class MultiHeadAttention : public Module {
   Tensor forward(const Tensor& x) override;  // self-attention, no mask
   Tensor attend(const Tensor& query, const Tensor& key, const Tensor& value, const Tensor& attn_mask, bool causal);
   std::string describe() const override;
+  Config config() const override;
   int64_t embed_dim() const { return embed_dim_; }
   int64_t num_heads() const { return num_heads_; }
   double dropout() const { return dropout_; }
@@ -49,6 +50,7 @@ class TransformerBlock : public Module {
   Tensor forward(const Tensor& x) override;
   Tensor forward_masked(const Tensor& x, const Tensor& attn_mask);
   std::string describe() const override;
+  Config config() const override;
   const TransformerBlockOptions& options() const { return options_; }
 
  private:

@@ -1,6 +1,7 @@
 #include "nn/autocast.h"
 
 #include "autograd/functions.h"
+#include "core/error.h"
 
 namespace aimass::nn {
 
@@ -9,7 +10,21 @@ thread_local AutocastState current;
 }
 
 AutocastState autocast_state() { return current; }
-void set_autocast_state(const AutocastState& state) { current = state; }
+void set_autocast_state(const AutocastState& state) {
+  AM_CHECK(state.dtype == DType::Float16 || state.dtype == DType::BFloat16, ValueError,
+           "autocast: dtype must be float16 or bfloat16, got ", dtype_name(state.dtype));
+  current = state;
+}
+
+DeviceType parse_autocast_device_type(const std::string& device_type) {
+  AM_CHECK(device_type == "cuda" || device_type == "cpu", ValueError,
+           "autocast: device_type must be 'cuda' or 'cpu', got '", device_type, "'");
+  return Device::parse(device_type).type;
+}
+
+DType default_autocast_dtype(DeviceType device_type) {
+  return device_type == DeviceType::CPU ? DType::BFloat16 : DType::Float16;
+}
 
 Tensor autocast_lower(const Tensor& x) {
   if (!current.enabled || !x.defined() || x.dtype() != DType::Float32 || x.device().type != current.device_type) return x;

@@ -17,7 +17,12 @@ struct AutocastState {
 };
 
 AutocastState autocast_state();
+// ValueError unless state.dtype is float16 or bfloat16.
 void set_autocast_state(const AutocastState& state);
+// autocast("cuda") / autocast("cpu"): ValueError naming device_type for any other name.
+DeviceType parse_autocast_device_type(const std::string& device_type);
+// The dtype autocast uses when none is given: float16 on CUDA, bfloat16 on the CPU.
+DType default_autocast_dtype(DeviceType device_type);
 
 // Sets the state for its lifetime, restoring the previous one after.
 class AutocastGuard {

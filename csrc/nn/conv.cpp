@@ -10,6 +10,33 @@ namespace aimass::nn {
 
 namespace ag = aimass::autograd;
 
+PaddingSpec parse_padding(const PaddingArg& padding, const std::string& layer) {
+  if (const std::string* name = std::get_if<std::string>(&padding)) {
+    if (*name == "same") return {PaddingMode::Same, {0, 0}};
+    if (*name == "valid") return {PaddingMode::Valid, {0, 0}};
+    throw ValueError(str_cat(layer, ": padding must be 'same', 'valid' or ints, got '", *name, "'"));
+  }
+  if (const int64_t* p = std::get_if<int64_t>(&padding)) return {PaddingMode::Explicit, {*p, *p}};
+  return {PaddingMode::Explicit, int_pair(std::get<std::vector<int64_t>>(padding), "padding")};
+}
+
+ConvOptions conv1d_as_conv2d(const Conv1DOptions& o) {
+  ConvOptions c;
+  c.filters = o.filters;
+  c.in_channels = o.in_channels;
+  c.kernel = {1, o.kernel};
+  c.stride = {1, o.stride};
+  c.dilation = {1, o.dilation};
+  c.padding_mode = o.padding_mode;
+  c.padding = {0, o.padding};
+  c.groups = o.groups;
+  c.use_bias = o.use_bias;
+  c.activation = o.activation;
+  c.kernel_init = o.kernel_init;
+  c.bias_init = o.bias_init;
+  return c;
+}
+
 Conv2D::Conv2D(const ConvOptions& options, std::string type_name) : Module(std::move(type_name)), options_(options) {
   const char* name = this->type_name().c_str();
   AM_CHECK(options.filters > 0, ValueError, name, ": filters must be positive, got ", options.filters);
@@ -97,6 +124,8 @@ ConvOptions as_1d(ConvOptions o) {
 }
 }  // namespace
 
+Conv1D::Conv1D(const Conv1DOptions& options) : Conv1D(conv1d_as_conv2d(options)) {}
+
 Conv1D::Conv1D(const ConvOptions& options) : Conv2D(as_1d(options), "Conv1D") {
   if (options_.in_channels > 0) create_weights(options_.in_channels, DType::Float32, Device());
 }
@@ -107,6 +136,27 @@ Tensor Conv1D::forward(const Tensor& x) {
   check_rank(x, 3, "Conv1D", "(N, C, L)");
   Tensor y = convolve(ag::unsqueeze(x, 2), ag::unsqueeze(parameter("weight"), 2));  // (N, O, 1, OL)
   return apply_activation(options_.activation, ag::squeeze(y, 2));
+}
+
+// Conv1D records one int per axis (its constructor's arguments), Conv2D a pair.
+Config Conv2D::config() const {
+  const ConvOptions& o = options_;
+  bool one_d = spatial_dims() == 1;
+  auto dims = [&](const std::array<int64_t, 2>& v) { return one_d ? ConfigValue(v[1]) : pair_value(v); };
+  ConfigValue padding = o.padding_mode == PaddingMode::Same    ? ConfigValue("same")
+                        : o.padding_mode == PaddingMode::Valid ? ConfigValue("valid")
+                                                               : dims(o.padding);
+  return {{"filters", o.filters},
+          {"kernel_size", dims(o.kernel)},
+          {"strides", dims(o.stride)},
+          {"padding", padding},
+          {"dilation", dims(o.dilation)},
+          {"groups", o.groups},
+          {"activation", activation_config(o.activation)},
+          {"use_bias", o.use_bias},
+          {"kernel_initializer", init_name(o.kernel_init)},
+          {"bias_initializer", init_name(o.bias_init)},
+          {"in_channels", size_or_none(o.in_channels)}};
 }
 
 }  // namespace aimass::nn

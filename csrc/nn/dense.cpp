@@ -52,4 +52,14 @@ std::string Dense::describe() const {
                  ", activation=", activation_name(options_.activation), ", use_bias=", options_.use_bias ? "True" : "False", ")");
 }
 
+Config Dense::config() const {
+  const DenseOptions& o = options_;
+  return {{"units", o.units},
+          {"activation", activation_config(o.activation)},
+          {"use_bias", o.use_bias},
+          {"kernel_initializer", init_name(o.kernel_init)},
+          {"bias_initializer", init_name(o.bias_init)},
+          {"in_features", size_or_none(o.in_features)}};
+}
+
 }  // namespace aimass::nn

@@ -25,6 +25,7 @@ class Dense : public Module {
   // (Keras's from_logits fusion, nn/logits.h). x: (..., in) -> (..., units).
   Tensor pre_activation(const Tensor& x);
   std::string describe() const override;
+  Config config() const override;
   const DenseOptions& options() const { return options_; }
 
  private:

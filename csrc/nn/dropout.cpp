@@ -13,4 +13,6 @@ Tensor Dropout::forward(const Tensor& x) { return autograd::dropout(x, p_, train
 
 std::string Dropout::describe() const { return str_cat("Dropout(p=", p_, ")"); }
 
+Config Dropout::config() const { return {{"p", p_}}; }
+
 }  // namespace aimass::nn

@@ -10,6 +10,7 @@ class Dropout : public Module {
   explicit Dropout(double p);
   Tensor forward(const Tensor& x) override;
   std::string describe() const override;
+  Config config() const override;
   double p() const { return p_; }
 
  private:

@@ -38,4 +38,6 @@ std::string Embedding::describe() const {
   return str_cat("Embedding(num_embeddings=", num_embeddings_, ", embedding_dim=", embedding_dim_, ")");
 }
 
+Config Embedding::config() const { return {{"num_embeddings", num_embeddings_}, {"embedding_dim", embedding_dim_}}; }
+
 }  // namespace aimass::nn

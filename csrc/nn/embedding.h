@@ -10,6 +10,7 @@ class Embedding : public Module {
   Embedding(int64_t num_embeddings, int64_t embedding_dim);
   Tensor forward(const Tensor& indices) override;
   std::string describe() const override;
+  Config config() const override;
   int64_t num_embeddings() const { return num_embeddings_; }
   int64_t embedding_dim() const { return embedding_dim_; }
 

@@ -94,4 +94,17 @@ std::string Loss::describe() const {
   return str_cat("Loss(", loss_name(options_.kind), ", reduction='", options_.reduction, "')");
 }
 
+Config Loss::config() const {
+  const LossOptions& o = options_;
+  return {{"kind", loss_name(o.kind)},
+          {"reduction", o.reduction},
+          {"weight", tensor_values(o.weight)},
+          {"pos_weight", tensor_values(o.pos_weight)},
+          {"ignore_index", o.ignore_index},
+          {"label_smoothing", o.label_smoothing},
+          {"delta", o.delta},
+          {"log_target", o.log_target},
+          {"temperature", o.temperature}};
+}
+
 }  // namespace aimass::nn

@@ -43,6 +43,7 @@ class Loss : public Module {
   Tensor compute(const Tensor& input, const Tensor& target) const;
   Tensor forward(const Tensor& x) override;  // TypeError: a loss takes (input, target)
   std::string describe() const override;
+  Config config() const override;
   const LossOptions& options() const { return options_; }
 
  private:

@@ -5,6 +5,16 @@
 
 namespace aimass::nn {
 
+MergeOp parse_merge_op(const std::string& name) {
+  if (name == "add") return MergeOp::Add;
+  if (name == "subtract") return MergeOp::Subtract;
+  if (name == "multiply") return MergeOp::Multiply;
+  if (name == "average") return MergeOp::Average;
+  if (name == "maximum") return MergeOp::Maximum;
+  if (name == "minimum") return MergeOp::Minimum;
+  throw ValueError(str_cat("unknown merge '", name, "' (expected add, subtract, multiply, average, maximum or minimum)"));
+}
+
 namespace ag = aimass::autograd;
 
 namespace {
@@ -60,5 +70,7 @@ Tensor Concatenate::merge(const std::vector<Tensor>& xs) const {
 }
 
 std::string Concatenate::describe() const { return str_cat("Concatenate(axis=", axis_, ")"); }
+
+Config Concatenate::config() const { return {{"axis", axis_}}; }
 
 }  // namespace aimass::nn

@@ -19,6 +19,8 @@ class MergeLayer : public Module {
 };
 
 enum class MergeOp : uint8_t { Add, Subtract, Multiply, Average, Maximum, Minimum };
+// "add" / "subtract" / "multiply" / "average" / "maximum" / "minimum"; ValueError otherwise.
+MergeOp parse_merge_op(const std::string& name);
 
 // Elementwise over inputs of one shape (broadcasting as the binary ops do):
 // Add: x0 + x1 + ..., Subtract: x0 - x1, Multiply: x0 * x1 * ..., Average: (x0 + ...) / n,
@@ -40,6 +42,7 @@ class Concatenate : public MergeLayer {
   explicit Concatenate(int64_t axis = -1) : MergeLayer("Concatenate"), axis_(axis) {}
   Tensor merge(const std::vector<Tensor>& xs) const override;
   std::string describe() const override;
+  Config config() const override;
   int64_t axis() const { return axis_; }
 
  private:

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "nn/config.h"
 
 namespace aimass::nn {
 
@@ -40,6 +41,10 @@ class Module {
   const std::string& type_name() const { return type_name_; }
   // One line: the type and its settings, as in repr(): "Dense(units=64, activation=relu)".
   virtual std::string describe() const { return type_name_ + "()"; }
+  // The constructor arguments that rebuild this layer (nn/config.h), sizes taken from the first
+  // input included once built, so a saved model is rebuilt with its weights' shapes. Empty for
+  // layers without arguments; containers (Sequential, Graph) are recorded by the Python side.
+  virtual Config config() const { return {}; }
 
   // Registration. Parameters become leaves that require grad; names are unique per module
   // and may not contain '.'; registering an existing name replaces the entry.

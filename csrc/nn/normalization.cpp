@@ -98,4 +98,20 @@ std::string LayerNorm::describe() const {
                  ", elementwise_affine=", options_.elementwise_affine ? "True" : "False", ")");
 }
 
+Config BatchNorm::config() const {
+  const BatchNormOptions& o = options_;
+  return {{"num_features", size_or_none(o.num_features)},
+          {"momentum", o.momentum},
+          {"eps", o.eps},
+          {"affine", o.affine},
+          {"track_running_stats", o.track_running_stats}};
+}
+
+Config LayerNorm::config() const {
+  const LayerNormOptions& o = options_;
+  return {{"normalized_shape", o.normalized_shape.empty() ? ConfigValue() : shape_value(o.normalized_shape)},
+          {"eps", o.eps},
+          {"elementwise_affine", o.elementwise_affine}};
+}
+
 }  // namespace aimass::nn

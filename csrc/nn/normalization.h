@@ -23,6 +23,7 @@ class BatchNorm : public Module {
   void build(const Tensor& x) override;
   Tensor forward(const Tensor& x) override;
   std::string describe() const override;
+  Config config() const override;
   const BatchNormOptions& options() const { return options_; }
 
  private:
@@ -53,6 +54,7 @@ class LayerNorm : public Module {
   void build(const Tensor& x) override;
   Tensor forward(const Tensor& x) override;
   std::string describe() const override;
+  Config config() const override;
   const LayerNormOptions& options() const { return options_; }
 
  private:

@@ -49,4 +49,16 @@ std::string GlobalAveragePooling2D::describe() const {
   return str_cat("GlobalAveragePooling2D(keepdims=", keepdims_ ? "True" : "False", ")");
 }
 
+Config Pool2D::config() const {
+  const PoolOptions& o = options_;
+  Config c{{"pool_size", pair_value(o.kernel)},
+           {"strides", pair_value(o.stride)},
+           {"padding", pair_value(o.padding)},
+           {"ceil_mode", o.ceil_mode}};
+  if (!max_) c.emplace_back("count_include_pad", o.count_include_pad);
+  return c;
+}
+
+Config GlobalAveragePooling2D::config() const { return {{"keepdims", keepdims_}}; }
+
 }  // namespace aimass::nn

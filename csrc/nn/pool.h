@@ -21,6 +21,7 @@ class Pool2D : public Module {
   Pool2D(std::string type_name, const PoolOptions& options);
   Tensor forward(const Tensor& x) override;
   std::string describe() const override;
+  Config config() const override;
   const PoolOptions& options() const { return options_; }
 
  private:
@@ -43,6 +44,7 @@ class GlobalAveragePooling2D : public Module {
   explicit GlobalAveragePooling2D(bool keepdims = false) : Module("GlobalAveragePooling2D"), keepdims_(keepdims) {}
   Tensor forward(const Tensor& x) override;
   std::string describe() const override;
+  Config config() const override;
   bool keepdims() const { return keepdims_; }
 
  private:

@@ -40,4 +40,8 @@ Tensor Reshape::forward(const Tensor& x) {
 
 std::string Reshape::describe() const { return str_cat("Reshape(target_shape=", target_, ")"); }
 
+Config Flatten::config() const { return {{"start_axis", start_axis_}, {"end_axis", end_axis_}}; }
+
+Config Reshape::config() const { return {{"target_shape", shape_value(target_)}}; }
+
 }  // namespace aimass::nn

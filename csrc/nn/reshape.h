@@ -12,6 +12,7 @@ class Flatten : public Module {
       : Module("Flatten"), start_axis_(start_axis), end_axis_(end_axis) {}
   Tensor forward(const Tensor& x) override;
   std::string describe() const override;
+  Config config() const override;
   int64_t start_axis() const { return start_axis_; }
   int64_t end_axis() const { return end_axis_; }
 
@@ -24,6 +25,7 @@ class Reshape : public Module {
   explicit Reshape(Shape target);
   Tensor forward(const Tensor& x) override;
   std::string describe() const override;
+  Config config() const override;
   const Shape& target_shape() const { return target_; }
 
  private:

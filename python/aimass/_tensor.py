@@ -10,7 +10,7 @@ from ._core import Tensor
 def _to(self: Tensor, *args, device=None, dtype=None, copy: bool = False) -> Tensor:
     """``t.to("cuda")``, ``t.to(am.float16)``, ``t.to("cpu", am.float32)``, ``t.to(device=..., dtype=...)``."""
     for a in args:
-        if isinstance(a, (_core.DType, np.dtype, type)) or (isinstance(a, str) and not _is_device_name(a)):
+        if _is_dtype_arg(a):
             if dtype is not None:
                 raise TypeError("to(): dtype given twice")
             dtype = a
@@ -21,8 +21,10 @@ def _to(self: Tensor, *args, device=None, dtype=None, copy: bool = False) -> Ten
     return _core.to(self, device=device, dtype=dtype, copy=copy)
 
 
-def _is_device_name(s: str) -> bool:
-    return s in ("cpu", "cuda", "gpu") or s.startswith("cuda:")
+def _is_dtype_arg(a) -> bool:
+    """Whether a positional argument of .to() (Tensor.to, Module.to) is a dtype rather than a device:
+    an am/NumPy dtype, or a string that does not name a device (core/device.h decides)."""
+    return isinstance(a, (_core.DType, np.dtype, type)) or (isinstance(a, str) and not _core._is_device_name(a))
 
 
 def _cpu(self: Tensor) -> Tensor:

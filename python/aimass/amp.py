@@ -16,10 +16,9 @@ from ._core import nn as _nn
 
 class autocast:  # noqa: N801  (a context manager named as PyTorch's)
     def __init__(self, device_type: str = "cuda", dtype: DType | str | None = None, enabled: bool = True):
-        if device_type not in ("cuda", "cpu"):
-            raise ValueError(f"autocast: device_type must be 'cuda' or 'cpu', got {device_type!r}")
+        default_dtype = _nn._default_autocast_dtype(device_type)  # ValueError for another device_type
         self.device_type = device_type
-        self.dtype = dtype if dtype is not None else ("bfloat16" if device_type == "cpu" else "float16")
+        self.dtype = dtype if dtype is not None else default_dtype
         self.enabled = enabled
 
     def __enter__(self) -> "autocast":

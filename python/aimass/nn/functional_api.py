@@ -301,9 +301,6 @@ class _ElementwiseMergeLayer(_nn._ElementwiseMerge):
     def __init__(self) -> None:
         super().__init__(self._op)
 
-    def get_config(self) -> dict:
-        return {}
-
 
 class Add(_ElementwiseMergeLayer):
     """x0 + x1 + ... (inputs of one shape)."""

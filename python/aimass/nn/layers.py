@@ -1,5 +1,7 @@
 """The native layers, re-exported, and the activation layers (Python subclasses of one native
-activation layer, so they run natively too)."""
+activation layer, so they run natively too). Every layer's get_config() is the native one
+(Module::config, csrc/nn/config.h): the activation layers record their own constructor's
+arguments there too."""
 from __future__ import annotations
 
 from .._core import nn as _nn
@@ -28,16 +30,10 @@ class ReLU(_nn._Activation):
     def __init__(self) -> None:
         super().__init__("ReLU", "relu")
 
-    def get_config(self) -> dict:
-        return {}
-
 
 class LeakyReLU(_nn._Activation):
     def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__("LeakyReLU", "leaky_relu", negative_slope)
-
-    def get_config(self) -> dict:
-        return {"negative_slope": _nn._Activation.get_config(self)["negative_slope"]}
 
 
 class GELU(_nn._Activation):
@@ -48,48 +44,30 @@ class GELU(_nn._Activation):
             raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
         super().__init__("GELU", "gelu" if approximate == "none" else "gelu_tanh")
 
-    def get_config(self) -> dict:
-        return {"approximate": "tanh" if _nn._Activation.get_config(self)["activation"] == "gelu_tanh" else "none"}
-
 
 class SiLU(_nn._Activation):
     def __init__(self) -> None:
         super().__init__("SiLU", "silu")
-
-    def get_config(self) -> dict:
-        return {}
 
 
 class Sigmoid(_nn._Activation):
     def __init__(self) -> None:
         super().__init__("Sigmoid", "sigmoid")
 
-    def get_config(self) -> dict:
-        return {}
-
 
 class Tanh(_nn._Activation):
     def __init__(self) -> None:
         super().__init__("Tanh", "tanh")
-
-    def get_config(self) -> dict:
-        return {}
 
 
 class Softmax(_nn._Activation):
     def __init__(self, axis: int = -1) -> None:
         super().__init__("Softmax", "softmax", axis=axis)
 
-    def get_config(self) -> dict:
-        return {"axis": _nn._Activation.get_config(self)["axis"]}
-
 
 class LogSoftmax(_nn._Activation):
     def __init__(self, axis: int = -1) -> None:
         super().__init__("LogSoftmax", "log_softmax", axis=axis)
-
-    def get_config(self) -> dict:
-        return {"axis": _nn._Activation.get_config(self)["axis"]}
 
 
 class Activation(_nn._Activation):
@@ -97,9 +75,6 @@ class Activation(_nn._Activation):
 
     def __init__(self, activation: str) -> None:
         super().__init__("Activation", activation)
-
-    def get_config(self) -> dict:
-        return {"activation": _nn._Activation.get_config(self)["activation"]}
 
 
 # ---------------------------------------------------------------------------------------------

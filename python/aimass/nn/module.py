@@ -124,10 +124,11 @@ def load_state_dict(self: Module, state_dict, strict: bool = True) -> None:
 
 
 def to(self: Module, target) -> Module:
-    """``model.to("cuda")`` or ``model.to(am.float64)``: in place; returns the module."""
-    from .._core import DType
+    """``model.to("cuda")`` (any name am.Device accepts, or a Device) or ``model.to(am.float64)``: in
+    place; returns the module."""
+    from .._tensor import _is_dtype_arg
 
-    if isinstance(target, DType) or (isinstance(target, str) and not target.startswith(("cpu", "cuda"))):
+    if _is_dtype_arg(target):
         self._to_dtype(target)
     else:
         self._to_device(target)

@@ -72,9 +72,9 @@ EpochLogs train_epoch(Module& model, const Loss& loss, optim::Optimizer& optimiz
   EpochLogs logs;
   Accumulator acc;
   int64_t total = batches.num_batches();
-  batches.start_epoch();
+  const uint64_t epoch = batches.start_epoch();
   Tensor xb, yb;
-  for (int64_t b = 0; batches.next(xb, yb); ++b) {
+  for (int64_t b = 0; batches.next_in(epoch, xb, yb); ++b) {
     optimizer.zero_grad();
     Tensor out = model.call(xb);
     Tensor value = loss.compute(out, yb);
@@ -106,9 +106,9 @@ EpochLogs evaluate(Module& model, const Loss& loss, const std::vector<metrics::S
   EpochLogs logs;
   Accumulator acc;
   int64_t total = batches.num_batches();
-  batches.start_epoch();
+  const uint64_t epoch = batches.start_epoch();
   Tensor xb, yb;
-  for (int64_t b = 0; batches.next(xb, yb); ++b) {
+  for (int64_t b = 0; batches.next_in(epoch, xb, yb); ++b) {
     Tensor out = model.call(xb);
     acc.add(loss.compute(out, yb), xb.size(0));
     for (auto* m : metrics) m->update(out, yb);

@@ -152,13 +152,8 @@ def build(self: Module, input_shape) -> Module:
     from .. import autograd, zeros
 
     shape = tuple(1 if d is None else int(d) for d in input_shape)
-    with autograd.no_grad():
-        training = self.training
-        self.eval()
-        try:
-            self(zeros(shape))
-        finally:
-            self.train(training)
+    with autograd.no_grad(), _nn._mode(False):  # eval mode for this thread only
+        self(zeros(shape))
     return self
 
 

@@ -11,6 +11,11 @@ model written as a Python subclass is visible to native code (Sequential, the tr
 
         def forward(self, x):
             return self.fc2(self.fc1(x))
+
+Threads: a model may predict from many threads at once (each in eval mode for its own thread);
+changing its structure (assigning a layer or parameter, ``add``, ``to``, ``load_state_dict``,
+``zero_grad``) while another thread runs it raises RuntimeError "... is in use by another
+thread" (csrc/nn/module.h).
 """
 from __future__ import annotations
 

@@ -14,12 +14,12 @@ void bind_data(py::module_& m) {
 
   py::class_<BatchSource, std::shared_ptr<BatchSource>>(d, "BatchSource")
       .def("start_epoch", &BatchSource::start_epoch, py::call_guard<py::gil_scoped_release>())
-      .def("next", [](BatchSource& s) -> py::object {
+      .def("next", [](BatchSource& s, std::optional<uint64_t> epoch) -> py::object {
         Tensor x, y;
-        bool more = without_gil([&] { return s.next(x, y); });
+        bool more = without_gil([&] { return epoch ? s.next_in(*epoch, x, y) : s.next(x, y); });
         if (!more) return py::none();
         return py::make_tuple(x, y);
-      })
+      }, py::arg("epoch") = py::none(), "the next batch (x, y), None after the last; epoch: that epoch's (RuntimeError once superseded)")
       .def_property_readonly("num_batches", &BatchSource::num_batches)
       .def_property_readonly("num_samples", &BatchSource::num_samples);
 

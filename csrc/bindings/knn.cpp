@@ -1,5 +1,7 @@
 // aimass._core.knn: the k-nearest-neighbour indexes (use aimass.knn, which adds NumPy in and
-// out, filters and save / load). Searches release the GIL.
+// out, filters and save / load). Every call that takes the index's lock releases the GIL
+// first, so searches from many Python threads run in parallel and a thread waiting for a
+// writer (add, reset, ...) never blocks the others.
 #include "bindings/bindings.h"
 #include "knn/flat_index.h"
 #include "knn/index.h"
@@ -45,11 +47,11 @@ void bind_knn(py::module_& parent) {
   py::class_<Index, py::smart_holder>(m, "Index", "A native k-NN index (see aimass.knn).")
       .def_property_readonly("d", &Index::d)
       .def_property_readonly("metric", [](const Index& i) { return metric_name(i.metric()); })
-      .def_property_readonly("device", &Index::device)
+      .def_property_readonly("device", [](const Index& i) { return without_gil([&] { return i.device(); }); })
       .def_property_readonly("dtype", &Index::dtype)
       .def_property_readonly("type_name", &Index::type_name)
-      .def_property_readonly("ntotal", &Index::ntotal)
-      .def_property_readonly("is_trained", &Index::is_trained)
+      .def_property_readonly("ntotal", [](const Index& i) { return without_gil([&] { return i.ntotal(); }); })
+      .def_property_readonly("is_trained", [](const Index& i) { return without_gil([&] { return i.is_trained(); }); })
       .def("train", [](Index& i, py::object x) {
         Tensor t = to_tensor(x, nullptr);
         without_gil([&] { i.train(t); });
@@ -70,11 +72,18 @@ void bind_knn(py::module_& parent) {
         RangeResult r = without_gil([&] { return i.range_search(t, radius, f); });
         return py::make_tuple(r.lims, r.distances, r.ids);
       }, py::arg("q"), py::arg("radius"), py::arg("allowed_ids") = none, py::arg("id_mask") = none)
-      .def("remove", [](Index& i, py::object ids) { return i.remove(to_tensor(ids, nullptr)); }, py::arg("ids"))
-      .def("reset", &Index::reset)
-      .def("reconstruct", &Index::reconstruct, py::arg("id"))
-      .def("to", [](Index& i, py::object device) { i.to(to_device_arg(device)); }, py::arg("device"))
-      .def("state", [](const Index& i) { return state_tuple(i.state()); });
+      .def("remove", [](Index& i, py::object ids) {
+        Tensor t = to_tensor(ids, nullptr);
+        return without_gil([&] { return i.remove(t); });
+      }, py::arg("ids"))
+      .def("reset", [](Index& i) { without_gil([&] { i.reset(); }); })
+      .def("reconstruct", [](const Index& i, int64_t id) { return without_gil([&] { return i.reconstruct(id); }); },
+           py::arg("id"))
+      .def("to", [](Index& i, py::object device) {
+        Device d = to_device_arg(device);
+        without_gil([&] { i.to(d); });
+      }, py::arg("device"))
+      .def("state", [](const Index& i) { return state_tuple(without_gil([&] { return i.state(); })); });
 
   py::class_<FlatIndex, Index, py::smart_holder>(m, "FlatIndex", "Exact search over every stored vector.")
       .def(py::init([](int64_t d, const std::string& metric, py::object device, py::object dtype) {
@@ -95,9 +104,10 @@ void bind_knn(py::module_& parent) {
       }), py::arg("d"), py::arg("nlist"), py::arg("metric") = "l2", py::arg("device") = none,
          py::arg("dtype") = "float32", py::arg("niter") = 10, py::arg("seed") = 0)
       .def_property_readonly("nlist", &IVFFlatIndex::nlist)
-      .def_property("nprobe", &IVFFlatIndex::nprobe, &IVFFlatIndex::set_nprobe)
-      .def_property_readonly("centroids", &IVFFlatIndex::centroids)
-      .def_property_readonly("list_sizes", &IVFFlatIndex::list_sizes);
+      .def_property("nprobe", [](const IVFFlatIndex& i) { return without_gil([&] { return i.nprobe(); }); },
+                    [](IVFFlatIndex& i, int64_t nprobe) { without_gil([&] { i.set_nprobe(nprobe); }); })
+      .def_property_readonly("centroids", [](const IVFFlatIndex& i) { return without_gil([&] { return i.centroids(); }); })
+      .def_property_readonly("list_sizes", [](const IVFFlatIndex& i) { return without_gil([&] { return i.list_sizes(); }); });
 
   m.def("kmeans", [](py::object x, int64_t k, int64_t niter, uint64_t seed, const std::string& metric,
                      int64_t max_points_per_centroid, py::object init, py::object device) {

@@ -57,9 +57,20 @@ py::dict logs_dict(const EpochLogs& logs, bool interrupted) {
   return d;
 }
 
+// `with _core.nn._mode(False):` ModeScope for the Python code inside (one thread's view of
+// train / eval mode, so concurrent predicts do not flip each other's).
+struct PyModeScope {
+  bool training;
+  std::unique_ptr<ModeScope> scope;
+};
+
 }  // namespace
 
 void bind_training(py::module_& nn) {
+  py::class_<PyModeScope>(nn, "_mode")
+      .def(py::init([](bool training) { return PyModeScope{training, nullptr}; }), py::arg("training"))
+      .def("__enter__", [](PyModeScope& s) { s.scope = std::make_unique<ModeScope>(s.training); })
+      .def("__exit__", [](PyModeScope& s, const py::args&) { s.scope.reset(); });
   nn.def("_train_epoch", [](Module& model, const Loss& loss, optim::Optimizer& optimizer, const py::list& metrics,
                             data::BatchSource& batches, double clip_grad_norm, const py::object& hook, int64_t every) {
     auto ms = metric_list(metrics);

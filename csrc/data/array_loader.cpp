@@ -3,6 +3,9 @@
 // of (seed, counters, k): the same with or without the prefetch thread, whatever its timing.
 // The prefetch thread assembles batches 0, 1, ... into a queue of at most `prefetch`; the
 // consumer pops them in order. A new epoch or the destructor stops and joins the thread first.
+// Consumers are serialised by consumer_mutex_ (start_epoch and next from several threads), so
+// the queue always holds what the one epoch's worker made and next_batch_ counts it.
+#include <algorithm>
 #include <cmath>
 #include <condition_variable>
 #include <deque>
@@ -60,7 +63,29 @@ class ArrayLoader final : public BatchSource {
   }
   ~ArrayLoader() override { stop_worker(); }
 
-  void start_epoch() override {
+  uint64_t start_epoch() override {
+    std::lock_guard<std::mutex> consumer(consumer_mutex_);
+    return start_epoch_locked();
+  }
+
+  bool next(Tensor& x, Tensor& y) override {
+    std::lock_guard<std::mutex> consumer(consumer_mutex_);
+    return next_locked(x, y);
+  }
+
+  bool next_in(uint64_t epoch, Tensor& x, Tensor& y) override {
+    std::lock_guard<std::mutex> consumer(consumer_mutex_);
+    AM_CHECK(epoch == epoch_, RuntimeError, "DataLoader: this iteration (epoch ", epoch,
+             ") was superseded by another one started since (epoch ", epoch_,
+             "), in another thread or an inner loop over the same DataLoader; give each thread its own DataLoader");
+    return next_locked(x, y);
+  }
+
+  int64_t num_batches() const override { return num_batches_; }
+  int64_t num_samples() const override { return num_samples_; }
+
+ private:
+  uint64_t start_epoch_locked() {
     stop_worker();
     auto plan = std::make_shared<EpochPlan>();
     const int64_t N = x_.shape()[0], S = num_samples_;
@@ -84,10 +109,11 @@ class ArrayLoader final : public BatchSource {
       stop_ = false;
       worker_ = std::thread([this, plan = plan_] { run_worker(plan); });
     }
+    return ++epoch_;
   }
 
-  bool next(Tensor& x, Tensor& y) override {
-    if (!plan_) start_epoch();
+  bool next_locked(Tensor& x, Tensor& y) {
+    if (!plan_) start_epoch_locked();
     if (next_batch_ >= num_batches_) return false;
     if (o_.prefetch == 0) {
       Batch b = assemble(*plan_, next_batch_);
@@ -114,10 +140,6 @@ class ArrayLoader final : public BatchSource {
     return true;
   }
 
-  int64_t num_batches() const override { return num_batches_; }
-  int64_t num_samples() const override { return num_samples_; }
-
- private:
   void check_arguments() {
     const char* op = "DataLoader";
     AM_CHECK(x_.defined() && y_.defined(), ValueError, op, ": x and y must be tensors");
@@ -163,8 +185,18 @@ class ArrayLoader final : public BatchSource {
         AM_CHECK(l[i] >= 0 && l[i] < num_classes_, ValueError, op, ": y[", i, "] = ", l[i], " is not a class id in [0, ",
                  num_classes_, ")");
     }
+    // Each batch builds its (B, C) soft targets as float64 on the CPU: the size must be one that
+    // can exist (today's machines hold well under 2**40 bytes; B * C * 8 may not even fit int64).
+    const int64_t B = std::min(o_.batch_size, x_.shape()[0]);
+    int64_t cells = 0, bytes = 0;
+    const bool overflow = __builtin_mul_overflow(B, num_classes_, &cells) ||
+                          __builtin_mul_overflow(cells, int64_t(sizeof(double)), &bytes);
+    AM_CHECK(!overflow && bytes <= kMaxSoftTargetBytes, ValueError, op, ": num_classes = ", num_classes_,
+             " is too large: soft targets of batch_size ", B, " x ", num_classes_,
+             " classes would need more than 2**40 bytes per batch");
     target_dtype_ = x_.dtype() == DType::Float64 ? DType::Float64 : DType::Float32;
   }
+  static constexpr int64_t kMaxSoftTargetBytes = int64_t(1) << 40;
 
   // Batch k of the epoch: rows order[k * bs, ...) gathered, then augmented.
   Batch assemble(const EpochPlan& plan, int64_t k) const {
@@ -272,8 +304,10 @@ class ArrayLoader final : public BatchSource {
   Tensor soft_y_;   // float64 (N, C) on the CPU, when y holds probabilities already
   DType target_dtype_ = DType::Float32;
 
+  std::mutex consumer_mutex_;  // held by start_epoch / next: one consumer at a time
   std::shared_ptr<const EpochPlan> plan_;
   int64_t next_batch_ = 0;  // consumer side
+  uint64_t epoch_ = 0;      // the current epoch's number (0 before the first)
   std::thread worker_;
   std::mutex mutex_;
   std::condition_variable ready_, space_;

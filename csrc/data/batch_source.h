@@ -10,11 +10,19 @@ namespace aimass::data {
 
 // A stream of (x, y) minibatches, one epoch at a time. x: (B, ...), y: (B, ...) (class ids int64 (B,), or float
 // (B, C) soft targets after mixup / label smoothing), on the source's device.
+//
+// Threads: one source is one stream. Calls from several threads are serialised; each epoch has
+// a number, and a consumer that asks for batches of an epoch that another start_epoch has
+// superseded gets a RuntimeError saying so (not another consumer's batches, not a hang).
 class BatchSource {
  public:
   virtual ~BatchSource() = default;
-  virtual void start_epoch() = 0;                 // a new order (shuffled from the seeded generator, am.manual_seed) and restart; may start prefetching
-  virtual bool next(Tensor& x, Tensor& y) = 0;    // false once the epoch is done
+  // A new order (shuffled from the seeded generator, am.manual_seed) and restart; may start
+  // prefetching. Returns the new epoch's number (1, 2, ...).
+  virtual uint64_t start_epoch() = 0;
+  virtual bool next(Tensor& x, Tensor& y) = 0;    // the current epoch's next batch; false once it is done
+  // Epoch `epoch`'s next batch; RuntimeError when a later start_epoch has superseded it.
+  virtual bool next_in(uint64_t epoch, Tensor& x, Tensor& y) = 0;
   virtual int64_t num_batches() const = 0;        // per epoch
   virtual int64_t num_samples() const = 0;        // per epoch (after drop_last)
 };

@@ -18,8 +18,18 @@ FlatIndex::FlatIndex(int64_t d, Metric metric, Device device, DType dtype)
       ids_(0, DType::Int64, device),
       host_ids_(0, DType::Int64, Device()) {}
 
+Tensor FlatIndex::vectors() const {
+  ReadLock lock = read_lock();
+  return vectors_.view();
+}
+
+Tensor FlatIndex::ids() const {
+  ReadLock lock = read_lock();
+  return ids_.view();
+}
+
 void FlatIndex::append(const Tensor& prepared, const Tensor& host_ids) {
-  const int64_t first = ntotal();
+  const int64_t first = ntotal_impl();
   // Norms of the stored (possibly float16-rounded) rows, so L2 scores match what is stored.
   Tensor stored = to_dtype(prepared, dtype_);
   vectors_.append(stored);
@@ -29,10 +39,10 @@ void FlatIndex::append(const Tensor& prepared, const Tensor& host_ids) {
   id_rows_.insert(host_ids.data<int64_t>(), host_ids.numel(), first);
 }
 
-void FlatIndex::add(const Tensor& x, const Tensor& ids) {
+void FlatIndex::add_impl(const Tensor& x, const Tensor& ids) {
   const char* what = "FlatIndex.add";
   Tensor v = prepare_vectors(x, d_, metric_, device_, what);
-  Tensor host_ids = prepare_ids(ids, v.shape()[0], ntotal(), what);
+  Tensor host_ids = prepare_ids(ids, v.shape()[0], ntotal_impl(), what);
   id_rows_.check_new(host_ids.data<int64_t>(), host_ids.numel(), what);
   append(v, host_ids);
 }
@@ -42,15 +52,15 @@ Tensor FlatIndex::allowed_on_device(const Filter& filter, const char* what) cons
   return to_device(allowed_rows(filter, host_ids_.view(), what), device_);
 }
 
-KnnResult FlatIndex::search(const Tensor& q, int64_t k, const Filter& filter) const {
+KnnResult FlatIndex::search_impl(const Tensor& q, int64_t k, const Filter& filter) const {
   const char* what = "FlatIndex.search";
   Tensor queries = prepare_vectors(q, d_, metric_, device_, what);
-  check_k(k, ntotal(), what);
+  check_k(k, ntotal_impl(), what);
   return knn_flat_search(queries, vectors_.view(), metric_ == Metric::L2 ? norms_.view() : Tensor(), ids_.view(),
                          allowed_on_device(filter, what), kernel_metric(metric_), k);
 }
 
-RangeResult FlatIndex::range_search(const Tensor& q, double radius, const Filter& filter) const {
+RangeResult FlatIndex::range_search_impl(const Tensor& q, double radius, const Filter& filter) const {
   const char* what = "FlatIndex.range_search";
   AM_CHECK(!std::isnan(radius), ValueError, what, ": radius is NaN");
   Tensor queries = prepare_vectors(q, d_, metric_, device_, what);
@@ -59,13 +69,13 @@ RangeResult FlatIndex::range_search(const Tensor& q, double radius, const Filter
                            host_ids_.view(), allowed, kernel_metric(metric_), radius);
 }
 
-int64_t FlatIndex::remove(const Tensor& ids) {
+int64_t FlatIndex::remove_impl(const Tensor& ids) {
   int64_t removed = 0;
-  const std::vector<uint8_t> drop = id_rows_.rows_to_drop(ids_to_vector(ids, "FlatIndex.remove"), ntotal(), &removed);
+  const std::vector<uint8_t> drop = id_rows_.rows_to_drop(ids_to_vector(ids, "FlatIndex.remove"), ntotal_impl(), &removed);
   if (removed == 0) return 0;
   std::vector<int64_t> kept;
-  kept.reserve(size_t(ntotal() - removed));
-  for (int64_t r = 0; r < ntotal(); ++r)
+  kept.reserve(size_t(ntotal_impl() - removed));
+  for (int64_t r = 0; r < ntotal_impl(); ++r)
     if (!drop[size_t(r)]) kept.push_back(r);
   Tensor keep = host_tensor(kept);
   // Gather the kept rows on the device, then rebuild the id map from the kept ids.
@@ -83,7 +93,7 @@ int64_t FlatIndex::remove(const Tensor& ids) {
   return removed;
 }
 
-void FlatIndex::reset() {
+void FlatIndex::reset_impl() {
   vectors_.clear();
   norms_.clear();
   ids_.clear();
@@ -91,13 +101,13 @@ void FlatIndex::reset() {
   id_rows_.clear();
 }
 
-Tensor FlatIndex::reconstruct(int64_t id) const {
+Tensor FlatIndex::reconstruct_impl(int64_t id) const {
   const int64_t row = id_rows_.row_of(id);
   AM_CHECK(row >= 0, ValueError, "FlatIndex.reconstruct: id ", id, " is not in the index");
   return contiguous(to_dtype(to_device(index(vectors_.view(), {TensorIndex::integer(row)}), Device()), DType::Float32));
 }
 
-void FlatIndex::to(Device device) {
+void FlatIndex::to_impl(Device device) {
   if (device == device_) return;
   vectors_.to(device);
   norms_.to(device);
@@ -105,7 +115,7 @@ void FlatIndex::to(Device device) {
   device_ = device;
 }
 
-IndexState FlatIndex::state() const {
+IndexState FlatIndex::state_impl() const {
   IndexState s = base_state();
   s.tensors["vectors"] = contiguous(to_device(vectors_.view(), Device()));
   s.tensors["ids"] = host_ids_.view();

@@ -15,21 +15,24 @@ class FlatIndex : public Index {
   FlatIndex(int64_t d, Metric metric, Device device = Device(), DType dtype = DType::Float32);
 
   std::string type_name() const override { return "FlatIndex"; }
-  int64_t ntotal() const override { return vectors_.size(); }
-  void add(const Tensor& x, const Tensor& ids) override;
-  KnnResult search(const Tensor& q, int64_t k, const Filter& filter) const override;
-  RangeResult range_search(const Tensor& q, double radius, const Filter& filter) const override;
-  int64_t remove(const Tensor& ids) override;
-  void reset() override;
-  Tensor reconstruct(int64_t id) const override;
-  void to(Device device) override;
-  IndexState state() const override;
   static std::unique_ptr<FlatIndex> from_state(const IndexState& state, Device device);
 
   // The stored rows (ntotal, d) in the index's dtype and their ids (ntotal,) int64, on the
-  // index's device: for indexes built on a flat one (IVF's coarse quantizer, k-means).
-  Tensor vectors() const { return vectors_.view(); }
-  Tensor ids() const { return ids_.view(); }
+  // index's device: for indexes built on a flat one (IVF's coarse quantizer, k-means). A
+  // snapshot: later adds do not change it.
+  Tensor vectors() const;
+  Tensor ids() const;
+
+ protected:
+  int64_t ntotal_impl() const override { return vectors_.size(); }
+  void add_impl(const Tensor& x, const Tensor& ids) override;
+  KnnResult search_impl(const Tensor& q, int64_t k, const Filter& filter) const override;
+  RangeResult range_search_impl(const Tensor& q, double radius, const Filter& filter) const override;
+  int64_t remove_impl(const Tensor& ids) override;
+  void reset_impl() override;
+  Tensor reconstruct_impl(int64_t id) const override;
+  void to_impl(Device device) override;
+  IndexState state_impl() const override;
 
  private:
   void append(const Tensor& prepared, const Tensor& host_ids);  // no checks

@@ -28,6 +28,67 @@ Index::Index(int64_t d, Metric metric, Device device, DType dtype) : d_(d), metr
            "index: dtype must be float32 or float16, got ", dtype_name(dtype));
 }
 
+Device Index::device() const {
+  ReadLock lock = read_lock();
+  return device_;
+}
+
+int64_t Index::ntotal() const {
+  ReadLock lock = read_lock();
+  return ntotal_impl();
+}
+
+bool Index::is_trained() const {
+  ReadLock lock = read_lock();
+  return is_trained_impl();
+}
+
+
+void Index::train(const Tensor& x) {
+  WriteLock lock = write_lock();
+  train_impl(x);
+}
+
+void Index::add(const Tensor& x, const Tensor& ids) {
+  WriteLock lock = write_lock();
+  add_impl(x, ids);
+}
+
+KnnResult Index::search(const Tensor& q, int64_t k, const Filter& filter) const {
+  ReadLock lock = read_lock();
+  return search_impl(q, k, filter);
+}
+
+RangeResult Index::range_search(const Tensor& q, double radius, const Filter& filter) const {
+  ReadLock lock = read_lock();
+  return range_search_impl(q, radius, filter);
+}
+
+int64_t Index::remove(const Tensor& ids) {
+  WriteLock lock = write_lock();
+  return remove_impl(ids);
+}
+
+void Index::reset() {
+  WriteLock lock = write_lock();
+  reset_impl();
+}
+
+Tensor Index::reconstruct(int64_t id) const {
+  ReadLock lock = read_lock();
+  return reconstruct_impl(id);
+}
+
+void Index::to(Device device) {
+  WriteLock lock = write_lock();
+  to_impl(device);
+}
+
+IndexState Index::state() const {
+  ReadLock lock = read_lock();
+  return state_impl();
+}
+
 IndexState Index::base_state() const {
   IndexState s;
   s.type = type_name();

@@ -31,16 +31,22 @@ IVFFlatIndex::IVFFlatIndex(int64_t d, int64_t nlist, Metric metric, Device devic
     : Index(d, metric, device, dtype), nlist_(nlist), niter_(niter), seed_(seed) {
   AM_CHECK(nlist >= 1, ValueError, "IVFFlatIndex: nlist must be at least 1, got ", nlist);
   AM_CHECK(niter >= 0, ValueError, "IVFFlatIndex: niter must be >= 0, got ", niter);
-  reset();
+  reset_impl();
+}
+
+int64_t IVFFlatIndex::nprobe() const {
+  ReadLock lock = read_lock();
+  return nprobe_;
 }
 
 void IVFFlatIndex::set_nprobe(int64_t nprobe) {
   AM_CHECK(nprobe >= 1, ValueError, "IVFFlatIndex: nprobe must be at least 1, got ", nprobe);
+  WriteLock lock = write_lock();
   nprobe_ = std::min(nprobe, nlist_);
 }
 
 void IVFFlatIndex::check_trained(const char* what) const {
-  AM_CHECK(is_trained(), ValueError, what, ": the index is not trained: call train(x) with at least nlist = ", nlist_,
+  AM_CHECK(is_trained_impl(), ValueError, what, ": the index is not trained: call train(x) with at least nlist = ", nlist_,
            " vectors first");
 }
 
@@ -52,12 +58,12 @@ void IVFFlatIndex::set_centroids(const Tensor& centroids) {
   centroid_ids_ = to_device(ids, device_);
 }
 
-void IVFFlatIndex::train(const Tensor& x) {
+void IVFFlatIndex::train_impl(const Tensor& x) {
   const char* what = "IVFFlatIndex.train";
   Tensor v = prepare_vectors(x, d_, metric_, device_, what);
   AM_CHECK(v.shape()[0] >= nlist_, ValueError, what, ": ", v.shape()[0], " training vectors are fewer than nlist = ",
            nlist_);
-  AM_CHECK(ntotal() == 0, ValueError, what, ": the index holds ", ntotal(), " vectors: reset() before training again");
+  AM_CHECK(ntotal_impl() == 0, ValueError, what, ": the index holds ", ntotal_impl(), " vectors: reset() before training again");
   KMeansOptions opt;
   opt.k = nlist_;
   opt.niter = niter_;
@@ -68,6 +74,11 @@ void IVFFlatIndex::train(const Tensor& x) {
 }
 
 Tensor IVFFlatIndex::probes(const Tensor& queries, int64_t nprobe) const {
+  ReadLock lock = read_lock();
+  return probes_impl(queries, nprobe);
+}
+
+Tensor IVFFlatIndex::probes_impl(const Tensor& queries, int64_t nprobe) const {
   return knn_flat_search(queries, centroids_, centroid_norms_, centroid_ids_, Tensor(), kernel_metric(metric_), nprobe)
       .ids;
 }
@@ -83,15 +94,15 @@ void IVFFlatIndex::assign_lists(const Tensor& rows, const Tensor& norms, const T
   id_rows_.rebuild(host_ids_.data<int64_t>(), host_ids_.numel());
 }
 
-void IVFFlatIndex::add(const Tensor& x, const Tensor& ids) {
+void IVFFlatIndex::add_impl(const Tensor& x, const Tensor& ids) {
   const char* what = "IVFFlatIndex.add";
   Tensor v = prepare_vectors(x, d_, metric_, device_, what);
   check_trained(what);
-  const int64_t m = v.shape()[0], n = ntotal();
+  const int64_t m = v.shape()[0], n = ntotal_impl();
   Tensor new_ids = prepare_ids(ids, m, n, what);
   id_rows_.check_new(new_ids.data<int64_t>(), m, what);
   if (m == 0) return;
-  Tensor assign = contiguous(to_device(probes(v, 1), Device()));  // (m, 1)
+  Tensor assign = contiguous(to_device(probes_impl(v, 1), Device()));  // (m, 1)
   const int64_t* a = assign.data<int64_t>();
 
   // Where each row of [old rows; new rows] goes: list by list, old rows first, then new ones
@@ -122,17 +133,17 @@ void IVFFlatIndex::add(const Tensor& x, const Tensor& ids) {
   assign_lists(all_rows, all_norms, all_ids, all_host, std::move(offsets));
 }
 
-KnnResult IVFFlatIndex::search(const Tensor& q, int64_t k, const Filter& filter) const {
+KnnResult IVFFlatIndex::search_impl(const Tensor& q, int64_t k, const Filter& filter) const {
   const char* what = "IVFFlatIndex.search";
   Tensor queries = prepare_vectors(q, d_, metric_, device_, what);
   check_trained(what);
-  check_k(k, ntotal(), what);
+  check_k(k, ntotal_impl(), what);
   Tensor allowed = filter.active() ? to_device(allowed_rows(filter, host_ids_, what), device_) : Tensor();
-  return knn_ivf_search(queries, lists_, norms_, ids_, allowed, offsets_, probes(queries, nprobe_),
+  return knn_ivf_search(queries, lists_, norms_, ids_, allowed, offsets_, probes_impl(queries, nprobe_),
                         kernel_metric(metric_), k);
 }
 
-RangeResult IVFFlatIndex::range_search(const Tensor& q, double radius, const Filter& filter) const {
+RangeResult IVFFlatIndex::range_search_impl(const Tensor& q, double radius, const Filter& filter) const {
   const char* what = "IVFFlatIndex.range_search";
   AM_CHECK(!std::isnan(radius), ValueError, what, ": radius is NaN");
   Tensor queries = prepare_vectors(q, d_, metric_, device_, what);
@@ -140,7 +151,7 @@ RangeResult IVFFlatIndex::range_search(const Tensor& q, double radius, const Fil
   const int64_t nq = queries.shape()[0];
   const bool l2 = metric_ == Metric::L2;
   const float r = float(radius);
-  Tensor pr = contiguous(to_device(probes(queries, nprobe_), Device()));
+  Tensor pr = contiguous(to_device(probes_impl(queries, nprobe_), Device()));
   Tensor qh = contiguous(to_device(queries, Device()));
   Tensor xh = contiguous(to_dtype(to_device(lists_, Device()), DType::Float32));
   Tensor nh = l2 ? contiguous(to_device(norms_, Device())) : Tensor();
@@ -177,12 +188,12 @@ void IVFFlatIndex::gather_rows(const Tensor& keep, std::vector<int64_t> offsets)
                std::move(offsets));
 }
 
-int64_t IVFFlatIndex::remove(const Tensor& ids) {
+int64_t IVFFlatIndex::remove_impl(const Tensor& ids) {
   int64_t removed = 0;
-  const std::vector<uint8_t> drop = id_rows_.rows_to_drop(ids_to_vector(ids, "IVFFlatIndex.remove"), ntotal(), &removed);
+  const std::vector<uint8_t> drop = id_rows_.rows_to_drop(ids_to_vector(ids, "IVFFlatIndex.remove"), ntotal_impl(), &removed);
   if (removed == 0) return 0;
   std::vector<int64_t> keep, offsets(size_t(nlist_ + 1), 0);
-  keep.reserve(size_t(ntotal() - removed));
+  keep.reserve(size_t(ntotal_impl() - removed));
   for (int64_t l = 0; l < nlist_; ++l) {
     for (int64_t r = host_offsets_[size_t(l)]; r < host_offsets_[size_t(l + 1)]; ++r)
       if (!drop[size_t(r)]) keep.push_back(r);
@@ -192,32 +203,38 @@ int64_t IVFFlatIndex::remove(const Tensor& ids) {
   return removed;
 }
 
-void IVFFlatIndex::reset() {
+void IVFFlatIndex::reset_impl() {
   assign_lists(Tensor::empty({0, d_}, dtype_, device_),
                metric_ == Metric::L2 ? Tensor::empty({0}, DType::Float32, device_) : Tensor(),
                Tensor::empty({0}, DType::Int64, device_), Tensor::empty({0}, DType::Int64),
                std::vector<int64_t>(size_t(nlist_ + 1), 0));
 }
 
-Tensor IVFFlatIndex::reconstruct(int64_t id) const {
+Tensor IVFFlatIndex::reconstruct_impl(int64_t id) const {
   const int64_t row = id_rows_.row_of(id);
   AM_CHECK(row >= 0, ValueError, "IVFFlatIndex.reconstruct: id ", id, " is not in the index");
   return contiguous(to_dtype(to_device(index(lists_, {TensorIndex::integer(row)}), Device()), DType::Float32));
 }
 
 Tensor IVFFlatIndex::centroids() const {
+  ReadLock lock = read_lock();
+  return centroids_impl();
+}
+
+Tensor IVFFlatIndex::centroids_impl() const {
   check_trained("IVFFlatIndex.centroids");
   return contiguous(to_device(centroids_, Device()));
 }
 
 Tensor IVFFlatIndex::list_sizes() const {
+  ReadLock lock = read_lock();
   Tensor out = Tensor::empty({nlist_}, DType::Int64);
   for (int64_t l = 0; l < nlist_; ++l)
     out.data<int64_t>()[l] = host_offsets_[size_t(l + 1)] - host_offsets_[size_t(l)];
   return out;
 }
 
-void IVFFlatIndex::to(Device device) {
+void IVFFlatIndex::to_impl(Device device) {
   if (device == device_) return;
   auto move = [&](Tensor& t) {
     if (t.defined()) t = to_device(t, device);
@@ -226,7 +243,7 @@ void IVFFlatIndex::to(Device device) {
   device_ = device;
 }
 
-IndexState IVFFlatIndex::state() const {
+IndexState IVFFlatIndex::state_impl() const {
   IndexState s = base_state();
   s.ints["nlist"] = nlist_;
   s.ints["nprobe"] = nprobe_;
@@ -235,7 +252,7 @@ IndexState IVFFlatIndex::state() const {
   s.tensors["vectors"] = contiguous(to_device(lists_, Device()));
   s.tensors["ids"] = host_ids_;
   s.tensors["list_offsets"] = host_tensor(host_offsets_);
-  if (is_trained()) s.tensors["centroids"] = centroids();
+  if (is_trained_impl()) s.tensors["centroids"] = centroids_impl();
   return s;
 }
 

@@ -27,23 +27,10 @@ class IVFFlatIndex : public Index {
                int64_t niter = 10, uint64_t seed = 0);
 
   std::string type_name() const override { return "IVFFlatIndex"; }
-  int64_t ntotal() const override { return host_ids_.numel(); }
-  bool is_trained() const override { return centroids_.defined(); }
-  // x: (n, d) with n >= nlist; ValueError when the index already holds vectors.
-  void train(const Tensor& x) override;
-  void add(const Tensor& x, const Tensor& ids) override;
-  KnnResult search(const Tensor& q, int64_t k, const Filter& filter) const override;
-  // Over the rows of each query's nprobe probed lists only (as FAISS).
-  RangeResult range_search(const Tensor& q, double radius, const Filter& filter) const override;
-  int64_t remove(const Tensor& ids) override;
-  void reset() override;
-  Tensor reconstruct(int64_t id) const override;
-  void to(Device device) override;
-  IndexState state() const override;
   static std::unique_ptr<IVFFlatIndex> from_state(const IndexState& state, Device device);
 
   int64_t nlist() const { return nlist_; }
-  int64_t nprobe() const { return nprobe_; }
+  int64_t nprobe() const;
   // ValueError below 1; values above nlist are clamped to nlist (every list).
   void set_nprobe(int64_t nprobe);
   // (nlist, d) float32 on the CPU; ValueError before training.
@@ -53,8 +40,25 @@ class IVFFlatIndex : public Index {
   // (n, nprobe) int64 on the index's device: the lists each prepared query probes, nearest first.
   Tensor probes(const Tensor& queries, int64_t nprobe) const;
 
+ protected:
+  int64_t ntotal_impl() const override { return host_ids_.numel(); }
+  bool is_trained_impl() const override { return centroids_.defined(); }
+  // x: (n, d) with n >= nlist; ValueError when the index already holds vectors.
+  void train_impl(const Tensor& x) override;
+  void add_impl(const Tensor& x, const Tensor& ids) override;
+  KnnResult search_impl(const Tensor& q, int64_t k, const Filter& filter) const override;
+  // Over the rows of each query's nprobe probed lists only (as FAISS).
+  RangeResult range_search_impl(const Tensor& q, double radius, const Filter& filter) const override;
+  int64_t remove_impl(const Tensor& ids) override;
+  void reset_impl() override;
+  Tensor reconstruct_impl(int64_t id) const override;
+  void to_impl(Device device) override;
+  IndexState state_impl() const override;
+
  private:
   void check_trained(const char* what) const;
+  Tensor centroids_impl() const;
+  Tensor probes_impl(const Tensor& queries, int64_t nprobe) const;
   void set_centroids(const Tensor& centroids);  // (nlist, d) float32 on device_
   // Replaces the stored rows: rows / norms / ids on device_, host_ids on the CPU, offsets (nlist + 1).
   void assign_lists(const Tensor& rows, const Tensor& norms, const Tensor& ids, const Tensor& host_ids,
@@ -62,8 +66,10 @@ class IVFFlatIndex : public Index {
   // Keeps the rows at `keep` (int64, CPU, ascending or any order that stays grouped by list).
   void gather_rows(const Tensor& keep, std::vector<int64_t> offsets);
 
-  int64_t nlist_, nprobe_ = 1, niter_;
-  uint64_t seed_;
+  const int64_t nlist_;
+  int64_t nprobe_ = 1;
+  const int64_t niter_;
+  const uint64_t seed_;
   Tensor centroids_;       // (nlist, d) float32; undefined until trained
   Tensor centroid_norms_;  // (nlist,) float32 (L2 only)
   Tensor centroid_ids_;    // (nlist,) int64: 0 .. nlist - 1, so the coarse search yields list numbers

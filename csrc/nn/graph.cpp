@@ -32,7 +32,7 @@ Graph::Graph(std::vector<std::pair<std::string, std::shared_ptr<Module>>> layers
     for (int64_t j : node.inputs)
       AM_CHECK(j >= 0 && j < i, ValueError, "Model: node ", i, " takes node ", j, ", which does not come before it");
     bool merge = dynamic_cast<const MergeLayer*>(layer(node.layer).get()) != nullptr;
-    const std::string& name = children()[size_t(node.layer)].first;
+    const std::string name = children()[size_t(node.layer)].first;
     AM_CHECK(merge ? node.inputs.size() >= 2 : node.inputs.size() == 1, ValueError, "Model: layer '", name, "' (",
              layer(node.layer)->type_name(), ") at node ", i, " takes ", merge ? "2 or more inputs" : "one input",
              ", got ", node.inputs.size());

@@ -40,8 +40,8 @@ class Graph : public Module {
   const std::vector<GraphNode>& nodes() const { return nodes_; }
   const std::vector<int64_t>& inputs() const { return inputs_; }
   const std::vector<int64_t>& outputs() const { return outputs_; }
-  std::shared_ptr<Module> layer(int64_t i) const { return children().at(size_t(i)).second; }
-  size_t num_layers() const { return children().size(); }
+  std::shared_ptr<Module> layer(int64_t i) const { return child_at(size_t(i)); }
+  size_t num_layers() const { return num_children(); }
 
  private:
   std::vector<GraphNode> nodes_;

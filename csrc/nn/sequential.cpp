@@ -11,7 +11,8 @@ Sequential::Sequential(const std::vector<std::shared_ptr<Module>>& layers) : Mod
 
 void Sequential::add(std::shared_ptr<Module> layer) {
   AM_CHECK(layer != nullptr, ValueError, "Sequential: a layer is None");
-  register_module(std::to_string(children().size()), std::move(layer));
+  Change change(*this, "add");  // held across the two steps: two adds never take the same name
+  register_module(std::to_string(num_children()), std::move(layer));
 }
 
 Tensor Sequential::forward(const Tensor& x) {
@@ -21,9 +22,10 @@ Tensor Sequential::forward(const Tensor& x) {
 }
 
 std::shared_ptr<Module> Sequential::at(int64_t i) const {
-  int64_t n = int64_t(children().size());
+  auto layers = children();
+  int64_t n = int64_t(layers.size());
   AM_CHECK(i >= -n && i < n, IndexError, "Sequential: index ", i, " is out of range for ", n, " layers");
-  return children()[size_t(i < 0 ? i + n : i)].second;
+  return layers[size_t(i < 0 ? i + n : i)].second;
 }
 
 }  // namespace aimass::nn

@@ -14,7 +14,7 @@ class Sequential : public Module {
   explicit Sequential(const std::vector<std::shared_ptr<Module>>& layers);
   void add(std::shared_ptr<Module> layer);
   Tensor forward(const Tensor& x) override;
-  size_t size() const { return children().size(); }
+  size_t size() const { return num_children(); }
   std::shared_ptr<Module> at(int64_t i) const;  // negative from the end; IndexError outside
 };
 

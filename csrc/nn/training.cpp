@@ -48,12 +48,12 @@ void finish(EpochLogs& logs, const Accumulator& acc, const std::vector<metrics::
   logs.seconds = seconds_since(start);
 }
 
-// Restores the model's train/eval mode on scope exit.
-struct ModeGuard {
-  Module& model;
-  bool mode;
-  ModeGuard(Module& m, bool training) : model(m), mode(m.training()) { m.train(training); }
-  ~ModeGuard() { model.train(mode); }
+// The model in use for the whole run (no structural change lands between batches), in the
+// given mode for this thread only (a concurrent predict does not switch a fit to eval mode).
+struct RunGuard {
+  Module::InUse use;
+  ModeScope mode;
+  RunGuard(Module& m, bool training) : use(m), mode(training) {}
 };
 
 }  // namespace
@@ -62,7 +62,7 @@ EpochLogs train_epoch(Module& model, const Loss& loss, optim::Optimizer& optimiz
                       const std::vector<metrics::StreamingMetric*>& metrics, data::BatchSource& batches,
                       double clip_grad_norm, const BatchHook& hook) {
   auto start = std::chrono::steady_clock::now();
-  ModeGuard mode(model, true);
+  RunGuard run(model, true);
   autograd::GradModeGuard grad_on(true);
   for (auto* m : metrics) m->reset();
   std::vector<Tensor> params;
@@ -72,9 +72,9 @@ EpochLogs train_epoch(Module& model, const Loss& loss, optim::Optimizer& optimiz
   EpochLogs logs;
   Accumulator acc;
   int64_t total = batches.num_batches();
-  batches.start_epoch();
+  const uint64_t epoch = batches.start_epoch();
   Tensor xb, yb;
-  for (int64_t b = 0; batches.next(xb, yb); ++b) {
+  for (int64_t b = 0; batches.next_in(epoch, xb, yb); ++b) {
     optimizer.zero_grad();
     Tensor out = model.call(xb);
     Tensor value = loss.compute(out, yb);
@@ -100,15 +100,15 @@ EpochLogs train_epoch(Module& model, const Loss& loss, optim::Optimizer& optimiz
 EpochLogs evaluate(Module& model, const Loss& loss, const std::vector<metrics::StreamingMetric*>& metrics,
                    data::BatchSource& batches, const BatchHook& hook) {
   auto start = std::chrono::steady_clock::now();
-  ModeGuard mode(model, false);
+  RunGuard run(model, false);
   autograd::GradModeGuard no_grad(false);
   for (auto* m : metrics) m->reset();
   EpochLogs logs;
   Accumulator acc;
   int64_t total = batches.num_batches();
-  batches.start_epoch();
+  const uint64_t epoch = batches.start_epoch();
   Tensor xb, yb;
-  for (int64_t b = 0; batches.next(xb, yb); ++b) {
+  for (int64_t b = 0; batches.next_in(epoch, xb, yb); ++b) {
     Tensor out = model.call(xb);
     acc.add(loss.compute(out, yb), xb.size(0));
     for (auto* m : metrics) m->update(out, yb);
@@ -126,7 +126,7 @@ Tensor predict(Module& model, const Tensor& x, int64_t batch_size) {
   check_batch_size(batch_size, "predict");
   AM_CHECK(x.defined() && x.dim() >= 1 && x.size(0) > 0, ValueError, "predict: x must be a non-empty batch, got ",
            x.defined() ? x.describe() : "None");
-  ModeGuard mode(model, false);
+  RunGuard run(model, false);
   autograd::GradModeGuard no_grad(false);
   std::vector<Tensor> outputs;
   int64_t n = x.size(0);

@@ -93,7 +93,9 @@ class DataLoader:
         return self._source.num_samples
 
     def __iter__(self):
+        """One epoch. A new iteration (another thread's, or a loop inside this one) supersedes
+        this one: its next batch raises RuntimeError saying so. Give each thread its own loader."""
         source = self._source
-        source.start_epoch()
-        while (batch := source.next()) is not None:
+        epoch = source.start_epoch()
+        while (batch := source.next(epoch)) is not None:
             yield batch if self._has_y else batch[0]

@@ -38,7 +38,11 @@ def _as_output(x: Tensor, like_tensor: bool):
 
 
 class Index:
-    """What every index shares: add, search, range_search, remove, reset, reconstruct, save."""
+    """What every index shares: add, search, range_search, remove, reset, reconstruct, save.
+
+    Safe to share between threads: searches from many threads run in parallel (the GIL is
+    released), a writer (add, remove, reset, train, to, nprobe = ...) waits for them and
+    excludes them, and a waiting writer goes before new searches (csrc/knn/index.h)."""
 
     _impl: _core.knn.Index
 

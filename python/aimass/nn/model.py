@@ -224,13 +224,8 @@ def _ensure_built(model: Module, loader) -> None:
     if all(m.built for m in model.modules()):
         return
     sample = _core.asarray(loader.dataset.x[:1])
-    training = model.training
-    model.eval()
-    try:
-        with no_grad():
-            model(sample)
-    finally:
-        model.train(training)
+    with no_grad(), _core.nn._mode(False):  # eval mode for this thread only
+        model(sample)
 
 
 def _class_weighted(loss, class_weight) -> Any:

@@ -11,6 +11,11 @@ model written as a Python subclass is visible to native code (Sequential, the tr
 
         def forward(self, x):
             return self.fc2(self.fc1(x))
+
+Threads: a model may predict from many threads at once (each in eval mode for its own thread);
+changing its structure (assigning a layer or parameter, ``add``, ``to``, ``load_state_dict``,
+``zero_grad``) while another thread runs it raises RuntimeError "... is in use by another
+thread" (csrc/nn/module.h).
 """
 from __future__ import annotations
 
@@ -153,13 +158,8 @@ def build(self: Module, input_shape) -> Module:
     from .. import autograd, zeros
 
     shape = tuple(1 if d is None else int(d) for d in input_shape)
-    with autograd.no_grad():
-        training = self.training
-        self.eval()
-        try:
-            self(zeros(shape))
-        finally:
-            self.train(training)
+    with autograd.no_grad(), _nn._mode(False):  # eval mode for this thread only
+        self(zeros(shape))
     return self
 
 

@@ -81,9 +81,9 @@ def run_epoch(model, loss, optimizer, metrics, x, y, batch_size, shuffle, clip_g
             m.reset()
     k = model.num_inputs
     total, samples = 0.0, 0
-    mode = model.training
-    model.train(train)
     params = [p for g in optimizer.param_groups for p in g["params"]] if train else []
+    scope = _core.nn._mode(train)  # this thread's mode: a concurrent predict is not switched
+    scope.__enter__()
     try:
         for batch in _batches(xs_all + ys_all, batch_size, shuffle and train):
             xs, ys = batch[:k], batch[k:]
@@ -107,9 +107,9 @@ def run_epoch(model, loss, optimizer, metrics, x, y, batch_size, shuffle, clip_g
                     for m in ms:
                         m.update(o.detach(), yb)
     finally:
+        scope.__exit__(None, None, None)
         if train:
             optimizer.zero_grad()
-        model.train(mode)
     return {"loss": total / max(samples, 1), **_metric_logs(model, sets)}
 
 
@@ -163,15 +163,10 @@ def evaluate(model, state, x, y, batch_size):
 def predict(model, x, batch_size: int, numpy: bool):
     xs_all = _arrays(x, model._graph["input_names"], "predict x")
     outs: list[list] = [[] for _ in range(model.num_outputs)]
-    mode = model.training
-    model.eval()
-    try:
-        with no_grad():
-            for xs in _batches(xs_all, batch_size, False):
-                for store, o in zip(outs, model._run(xs)):
-                    store.append(o)
-    finally:
-        model.train(mode)
+    with no_grad(), _core.nn._mode(False):
+        for xs in _batches(xs_all, batch_size, False):
+            for store, o in zip(outs, model._run(xs)):
+                store.append(o)
     result = [_core.concatenate(o, 0) if len(o) > 1 else o[0] for o in outs]
     result = [r.cpu().numpy() for r in result] if numpy else result
     return result[0] if len(result) == 1 else result

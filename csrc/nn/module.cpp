@@ -4,6 +4,7 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
+#include "core/device_api.h"
 #include "core/error.h"
 #include "ops/convert.h"
 
@@ -288,6 +289,7 @@ void assign_data(const Tensor& dst, const Tensor& src) {
 }
 
 void Module::to(Device device) {
+  check_device(device);  // an unbuilt module (no tensors yet) refuses a missing device too
   Change change(*this, "to", true);
   autograd::GradModeGuard no_grad(false);
   for (auto& entry : state_dict())

@@ -71,6 +71,9 @@ def test_module_to_gpu_is_a_device_not_a_dtype():
         model.to("gpu")
     assert str(got.value) == str(expected.value)
     assert model.weight.device == am.Device("cpu")  # left where it was
+    with pytest.raises(RuntimeError) as unbuilt:  # no tensors yet: refused all the same
+        nn.Dense(2).to("gpu")
+    assert str(unbuilt.value) == str(expected.value)
 
 
 def test_a_string_that_is_not_a_device_is_a_dtype_for_tensor_and_module_alike():

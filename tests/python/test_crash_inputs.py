@@ -99,6 +99,10 @@ PROBES: list[tuple[str, str, str | None]] = [
     ("load_directory", "am.load(tmp)", "ValueError"),
     ("load_missing", "am.load(os.path.join(tmp, 'missing.aimass'))", "FileNotFoundError"),
     ("load_dev_zero", "am.load('/dev/zero')", "ValueError"),
+    ("dataloader_num_classes_huge", textwrap.dedent("""\
+        X, Y = np.zeros((16, 4), np.float32), np.zeros(16, np.int64)
+        am.data.DataLoader((X, Y), batch_size=8, label_smoothing=0.1, num_classes=2**61)
+        """), "ValueError"),
     # Layers and ops with sizes that cannot exist.
     ("dense_huge", "am.nn.Dense(2**62)(am.zeros((1, 4)))", "ValueError"),
     ("dense_huge_in", "am.nn.Dense(4, input_dim=2**40)", "MemoryError"),

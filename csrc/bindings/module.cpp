@@ -19,6 +19,7 @@ PYBIND11_MODULE(_core, m) {
   bind_metrics(m);
   bind_data(m);
   bind_knn(m);
+  bind_serve(m);
   py::module_ nn = m.attr("nn");
   bind_training(nn);
 }

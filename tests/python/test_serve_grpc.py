@@ -440,3 +440,32 @@ def test_bearer_token():
 def test_serve_error_carries_status():
     error = ServeError(413, "request body of 10 MiB is over the 1 MiB limit")
     assert error.status == 413 and str(error).startswith("request body")
+
+
+def test_mutated_grpc_requests_raise_only_serve_error():
+    """Random byte flips in a serialized ModelInferRequest (typed and raw): each one that still
+    parses as protobuf decodes or raises ServeError(400), never anything else."""
+    import random
+
+    from google.protobuf.message import DecodeError
+
+    from aimass.serve._grpc import decode_grpc_request
+
+    typed = typed_request(tensors=[(f"t_{dt}", dt, [3], DATATYPES[dt].grpc_contents, values) for dt, values in TYPED.items()])
+    raw = typed_request(tensors=[("x", "FP32", [2], None, []), ("s", "BYTES", [1], None, [])], raw=[FP32_2, b"\x02\x00\x00\x00ab"])
+    rng = random.Random(5)
+    for message in (typed, raw):
+        wire = message.SerializeToString()
+        for _ in range(1500):
+            mutated = bytearray(wire)
+            for _ in range(rng.randint(1, 3)):
+                mutated[rng.randrange(len(mutated))] = rng.randrange(256)
+            request = service_pb2.ModelInferRequest()
+            try:
+                request.ParseFromString(bytes(mutated))
+            except DecodeError:
+                continue
+            try:
+                decode_grpc_request(request)
+            except ServeError as error:
+                assert error.status == 400

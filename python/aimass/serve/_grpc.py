@@ -31,8 +31,6 @@ from ._protocol import (
 
 log = logging.getLogger("aimass.serve")
 
-_CONTENT_FIELDS = [f.name for f in service_pb2.InferTensorContents.DESCRIPTOR.fields]
-
 
 # ---------------------------------------------------------------------------------------------
 # Parameters (InferParameter / ModelRepositoryParameter oneofs) <-> Python values

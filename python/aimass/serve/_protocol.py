@@ -372,7 +372,14 @@ def _short(value, limit: int = 60) -> str:
 # HTTP requests
 
 if orjson is not None:
-    _loads = orjson.loads
+
+    def _loads(text):
+        # orjson for speed; what it refuses (NaN, integers beyond 64 bits, lone surrogates)
+        # is parsed again by the stdlib, so both paths accept the same requests.
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return json.loads(text)
 
     def _dumps(obj) -> bytes:
         return orjson.dumps(obj)

@@ -160,7 +160,10 @@ def stage(root: str, obj, embedding_model=None) -> Staged:
                 raise ValueError("am.registry: the index folder already holds an embedding model")
             if _put(embedding_model, folder, "embedding_model")[0] != "model":
                 raise ValueError("am.registry: embedding_model must be a model (am.save file), not an index")
-        _check_loads(folder, kind)
+        try:
+            _check_loads(folder, kind)
+        except ValueError as e:  # the loader names the staged copy: name what the caller gave
+            raise ValueError(f"am.registry: {source!r} does not load, so it is not registered: {e}") from None
         sha = sha256_of(main)
         with open(os.path.join(folder, TOKEN_FILE), "x") as f:
             f.write(registration_id)

@@ -227,7 +227,7 @@ class Registry:
         return self.get_model_version(name, version)
 
     def _insert_version(self, staged: _artifacts.Staged, name: str, tags: dict, description: str) -> int:
-        target, installed = None, False
+        target = None
         try:
             with self._write() as conn:
                 now = _now_ms()
@@ -247,10 +247,10 @@ class Registry:
                     conn.execute(model_version_tags.insert().values(name=name, version=version, key=k, value=v))
                 target = self._local(artifact)
                 _artifacts.install(self.artifact_root, staged, target)
-                installed = True
             return version
         except BaseException:
-            if installed and not self._registered(staged.registration_id):
+            # remove_if_ours leaves a folder that is not this registration's (the rename never happened)
+            if target is not None and not self._registered(staged.registration_id):
                 _artifacts.remove_if_ours(self.artifact_root, target, staged.registration_id)
             raise
 

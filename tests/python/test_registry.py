@@ -450,3 +450,23 @@ def test_default_locations(tmp_path, monkeypatch, model_files):
         assert "digits" in repr(reg.search_registered_models())
     assert os.path.isfile(tmp_path / "reg" / "registry.db")
     assert os.path.isfile(tmp_path / "reg" / "digits" / "1" / "model.safetensors")
+
+
+def test_threads_share_one_registry(registry, model_files):
+    import threading
+
+    versions, errors = [], []
+
+    def register():
+        try:
+            for _ in range(3):
+                versions.append(registry.register_model(model_files[0][0], "threads").version)
+        except Exception as e:  # noqa: BLE001  (reported by the assert below)
+            errors.append(e)
+
+    threads = [threading.Thread(target=register) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and sorted(versions) == list(range(1, 13))

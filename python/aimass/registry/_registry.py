@@ -152,7 +152,8 @@ class Registry:
     def search_registered_models(self, name_like: str | None = None,
                                  tags: Mapping[str, str] | None = None) -> list[RegisteredModel]:
         """Registered models whose name matches the SQL LIKE pattern ``name_like`` ("digits%",
-        "%cnn%") and that carry every tag in ``tags``, by name."""
+        "%cnn%"; case-sensitive on PostgreSQL, not for ASCII on SQLite) and that carry every tag in
+        ``tags``, by name."""
         tags = _check_tags(tags)
         where = []
         if name_like is not None:

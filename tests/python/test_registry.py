@@ -470,3 +470,9 @@ def test_threads_share_one_registry(registry, model_files):
     for t in threads:
         t.join()
     assert errors == [] and sorted(versions) == list(range(1, 13))
+
+
+def test_in_memory_database(tmp_path, model_files):
+    with Registry("sqlite://", artifact_root=tmp_path) as reg:
+        assert [reg.register_model(model_files[0][0], "m").version for _ in range(2)] == [1, 2]
+        assert reg.resolve("models:/m/latest").version == 2

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import StaticPool
 
 from . import _schema
 from ._errors import RegistryError
@@ -24,14 +25,18 @@ _SCHEMA_LOCK = 0x61696D617373  # pg_advisory_xact_lock key ("aimass")
 def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(parsed, connect_args={"timeout": 30})
+        in_memory = parsed.database in (None, "", ":memory:")
+        if in_memory:  # one connection for everyone: each new connection would be a new, empty database
+            engine = create_engine(parsed, poolclass=StaticPool, connect_args={"check_same_thread": False})
+        else:
+            engine = create_engine(parsed, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
         def _connect(dbapi_connection, _record):
             dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (below)
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
-            if parsed.database not in (None, "", ":memory:"):
+            if not in_memory:
                 cursor.execute("PRAGMA journal_mode=WAL")
             cursor.close()
 

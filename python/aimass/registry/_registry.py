@@ -74,7 +74,8 @@ class Registry:
     ``sqlite:///<artifact_root>/registry.db``; ``postgresql+psycopg2://user@host/db`` for a registry
     shared by many machines, which then share the artifact root too, e.g. on a network file
     system). ``artifact_root``: where versions' files are kept (default $AIMASS_REGISTRY, else
-    ~/.aimass/registry). Close it (or use ``with``) to release the database connections."""
+    ~/.aimass/registry; ``sqlite://`` keeps the database in memory, for one thread's tests). Close it
+    (or use ``with``) to release the database connections. One Registry may be shared by threads."""
 
     def __init__(self, url: str | None = None, artifact_root: str | os.PathLike | None = None):
         self.artifact_root = os.path.abspath(os.fspath(artifact_root) if artifact_root is not None

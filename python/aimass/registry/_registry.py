@@ -61,6 +61,10 @@ def _check_tag(key, value) -> None:
         raise TypeError(f"am.registry: tag {key!r} has value {value!r}; tag values are strings")
 
 
+class _LostRace(Exception):
+    """A concurrent writer changed what this transaction read; the caller retries."""
+
+
 def _is_transient(e: DBAPIError) -> bool:
     """Lost races worth retrying: SQLite busy, PostgreSQL serialization failure / deadlock."""
     if isinstance(e, IntegrityError):
@@ -219,9 +223,12 @@ class Registry:
                 try:
                     version = self._insert_version(staged, name, tags, description or "")
                     break
-                except DBAPIError as e:
-                    if not _is_transient(e) or attempt == _REGISTER_ATTEMPTS - 1:
+                except (DBAPIError, _LostRace) as e:
+                    if isinstance(e, DBAPIError) and not _is_transient(e):
                         raise
+                    if attempt == _REGISTER_ATTEMPTS - 1:
+                        raise RegistryError(f"am.registry: could not register a version of {name!r}: "
+                                            f"{_REGISTER_ATTEMPTS} attempts lost races with other writers") from e
                     time.sleep(random.uniform(0.001, 0.02) * (1 + attempt))
         finally:
             if os.path.exists(staged.folder):
@@ -236,8 +243,10 @@ class Registry:
                 if conn.execute(select(registered_models.c.name).where(registered_models.c.name == name)).first() is None:
                     conn.execute(registered_models.insert().values(name=name, description="", last_version=0,
                                                                    created=now, updated=now))
-                conn.execute(update(registered_models).where(registered_models.c.name == name)
-                             .values(last_version=registered_models.c.last_version + 1, updated=now))
+                bumped = conn.execute(update(registered_models).where(registered_models.c.name == name)
+                                      .values(last_version=registered_models.c.last_version + 1, updated=now))
+                if bumped.rowcount != 1:  # deleted by another process since our SELECT: start again
+                    raise _LostRace(name)
                 version = conn.execute(select(registered_models.c.last_version)
                                        .where(registered_models.c.name == name)).scalar_one()
                 artifact = f"{name}/{version}"

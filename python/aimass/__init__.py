@@ -127,6 +127,14 @@ float64 = DType.float64
 double = DType.float64
 
 
+def __getattr__(name: str):
+    # am.registry is imported on first use: it brings SQLAlchemy, which `import aimass` should not pay for.
+    if name == "registry":
+        import importlib
+        return importlib.import_module(".registry", __name__)
+    raise AttributeError(f"module 'aimass' has no attribute {name!r}")
+
+
 def device(spec: str) -> Device:
     """``am.device("cuda:1")``: a Device from its name."""
     return Device(spec)

@@ -184,15 +184,22 @@ def read_token(folder: str) -> str | None:
         return None
 
 
-def discard(root: str, folder: str) -> None:
-    """Removes a folder: first renamed into .trash (atomic), so no one sees it half deleted."""
+def _move_to_trash(root: str, folder: str) -> str | None:
+    """Renames folder into <root>/.trash (atomic); its new path, or None when it was gone."""
     trash = os.path.join(root, TRASH, uuid.uuid4().hex)
     os.makedirs(os.path.dirname(trash), exist_ok=True)
     try:
         os.rename(folder, trash)
     except FileNotFoundError:
-        return
-    shutil.rmtree(trash, ignore_errors=True)
+        return None
+    return trash
+
+
+def discard(root: str, folder: str) -> None:
+    """Removes a folder: first renamed into .trash (atomic), so no one sees it half deleted."""
+    trash = _move_to_trash(root, folder)
+    if trash is not None:
+        shutil.rmtree(trash, ignore_errors=True)
 
 
 def install(root: str, staged: Staged, target: str) -> None:
@@ -210,11 +217,8 @@ def remove_if_ours(root: str, folder: str, registration_id: str) -> None:
     """Removes a version folder only when it holds the given registration (a deleted row's)."""
     if read_token(folder) != registration_id:
         return
-    trash = os.path.join(root, TRASH, uuid.uuid4().hex)
-    os.makedirs(os.path.dirname(trash), exist_ok=True)
-    try:
-        os.rename(folder, trash)
-    except FileNotFoundError:
+    trash = _move_to_trash(root, folder)
+    if trash is None:
         return
     if read_token(trash) != registration_id:  # replaced between the check and the rename: put it back
         try:

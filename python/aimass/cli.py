@@ -15,6 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--batch-size", type=int, default=32)
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--output", default="digits_cnn.safetensors", help="where the trained model is saved")
+    demo.add_argument("--no-serve", action="store_true", help="skip the stage that registers, serves and calls the model")
     args = parser.parse_args(argv)
 
     if args.command == "info":
@@ -28,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "demo":
         from ._demo import run
 
-        run(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, output=args.output)
+        run(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, output=args.output, serve=not args.no_serve)
     return 0
 
 

@@ -553,3 +553,37 @@ def test_cli_argument_errors(tmp_path, monkeypatch, args, words):
     (tmp_path / "a").mkdir()
     done = _cli(*args)
     assert done.returncode == 2 and words in done.stderr, done.stderr
+
+
+SERVE_FOREVER = """
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("serve_http_tests", sys.argv[1])
+tests = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(tests)
+server = tests.Server(tests.FakeService(slow_s=1.0), http_port=0, grpc_port=0, metrics_port=None, drain_timeout_s=10)
+sys.exit(server.serve_forever(on_ready=lambda s: print("ready", s.http_port, flush=True)))
+"""
+
+
+def test_serve_forever_drains_on_sigterm_and_exits_0():
+    import signal
+
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    process = subprocess.Popen([sys.executable, "-c", SERVE_FOREVER, __file__], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        line = process.stdout.readline().split()
+        assert line[0] == "ready", line
+        port = int(line[1])
+        answers = {}
+        caller = threading.Thread(target=lambda: answers.update(slow=request(port, "POST", "/v2/models/slow/infer", _infer_body())))
+        caller.start()
+        time.sleep(0.3)  # the request is in flight (the fake sleeps 1 s)
+        process.send_signal(signal.SIGTERM)
+        caller.join(10)
+        assert process.wait(20) == 0
+        assert answers["slow"][0] == 200
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stdout.close()

@@ -352,6 +352,34 @@ def test_stalled_body_times_out_with_408(server):
     assert request(server.http_port, "GET", "/v2/health/live")[0] == 200
 
 
+@pytest.mark.parametrize("one_timer", [True, False], ids=["timeout_at", "wait_for"])
+def test_body_timeout_in_the_app(monkeypatch, one_timer):
+    # The ASGI app alone, on both timer paths (asyncio.timeout_at from 3.11, wait_for on 3.10).
+    from aimass.serve import _http
+
+    if not one_timer:
+        monkeypatch.setattr(_http, "_timeout_at", None)
+    elif _http._timeout_at is None:
+        pytest.skip("asyncio.timeout_at is Python 3.11+")
+    app = _http.HttpApp(FakeService(), body_timeout_s=0.2)
+    scope = {"type": "http", "method": "POST", "path": "/v2/models/double/infer", "headers": [(b"content-length", b"100")]}
+    messages = [{"type": "http.request", "body": b"{" * 10, "more_body": True}]
+    sent = []
+
+    async def receive():
+        if messages:
+            return messages.pop()
+        await asyncio.sleep(10)  # the client stalls
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    assert sent[0]["status"] == 408 and (b"connection", b"close") in sent[0]["headers"]
+    assert json.loads(sent[1]["body"]) == {"error": "request body not received within 0.2 s (10 bytes arrived)"}
+    assert app.in_flight == 0
+
+
 def test_unexpected_exception_is_500_and_the_server_serves_on(server, service):
     service.fail_with = ZeroDivisionError("boom")
     try:

@@ -40,6 +40,8 @@ log = logging.getLogger("aimass.serve")
 JSON = "application/json"
 OCTET_STREAM = "application/octet-stream"
 
+_timeout_at = getattr(asyncio, "timeout_at", None)  # Python 3.11+
+
 # Load parameters of Triton that change what is loaded; we load only from the repository.
 _UNSUPPORTED_LOAD_PARAMETERS = ("config",)
 
@@ -199,12 +201,21 @@ class HttpApp:
             raise too_large(f"request body of {int(declared)} bytes is over the limit of {self.max_body_bytes} bytes")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.body_timeout_s
-        chunks, total = [], 0
+        chunks: list[bytes] = []
+        try:
+            if _timeout_at is not None:  # Python 3.11+: one timer for the whole body
+                async with _timeout_at(deadline):
+                    return await self._read_chunks(receive, chunks)
+            return await self._read_chunks(lambda: asyncio.wait_for(receive(), max(deadline - loop.time(), 0.0)), chunks)
+        except asyncio.TimeoutError:
+            arrived = sum(len(chunk) for chunk in chunks)
+            raise ServeError(408, f"request body not received within {self.body_timeout_s:g} s ({arrived} bytes arrived)") from None
+
+    async def _read_chunks(self, receive, chunks: list) -> bytes:
+        # ASGI http.request messages until more_body is false, appended to `chunks`.
+        total = 0
         while True:
-            try:
-                message = await asyncio.wait_for(receive(), max(deadline - loop.time(), 0.0))
-            except asyncio.TimeoutError:
-                raise ServeError(408, f"request body not received within {self.body_timeout_s:g} s ({total} bytes arrived)") from None
+            message = await receive()
             if message["type"] == "http.disconnect":
                 raise ClientDisconnected()
             chunk = message.get("body", b"")
@@ -214,8 +225,7 @@ class HttpApp:
             if chunk:
                 chunks.append(chunk)
             if not message.get("more_body", False):
-                break
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     async def read_json_body(self, receive, headers: dict, what: str) -> dict:
         """An optional JSON object body (empty: {}); 400 naming `what` when it is not one."""

@@ -543,6 +543,26 @@ def test_stop_drains_a_request_in_flight():
         socket.create_connection(("127.0.0.1", server.http_port), timeout=2).close()
 
 
+def test_stop_cuts_off_a_request_longer_than_the_drain():
+    server = Server(FakeService(slow_s=5.0), http_port=0, grpc_port=None, metrics_port=None).start()
+    outcome = {}
+
+    def slow_call():
+        outcome["answer"] = request(server.http_port, "POST", "/v2/models/slow/infer", _infer_body())
+
+    caller = threading.Thread(target=slow_call)
+    caller.start()
+    deadline = time.monotonic() + 5
+    while server.app.in_flight == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    started = time.monotonic()
+    server.stop(drain_timeout_s=0.3)
+    assert time.monotonic() - started < 3
+    caller.join(10)
+    status, _, payload = outcome["answer"]
+    assert status == 503 and "did not finish within the drain timeout" in json.loads(payload)["error"]
+
+
 def test_server_needs_something_to_serve():
     with pytest.raises(ValueError, match="model repository"):
         Server(None)

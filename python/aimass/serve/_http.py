@@ -135,7 +135,12 @@ class HttpApp:
         self.in_flight += 1
         self._idle.clear()
         try:
-            response = await self._answer(scope, receive)
+            try:
+                response = await self._answer(scope, receive)
+            except asyncio.CancelledError:
+                # uvicorn cancels requests that outlive the drain at shutdown: say so (503).
+                response = Response.error(unavailable("server is shutting down: the request did not finish within the drain timeout"))
+                response.headers["Connection"] = "close"
             if response is not None:
                 await self._send(send, response)
         finally:

@@ -635,3 +635,10 @@ def test_serve_forever_drains_on_sigterm_and_exits_0():
             process.kill()
             process.wait()
         process.stdout.close()
+
+
+def test_cli_port_taken_is_an_error_line_and_exit_1(server, tmp_path):
+    done = _cli("--model-repository", str(tmp_path), "--http-port", str(server.http_port), "--grpc-port", "none")
+    assert done.returncode == 1
+    assert done.stderr.startswith("aimass serve: error: ")
+    assert f"cannot listen for HTTP on 127.0.0.1:{server.http_port} (the port is taken)" in done.stderr

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 TOKEN_ENV = "AIMASS_SERVE_TOKEN"
 
@@ -71,6 +72,7 @@ def ready_line(server) -> str:
 
 def run_server(args: argparse.Namespace) -> int:
     """Serve until SIGTERM / SIGINT; returns the exit status (0)."""
+    from ._errors import ServeError
     from ._server import Server
 
     server = Server(
@@ -87,4 +89,8 @@ def run_server(args: argparse.Namespace) -> int:
         registry_url=args.registry,
         log_level=args.log_level,
     )
-    return server.serve_forever(on_ready=lambda running: print(ready_line(running), flush=True))
+    try:
+        return server.serve_forever(on_ready=lambda running: print(ready_line(running), flush=True))
+    except (OSError, ServeError) as error:  # a taken port, an unreadable repository
+        print(f"aimass serve: error: {error}", file=sys.stderr, flush=True)
+        return 1

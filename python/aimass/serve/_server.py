@@ -124,13 +124,14 @@ class Server:
         with self._lock:
             if self._thread is not None:
                 return self
-            if self._builds:
-                self.service = self._build_service()
+            self._bound = dict.fromkeys(self.ports)
             sockets = {}
-            try:
+            try:  # ports first: a taken port fails before any model is loaded
                 sockets["http"] = bind_socket(self.host, self.ports["http"], "HTTP")
                 if self.ports["metrics"] is not None:
                     sockets["metrics"] = bind_socket(self.host, self.ports["metrics"], "metrics")
+                if self._builds:
+                    self.service = self._build_service()
                 self._run_loop(sockets)
             except BaseException:
                 for sock in sockets.values():
@@ -199,6 +200,7 @@ class Server:
     def _run_loop(self, sockets: dict) -> None:
         # Start the loop thread and wait until every endpoint accepts (or one fails).
         self._loop = asyncio.new_event_loop()
+        self._stop_event = asyncio.Event()  # bound to the loop on first wait (Python 3.10+)
         ready: concurrent.futures.Future = concurrent.futures.Future()
         self._thread = threading.Thread(target=self._thread_main, args=(sockets, ready), name="aimass-serve", daemon=True)
         self._thread.start()
@@ -231,14 +233,12 @@ class Server:
 
     def _request_stop(self, drain: float) -> None:
         self._drain_s = drain
-        if self._stop_event is not None:
-            self._stop_event.set()
+        self._stop_event.set()
 
     async def _serve(self, sockets: dict, ready: concurrent.futures.Future) -> None:
         # Runs on the loop thread for the Server's whole life: start, wait for stop, drain.
         import uvicorn
 
-        self._stop_event = asyncio.Event()
         metrics = metrics_endpoint(self.service)
         options = dict(token=self.token, max_body_bytes=self.max_body_bytes, body_timeout_s=self.body_timeout_s, metrics=metrics)
         self.app = HttpApp(self.service, **options)

@@ -319,7 +319,8 @@ async def start_grpc_server(service, host: str = "127.0.0.1", port: int = 8001, 
     """Start a grpc.aio server for `service` on host:port (port 0: a free one) and return it;
     the bound port is `server.bound_port`. Messages over max_message_bytes are refused
     (RESOURCE_EXHAUSTED, the gRPC form of 413)."""
-    options = [("grpc.max_receive_message_length", max_message_bytes), ("grpc.max_send_message_length", max_message_bytes)]
+    # so_reuseport 0: a port another server holds is an error, not silently shared.
+    options = [("grpc.max_receive_message_length", max_message_bytes), ("grpc.max_send_message_length", max_message_bytes), ("grpc.so_reuseport", 0)]
     server = grpc.aio.server(options=options)
     service_pb2_grpc.add_GRPCInferenceServiceServicer_to_server(InferenceServicer(service, token), server)
     bound = server.add_insecure_port(f"{host}:{port}")

@@ -249,3 +249,17 @@ def test_soak_of_100k_requests_shows_no_memory_growth(tmp_path):
     print(f"server RSS after 10k warm-up {rss_after_warmup / 1024:.1f} MiB, after 100k more "
           f"{rss_end / 1024:.1f} MiB (growth {growth / 1024:.2f} MiB)")
     assert growth < 16 * 1024, f"resident memory grew by {growth} KiB over 100k requests"
+
+
+def test_the_demo_serving_stage_registers_serves_and_checks_answers(tmp_path, capsys):
+    from aimass._demo_serve import run_serve_stage
+
+    model = _digits_cnn(4)
+    path = str(tmp_path / "cnn.safetensors")
+    model.save(path)
+    x = _x((20, 1, 8, 8), 4)
+    report = run_serve_stage(path, x, model.predict(x), requests=60, in_flight=4)
+    assert report["all_match"] and report["requests"] == 120
+    assert sum(report["batch_sizes"].values()) >= 1 and report["throughput"] > 0
+    out = capsys.readouterr().out
+    assert "models:/digits_cnn/1" in out and "server stopped" in out

@@ -128,9 +128,9 @@ double = DType.float64
 
 
 def __getattr__(name: str):
-    # am.registry and am.serve are imported on first use: they bring SQLAlchemy, uvicorn and grpc,
-    # which `import aimass` should not pay for.
-    if name in ("registry", "serve"):
+    # am.registry, am.serve and am.onnx are imported on first use: they bring SQLAlchemy, uvicorn,
+    # grpc and onnx, which `import aimass` should not pay for.
+    if name in ("registry", "serve", "onnx"):
         import importlib
         return importlib.import_module("." + name, __name__)
     raise AttributeError(f"module 'aimass' has no attribute {name!r}")

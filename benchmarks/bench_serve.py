@@ -204,6 +204,7 @@ class ServerProcess:
                    PYTHONPATH=os.pathsep.join([AIMASS_PYTHON, HERE, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
         env.update(extra_env or {})
         self.title = title
+        self.folders: list[str] = []   # removed by stop()
         self.log = tempfile.NamedTemporaryFile("w+b", prefix=f"bench_serve_{title}_", suffix=".log", delete=False)
         self.proc = subprocess.Popen(command, env=env, stdout=self.log, stderr=subprocess.STDOUT, cwd=HERE,
                                      preexec_fn=lambda: os.sched_setaffinity(0, cpus), start_new_session=True)
@@ -255,6 +256,8 @@ class ServerProcess:
                 self.proc.wait()
         self.log.close()
         os.unlink(self.log.name)
+        for folder in self.folders:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def run_client(port: int, path: str, body: bytes, headers: dict[str, str], concurrency: int, duration: float,
@@ -330,7 +333,7 @@ def start_mlserver(repository: str, names: list[str], cpus: list[int], timeout: 
     ports = {"http": free_port(), "grpc": free_port(), "metrics": free_port()}
     write_mlserver_repository(folder, repository, names, ports, workers, batch_time)
     server = ServerProcess("mlserver", [mlserver_executable(), "start", folder], cpus)
-    server.folder = folder
+    server.folders.append(folder)
     why = server.wait_ready(ports["http"], ["/v2/health/ready"] + [f"/v2/models/{n}/ready" for n in names], timeout)
     return server, ports["http"], why
 
@@ -343,6 +346,87 @@ def input_name(server: str, port: int, model: str) -> str:
     if status != 200:
         raise RuntimeError(f"GET /v2/models/{model}: HTTP {status} {body[:200]!r}")
     return json.loads(body)["inputs"][0]["name"]
+
+
+def client_ceiling(server_cpus: list[int], client_cpus: list[int], duration: float) -> dict[int, dict]:
+    """{concurrency: result} of the load generator against _serve_load.py's trivial server."""
+    port = free_port()
+    trivial = ServerProcess("trivial", [sys.executable, os.path.join(HERE, "_serve_load.py"), "trivial-server",
+                                        "--port", str(port)], server_cpus)
+    try:
+        why = trivial.wait_listening(port, 30.0)
+        if why:
+            raise RuntimeError(f"the trivial server did not start: {why}")
+        return {c: run_client(port, "/", b"{}", {}, c, duration, 0.2, client_cpus) for c in (1, 64)}
+    finally:
+        trivial.stop()
+
+
+def start_server(kind: str, repository: str, names: list[str], cpus: list[int], args):
+    """(process, HTTP port) of a ready server, or None (and why not printed)."""
+    if kind == "mlserver" and not mlserver_executable():
+        print("MLServer: not installed, skipped. Install it in its own virtual environment and set "
+              "AIMASS_BENCH_MLSERVER (see this script's docstring):\n"
+              "  python -m venv /opt/mlserver-venv && /opt/mlserver-venv/bin/pip install mlserver==1.7.1 "
+              f"numpy=={np.__version__} safetensors\n"
+              "  AIMASS_BENCH_MLSERVER=/opt/mlserver-venv/bin/mlserver python benchmarks/bench_serve.py")
+        return None
+    started = time.perf_counter()
+    if kind == "aimass":
+        server, port, why = start_aimass(repository, names, cpus, args.start_timeout)
+    elif kind == "fastapi":
+        server, port, why = start_fastapi(repository, names, cpus, args.start_timeout)
+    else:
+        server, port, why = start_mlserver(repository, names, cpus, args.start_timeout, args.mlserver_workers,
+                                           args.mlserver_batch_time)
+    if why:
+        print(f"{SERVER_TITLES[kind]} server: not available ({why})")
+        server.stop()
+        return None
+    print(f"{SERVER_TITLES[kind]} server ready in {time.perf_counter() - started:.1f} s")
+    return server, port
+
+
+def median_result(runs: list[dict]) -> dict:
+    """The median of each figure over repeated runs; errors summed, the first problem kept."""
+    merged = {key: float(np.median([r[key] for r in runs])) for key in ("rps", "p50_ms", "p99_ms", "mean_ms")}
+    merged["errors"] = sum(r["errors"] for r in runs)
+    merged["wrong"] = next((r["wrong"] for r in runs if r["wrong"]), "")
+    merged["error_sample"] = next((r["error_sample"] for r in runs if r["error_sample"]), "")
+    merged["rps_runs"] = [r["rps"] for r in runs]
+    return merged
+
+
+def measure(live: dict, models: list[str], formats: list[str], concurrencies: list[int], sample: np.ndarray,
+            expected: dict, duration: float, warmup: float, repeats: int, client_cpus: list[int]) -> dict:
+    """{(server, model, format, concurrency): median result}. The servers take turns within each
+    repeat, so a slow spell of this machine hits them alike."""
+    results: dict = {}
+    for model in models:
+        name = MODEL_NAMES[model]
+        bodies = {kind: request_bodies(input_name(kind, port, name), sample) for kind, (_, port) in live.items()}
+        for fmt in formats:
+            for c in concurrencies:
+                runs: dict[str, list[dict]] = {kind: [] for kind in live if not (kind == "mlserver" and fmt == "binary")}
+                batches_before = {}
+                if "aimass" in live:
+                    batches_before = batch_counts(live["aimass"][1], name)
+                for _ in range(repeats):
+                    for kind in runs:
+                        body, headers = bodies[kind][fmt]
+                        result = run_client(live[kind][1], f"/v2/models/{name}/infer", body, headers, c, duration,
+                                            warmup, client_cpus)
+                        result["wrong"] = check_answers(result, expected[model])
+                        runs[kind].append(result)
+                for kind, kind_runs in runs.items():
+                    merged = median_result(kind_runs)
+                    if kind == "aimass":
+                        merged["batches"] = describe_batches(batches_before, batch_counts(live[kind][1], name))
+                    results[(kind, model, fmt, c)] = merged
+                    problems = [p for p in (merged["wrong"], merged["error_sample"]) if p]
+                    if problems:
+                        print(f"  {SERVER_TITLES[kind]} {name} {fmt} C={c}: {merged['errors']} errors; " + "; ".join(problems))
+    return results
 
 
 # --- the report -----------------------------------------------------------------------------------
@@ -395,8 +479,9 @@ def print_report(results: dict, servers: list[str], models: list[str], formats: 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short runs (about a minute in all)")
-    parser.add_argument("--duration", type=float, help="measured seconds per run (default 3; --quick 0.8)")
+    parser.add_argument("--duration", type=float, help="measured seconds per run (default 2; --quick 0.6)")
     parser.add_argument("--warmup", type=float, help="warm-up seconds per run (default 0.5; --quick 0.2)")
+    parser.add_argument("--repeats", type=int, help="runs per figure, the median is printed (default 3; --quick 1)")
     parser.add_argument("--concurrency", default="1,8,64")
     parser.add_argument("--models", default="mlp,cnn")
     parser.add_argument("--formats", default="json,binary")
@@ -408,7 +493,8 @@ def main() -> None:
     parser.add_argument("--mlserver-batch-time", type=float, default=0.001, help="MLServer's max_batch_time, s")
     parser.add_argument("--start-timeout", type=float, default=90.0)
     args = parser.parse_args()
-    duration = args.duration if args.duration is not None else (0.8 if args.quick else 3.0)
+    duration = args.duration if args.duration is not None else (0.6 if args.quick else 2.0)
+    args.repeats = args.repeats if args.repeats is not None else (1 if args.quick else 3)
     warmup = args.warmup if args.warmup is not None else (0.2 if args.quick else 0.5)
     epochs = args.train_epochs if args.train_epochs is not None else (1 if args.quick else 2)
     concurrencies = [int(c) for c in args.concurrency.split(",")]
@@ -421,23 +507,14 @@ def main() -> None:
                    else [c for c in available if c not in client_cpus] or available)
 
     print(f"aimass {am.__version__}; servers on CPUs {server_cpus} ({len(server_cpus)} threads), client on CPUs "
-          f"{client_cpus}; {duration:g} s per run after {warmup:g} s warm-up; one (1, 1, 8, 8) float32 image per "
-          f"request; aimass and MLServer batch up to {MAX_BATCH_SIZE} (queue delay {QUEUE_DELAY_US} us; MLServer "
-          f"max_batch_time {args.mlserver_batch_time * 1e6:g} us, {args.mlserver_workers} parallel workers)")
+          f"{client_cpus}; median of {args.repeats} run(s) of {duration:g} s after {warmup:g} s warm-up, the servers "
+          f"taking turns; one (1, 1, 8, 8) float32 image per request; aimass and MLServer batch up to "
+          f"{MAX_BATCH_SIZE} (aimass queue delay {QUEUE_DELAY_US} us; MLServer max_batch_time "
+          f"{args.mlserver_batch_time * 1e6:g} us, {args.mlserver_workers} parallel workers)")
 
-    # The client's ceiling: a server that answers at once.
-    port = free_port()
-    trivial = ServerProcess("trivial", [sys.executable, os.path.join(HERE, "_serve_load.py"), "trivial-server",
-                                        "--port", str(port)], server_cpus)
-    try:
-        why = trivial.wait_listening(port, 30.0)
-        if why:
-            raise RuntimeError(f"the trivial server did not start: {why}")
-        ceiling = [run_client(port, "/", b"{}", {}, c, min(duration, 1.0), 0.2, client_cpus) for c in (1, 64)]
-        print(f"load generator against a server that answers at once: {ceiling[0]['rps']:,.0f} requests/s at C=1, "
-              f"{ceiling[1]['rps']:,.0f} at C=64 (p50 {ceiling[1]['p50_ms']:.2f} ms)")
-    finally:
-        trivial.stop()
+    ceiling = client_ceiling(server_cpus, client_cpus, min(duration, 1.0))
+    print(f"load generator against a server that answers at once: {ceiling[1]['rps']:,.0f} requests/s at C=1, "
+          f"{ceiling[64]['rps']:,.0f} at C=64 (p50 {ceiling[64]['p50_ms']:.2f} ms)")
 
     x_all, y_all = digits()
     repository = tempfile.mkdtemp(prefix="bench_serve_repo_")
@@ -453,52 +530,17 @@ def main() -> None:
     expected = {m: trained[m].predict(sample) for m in models}  # (1, 10)
     names = [MODEL_NAMES[m] for m in models]
 
-    results: dict = {}
-    for server_kind in servers:
-        if server_kind == "mlserver" and not mlserver_executable():
-            print("MLServer: not installed, skipped. Install it in its own virtual environment and set "
-                  "AIMASS_BENCH_MLSERVER (see this script's docstring):\n"
-                  "  python -m venv /opt/mlserver-venv && /opt/mlserver-venv/bin/pip install mlserver==1.7.1 "
-                  f"numpy=={np.__version__} safetensors\n"
-                  "  AIMASS_BENCH_MLSERVER=/opt/mlserver-venv/bin/mlserver python benchmarks/bench_serve.py")
-            continue
-        started = time.perf_counter()
-        if server_kind == "aimass":
-            server, port, why = start_aimass(repository, names, server_cpus, args.start_timeout)
-        elif server_kind == "fastapi":
-            server, port, why = start_fastapi(repository, names, server_cpus, args.start_timeout)
-        else:
-            server, port, why = start_mlserver(repository, names, server_cpus, args.start_timeout,
-                                               args.mlserver_workers, args.mlserver_batch_time)
-        try:
-            if why:
-                print(f"{SERVER_TITLES[server_kind]} server: not available ({why})")
-                continue
-            print(f"{SERVER_TITLES[server_kind]} server ready in {time.perf_counter() - started:.1f} s")
-            for model in models:
-                name = MODEL_NAMES[model]
-                bodies = request_bodies(input_name(server_kind, port, name), sample)
-                for fmt in formats:
-                    if server_kind == "mlserver" and fmt == "binary":
-                        results[(server_kind, model, fmt)] = "n/a"
-                        continue
-                    body, headers = bodies[fmt]
-                    for c in concurrencies:
-                        before = batch_counts(port, name) if server_kind == "aimass" else {}
-                        result = run_client(port, f"/v2/models/{name}/infer", body, headers, c, duration, warmup,
-                                            client_cpus)
-                        result["wrong"] = check_answers(result, expected[model])
-                        if server_kind == "aimass":
-                            result["batches"] = describe_batches(before, batch_counts(port, name))
-                        results[(server_kind, model, fmt, c)] = result
-                        problems = [p for p in (result["wrong"], result["error_sample"]) if p]
-                        if problems:
-                            print(f"  {SERVER_TITLES[server_kind]} {name} {fmt} C={c}: {result['errors']} errors; "
-                                  + "; ".join(problems))
-        finally:
+    live: dict[str, tuple[ServerProcess, int]] = {}
+    try:
+        for kind in servers:
+            started = start_server(kind, repository, names, server_cpus, args)
+            if started is not None:
+                live[kind] = started
+        results = measure(live, models, formats, concurrencies, sample, expected, duration, warmup, args.repeats,
+                          client_cpus)
+    finally:
+        for server, _ in live.values():
             server.stop()
-            if hasattr(server, "folder"):
-                shutil.rmtree(server.folder, ignore_errors=True)
     if any(s == "mlserver" for s in servers) and "binary" in formats:
         print("\nMLServer: binary is n/a (MLServer's REST endpoint reads v2 JSON only, not Triton's binary extension)")
     print_report(results, servers, models, formats, concurrencies)

@@ -33,8 +33,10 @@ How it runs:
   encode_http_response), the codec of aimass's server, so the protocol costs both the same.
 - MLServer (PyPI `mlserver`) runs benchmarks/_serve_mlserver.AimassRuntime with
   max_batch_size 64 and max_batch_time --mlserver-batch-time (default 0.001 s), and
-  --mlserver-workers parallel workers (0: inference in the server's process, its fastest setting
-  on few cores; MLServer's default is 1). It speaks v2 JSON but not Triton's binary extension
+  --mlserver-workers parallel workers (0, the default here: inference in the server's process,
+  no hop to a worker process, which on one or two cores is not slower; MLServer's own default is
+  1, which with mlserver 1.7.1 needs uvloop<0.22 in its environment: newer uvloop kills the
+  worker at start with "There is no current event loop"). It speaks v2 JSON but not Triton's binary extension
   over REST: its binary figures are n/a. Install it in a virtual environment of its own (its pins
   differ from ours), with the numpy that aimass was built against, and point the script at it:
 
@@ -113,7 +115,7 @@ def write_repository(repository: str, models: dict[str, object]) -> None:
     """DIR/<name>/1/model.safetensors and DIR/<name>/config.json (Triton's field names)."""
     for name, model in models.items():
         os.makedirs(os.path.join(repository, name, "1"), exist_ok=True)
-        model.save(os.path.join(repository, name, "1", "model.safetensors"))
+        model.save(os.path.join(repository, name, "1", "model.safetensors"), include_optimizer=False)
         with open(os.path.join(repository, name, "config.json"), "w") as f:
             json.dump({"max_batch_size": MAX_BATCH_SIZE,
                        "dynamic_batching": {"max_queue_delay_microseconds": QUEUE_DELAY_US}}, f)

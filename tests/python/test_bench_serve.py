@@ -89,3 +89,11 @@ def test_requests_and_answers_through_the_servers_codec(fmt):
     assert ("Inference-Header-Content-Length" in answer_headers) == (fmt == "binary")
     decoded = bench_serve.decode_answer({k.lower(): v for k, v in answer_headers.items()}, answer)
     np.testing.assert_allclose(decoded, y, rtol=1e-6)
+
+
+def test_describe_batches_counts_what_formed_between_two_reads():
+    before = {1: 5, 8: 2}
+    after = {1: 7, 8: 2, 16: 3, 64: 1}   # 2 of 1, 3 of 16, 1 of 64 since `before`
+    text = bench_serve.describe_batches(before, after)
+    assert text.startswith("6 executions, 19.0 rows each on average, max 64")
+    assert "16x3" in text and "1x2" in text and "8x" not in text

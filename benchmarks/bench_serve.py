@@ -47,7 +47,7 @@ How it runs:
   (else `mlserver` on PATH is used; without one the anchor is skipped). The MLServer process
   gets this checkout's aimass through PYTHONPATH.
 - aimass's server is started as `python -m aimass.cli serve --model-repository DIR --http-port P
-  --grpc-port 0 --metrics-port 0`; where it is missing or fails to start, its columns say
+  --grpc-port none --metrics-port none` (HTTP only); where it is missing or fails to start, its columns say
   "not available" and the anchors still run.
 """
 from __future__ import annotations
@@ -312,7 +312,7 @@ def describe_batches(before: dict[int, int], after: dict[int, int]) -> str:
 def start_aimass(repository: str, names: list[str], cpus: list[int], timeout: float):
     port = free_port()
     command = [sys.executable, "-m", "aimass.cli", "serve", "--model-repository", repository, "--http-port", str(port),
-               "--grpc-port", "0", "--metrics-port", "0"]
+               "--grpc-port", "none", "--metrics-port", "none"]
     server = ServerProcess("aimass", command, cpus)
     why = server.wait_ready(port, ["/v2/health/ready"] + [f"/v2/models/{n}/ready" for n in names], timeout)
     return server, port, why

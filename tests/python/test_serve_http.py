@@ -352,6 +352,16 @@ def test_stalled_body_times_out_with_408(server):
     assert request(server.http_port, "GET", "/v2/health/live")[0] == 200
 
 
+@pytest.mark.parametrize("sent", [b"", b"POST /v2/models/double/infer HTTP/1.1\r\nHost: x\r\nConte"], ids=["nothing", "half the headers"])
+def test_silent_client_is_disconnected(server, sent):
+    with socket.create_connection(("127.0.0.1", server.http_port), timeout=10) as sock:
+        sock.sendall(sent)
+        started = time.monotonic()
+        assert sock.recv(65536) == b""  # closed by the server
+    assert 0.3 < time.monotonic() - started < 5
+    assert request(server.http_port, "GET", "/v2/health/live")[0] == 200
+
+
 @pytest.mark.parametrize("one_timer", [True, False], ids=["timeout_at", "wait_for"])
 def test_body_timeout_in_the_app(monkeypatch, one_timer):
     # The ASGI app alone, on both timer paths (asyncio.timeout_at from 3.11, wait_for on 3.10).

@@ -553,6 +553,26 @@ def test_stop_drains_a_request_in_flight():
         socket.create_connection(("127.0.0.1", server.http_port), timeout=2).close()
 
 
+def test_stop_drains_a_grpc_request_in_flight():
+    tritonclient_grpc = pytest.importorskip("tritonclient.grpc")
+    service = FakeService(slow_s=0.5)
+    server = Server(service, http_port=0, grpc_port=0, metrics_port=None, drain_timeout_s=5.0).start()
+    triton = tritonclient_grpc.InferenceServerClient(f"127.0.0.1:{server.grpc_port}")
+    try:
+        tensor = tritonclient_grpc.InferInput("x", [1, 4], "FP32")
+        tensor.set_data_from_numpy(np.ones((1, 4), np.float32))
+        answers = {}
+        caller = threading.Thread(target=lambda: answers.update(y=triton.infer("slow", [tensor]).as_numpy("y")))
+        caller.start()
+        time.sleep(0.2)  # in flight: the fake sleeps 0.5 s
+        server.stop()
+        caller.join(10)
+        np.testing.assert_array_equal(answers["y"], np.full((1, 4), 2, np.float32))
+    finally:
+        triton.close()
+        server.stop()
+
+
 def test_stop_cuts_off_a_request_longer_than_the_drain():
     server = Server(FakeService(slow_s=5.0), http_port=0, grpc_port=None, metrics_port=None).start()
     outcome = {}

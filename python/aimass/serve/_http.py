@@ -105,7 +105,7 @@ class HttpApp:
     token: when set, every route but /v2/health/* needs `Authorization: Bearer <token>`.
     max_body_bytes: a larger request body answers 413 (early on its Content-Length, else as
     soon as the bytes read pass the limit). body_timeout_s: the whole body must arrive within
-    this many seconds of the request's start, else 408. metrics: a callable returning
+    this many seconds of the request's headers, else 408. metrics: a callable returning
     (body, content type) for GET /metrics (None: 404). metrics_only: serve /metrics alone
     (the metrics port). `in_flight` counts requests being answered; wait_idle() waits for 0.
     """
@@ -115,7 +115,7 @@ class HttpApp:
         self.token = token.encode() if isinstance(token, str) else token
         self.max_body_bytes = int(max_body_bytes)
         self.body_timeout_s = float(body_timeout_s)
-        self.metrics_text = metrics
+        self.render_metrics = metrics
         self.routes = METRICS_ROUTES if metrics_only else ROUTES
         self.in_flight = 0
         self._idle = asyncio.Event()
@@ -320,9 +320,9 @@ class HttpApp:
         return Response()
 
     async def metrics(self, scope, receive, headers):
-        if self.metrics_text is None:
+        if self.render_metrics is None:
             raise ServeError(404, "metrics are not served here")
-        body, content_type = self.metrics_text()
+        body, content_type = self.render_metrics()
         return Response(200, body, {"Content-Type": content_type})
 
 

@@ -59,8 +59,10 @@ def _route(method: str, pattern: str, handler: str):
 
 MODEL = "/v2/models/{model}[/versions/{version}]"
 
-# (method, path regex, HttpApp method name), tried in order: /v2/models/stats before MODEL.
+# (method, path regex, HttpApp method name), tried in order: infer first (the busy one),
+# /v2/models/stats before MODEL (a model named "stats" is shadowed there, as in Triton).
 ROUTES = [
+    _route("POST", MODEL + "/infer", "infer"),
     _route("GET", "/v2/health/live", "health_live"),
     _route("GET", "/v2/health/ready", "health_ready"),
     _route("GET", "/v2", "server_metadata"),
@@ -69,7 +71,6 @@ ROUTES = [
     _route("GET", MODEL + "/ready", "model_ready"),
     _route("GET", MODEL + "/config", "model_config"),
     _route("GET", MODEL + "/stats", "statistics"),
-    _route("POST", MODEL + "/infer", "infer"),
     _route("POST", "/v2/repository/index", "repository_index"),
     _route("POST", "/v2/repository/models/{model}/load", "load"),
     _route("POST", "/v2/repository/models/{model}/unload", "unload"),

@@ -146,7 +146,13 @@ void bind_module(py::module_& m) {
       })
       .def("_to_device", [](Module& self, const py::object& d) { self.to(to_device_arg(d)); })
       .def("_to_dtype", [](Module& self, const py::object& d) { self.to(to_dtype_arg(d)); })
-      .def("zero_grad", &Module::zero_grad);
+      .def("zero_grad", &Module::zero_grad)
+      // False for an instance whose __init__ never ran or failed (repr of one must not crash).
+      .def_static("_is_constructed", [](const py::handle& obj) {
+        if (!py::isinstance<Module>(obj)) return false;
+        auto* inst = reinterpret_cast<py::detail::instance*>(obj.ptr());
+        return inst->get_value_and_holder().holder_constructed();
+      });
 }
 
 void bind_layers(py::module_& m) {

@@ -95,6 +95,7 @@ py::dict stats_dict(const BatcherStats& s) {
   d["queue_us"] = s.queue_us;
   d["compute_us"] = s.compute_us;
   d["batch_sizes"] = s.batch_sizes;
+  d["batch_compute_us"] = s.batch_compute_us;
   return d;
 }
 

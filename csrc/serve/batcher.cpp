@@ -215,6 +215,7 @@ void DynamicBatcher::run_batch(std::vector<Queued>& batch) {
     std::lock_guard<std::mutex> s(stats_mu_);
     ++stats_.execution_count;
     ++stats_.batch_sizes[total];
+    stats_.batch_compute_us[total] += compute;
   }
   int64_t begin = 0;
   for (Queued& q : batch) {

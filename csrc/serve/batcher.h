@@ -82,6 +82,7 @@ struct BatcherStats {
   int64_t pending = 0;                // requests queued or running now
   int64_t queue_us = 0, compute_us = 0;  // summed over answered requests
   std::map<int64_t, int64_t> batch_sizes;  // rows per batch -> batches run
+  std::map<int64_t, int64_t> batch_compute_us;  // rows per batch -> time those batches ran
 };
 
 class DynamicBatcher {

@@ -128,10 +128,11 @@ double = DType.float64
 
 
 def __getattr__(name: str):
-    # am.registry is imported on first use: it brings SQLAlchemy, which `import aimass` should not pay for.
-    if name == "registry":
+    # am.registry and am.serve are imported on first use: they bring SQLAlchemy, uvicorn and grpc,
+    # which `import aimass` should not pay for.
+    if name in ("registry", "serve"):
         import importlib
-        return importlib.import_module(".registry", __name__)
+        return importlib.import_module("." + name, __name__)
     raise AttributeError(f"module 'aimass' has no attribute {name!r}")
 
 

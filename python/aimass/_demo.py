@@ -3,7 +3,8 @@
 Loads the 1,797 digits, holds out a stratified 20% test set, trains a two-block CNN with AdamW
 (the epochs run natively, with a progress bar), then prints the test accuracy, scikit-learn's
 classification report (computed by am.metrics) and the training speed, and saves the model to a
-safetensors file that ``am.load`` reads back.
+safetensors file that ``am.load`` reads back. Then (unless serve=False) it registers the model,
+serves it and calls it through tritonclient (python/aimass/_demo_serve.py).
 """
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ def build_model() -> am.nn.Sequential:
 
 
 def run(epochs: int = 20, batch_size: int = 32, seed: int = 0, output: str = "digits_cnn.safetensors",
-        verbose: int | str = "auto") -> dict:
+        verbose: int | str = "auto", serve: bool = True) -> dict:
     am.manual_seed(seed)
     x, y = load_digits_dataset()
     x_train, x_test, y_train, y_test = am.data.train_test_split(x, y, test_size=0.2, stratify=y, seed=seed)
@@ -72,4 +73,9 @@ def run(epochs: int = 20, batch_size: int = 32, seed: int = 0, output: str = "di
     same = np.array_equal(again.predict(x_test, batch_size=256), model.predict(x_test, batch_size=256))
     print(f"saved to {os.path.abspath(output)} ({os.path.getsize(output) / 1024:.0f} KiB); "
           f"reloaded predictions identical: {same}")
-    return {"test_accuracy": test["accuracy"], "seconds": seconds, "history": history.history, "path": output}
+    result = {"test_accuracy": test["accuracy"], "seconds": seconds, "history": history.history, "path": output}
+    if serve:
+        from ._demo_serve import run_serve_stage
+
+        result["serving"] = run_serve_stage(output, x_test, model.predict(x_test, batch_size=256))
+    return result

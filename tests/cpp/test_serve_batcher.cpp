@@ -99,6 +99,9 @@ TEST(DynamicBatcher, GathersRequestsIntoOneBatchAndSplitsTheAnswers) {
   EXPECT_EQ(s.execution_count, 1);
   EXPECT_EQ(s.pending, 0);
   EXPECT_EQ(s.batch_sizes.at(8), 1);
+  ASSERT_EQ(s.batch_compute_us.count(8), 1u);  // the one batch of 8 ran for the compute time each request saw
+  EXPECT_GE(s.batch_compute_us.at(8), 0);
+  EXPECT_EQ(s.batch_compute_us.at(8) * 4, s.compute_us);
 }
 
 TEST(DynamicBatcher, ALoneRequestWaitsNoLongerThanItsQueueDelay) {

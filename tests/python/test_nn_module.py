@@ -187,3 +187,13 @@ def test_loss_modules_match_functional():
         nn.MSELoss(reduction="avg")
     with pytest.raises(ValueError, match="unknown loss"):
         nn.Loss("nope")
+
+
+def test_repr_of_a_layer_whose_init_never_ran_does_not_crash():
+    # pytest's failure report and debuggers repr `self` of a constructor that raised
+    from aimass import nn as _nn
+
+    half_made = _nn.Dense.__new__(_nn.Dense)
+    assert repr(half_made) == "<Dense (not constructed)>"
+    assert not _nn.Module._is_constructed(half_made) and _nn.Module._is_constructed(_nn.Dense(2))
+    assert not _nn.Module._is_constructed(object())

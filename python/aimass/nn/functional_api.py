@@ -355,7 +355,8 @@ def _call(self, *args, **kwargs):
             raise TypeError(f"{type(self).__name__}: on a symbolic tensor, a layer takes one input and no options")
         return symbolic_call(self, args[0])
     if args and isinstance(args[0], Tensor) and "_input_shape" not in self.__dict__:
-        object.__setattr__(self, "_input_shape", (None, *args[0].shape[1:]))  # for summary()
+        object.__setattr__(self, "_input_shape", (None, *args[0].shape[1:]))  # for summary() and the saved signature
+        object.__setattr__(self, "_input_dtype", str(args[0].dtype))
     out = _plain_call(self, *args, **kwargs)
     if _shape_recorder and isinstance(out, Tensor):
         _shape_recorder[-1][id(self)] = tuple(out.shape)

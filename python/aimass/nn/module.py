@@ -164,6 +164,8 @@ def build(self: Module, input_shape) -> Module:
 
 
 def _repr(self: Module) -> str:
+    if not Module._is_constructed(self):
+        return f"<{type(self).__name__} (not constructed)>"
     head = f"{type(self).__name__}()" if _is_python_forward(self) else self._describe()
     kids = self._children()
     if not kids:

@@ -109,6 +109,34 @@ def _unflatten(obj, tensors: dict[str, np.ndarray]):
 # ---------------------------------------------------------------------------------------------
 # save / load
 
+def _input_signature(model: Module) -> dict | None:
+    """The per-sample shape and dtype of the input the model was first called on (or declared
+    with input_shape=), which a server reads as the model's input; None when never called.
+    Functional models keep theirs in the architecture."""
+    shape = model.__dict__.get("_input_shape")
+    if shape is None or "_graph" in model.__dict__ or any(d is None for d in shape[1:]):
+        return None
+    return {"shape": [int(d) for d in shape[1:]], "dtype": str(model.__dict__.get("_input_dtype", "float32"))}
+
+
+def _restore_input_signature(model: Module, text: str | None, path: str) -> None:
+    if text is None or "_graph" in model.__dict__:
+        return
+    try:
+        spec = json.loads(text)
+        shape = tuple(int(d) for d in spec["shape"])
+        dtype = str(spec["dtype"])
+        if any(d < 0 for d in shape) or dtype not in _SIGNATURE_DTYPES:
+            raise ValueError(f"shape {list(shape)} or dtype {dtype!r} is not valid")
+    except (ValueError, TypeError, KeyError, RecursionError) as e:
+        raise ValueError(f"am.load: {path!r} has a corrupt input signature ({e})") from None
+    object.__setattr__(model, "_input_shape", (None, *shape))
+    object.__setattr__(model, "_input_dtype", dtype)
+
+
+_SIGNATURE_DTYPES = {"float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool"}
+
+
 def save(self: Module, path: str | os.PathLike, include_optimizer: bool = True) -> None:
     """Writes the model (architecture and weights, and the compile settings with the optimizer
     state when compiled and include_optimizer) to one safetensors file, atomically."""
@@ -120,6 +148,8 @@ def save(self: Module, path: str | os.PathLike, include_optimizer: bool = True) 
                     if (spec := m._build_input) is not None and not list(m.children())}
     if build_inputs:
         metadata["build_inputs"] = json.dumps(build_inputs)
+    if (signature := _input_signature(self)) is not None:
+        metadata["input_signature"] = json.dumps(signature)
     compiled = self.__dict__.get("_compiled")
     if include_optimizer and compiled is not None:
         training: dict[str, Any] = {"loss": compiled["loss"].get_config(),
@@ -179,6 +209,7 @@ def load(path: str | os.PathLike, compile: bool = True, custom_objects: Mapping[
     except RecursionError:
         raise ValueError(f"am.load: {path!r} has an architecture nested too deeply") from None
     _build_lazy_layers(model, metadata.get("build_inputs"), path)
+    _restore_input_signature(model, metadata.get("input_signature"), path)
     weights = {k: v for k, v in tensors.items() if not k.startswith("optimizer/")}
     try:
         model.load_state_dict(weights)

@@ -60,6 +60,7 @@ class Server:
         control_mode: str = "none",
         poll_interval_s: float | None = None,
         registry_url: str | None = None,
+        startup_models: list[str] | None = None,
         log_level: str = "warning",
         close_service: bool | None = None,
     ):
@@ -80,6 +81,7 @@ class Server:
         self.control_mode = control_mode
         self.poll_interval_s = poll_interval_s
         self.registry_url = registry_url
+        self.startup_models = list(startup_models) if startup_models is not None else None
         self.log_level = log_level
         self.close_service = builds if close_service is None else bool(close_service)
         self._bound: dict[str, int | None] = dict.fromkeys(self.ports)
@@ -189,7 +191,8 @@ class Server:
         from ._service import InferenceService  # the integrator's; imported only when needed
 
         return InferenceService.from_repository(
-            self.repository, control_mode=self.control_mode, poll_interval_s=self.poll_interval_s, registry_url=self.registry_url
+            self.repository, control_mode=self.control_mode, poll_interval_s=self.poll_interval_s,
+            registry_url=self.registry_url, startup_models=self.startup_models,
         )
 
     def _release_service(self, drain: float) -> None:

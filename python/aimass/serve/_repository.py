@@ -192,9 +192,10 @@ class Repository:
         return out
 
     # ---- changing
-    def sync(self, name: str, explicit: bool = False) -> ModelState:
+    def sync(self, name: str, explicit: bool = False) -> ModelState | None:
         """Brings model `name` in line with the source (steps in the module docstring). With
-        explicit, errors are raised (the load API answers them); otherwise they are recorded."""
+        explicit, errors are raised (the load API answers them); otherwise they are recorded. None: the
+        model left the source and was taken out of service."""
         with self._sync_lock:
             old = self._models.get(name)
             try:

@@ -263,3 +263,63 @@ def test_the_demo_serving_stage_registers_serves_and_checks_answers(tmp_path, ca
     assert sum(report["batch_sizes"].values()) >= 1 and report["throughput"] > 0
     out = capsys.readouterr().out
     assert "models:/digits_cnn/1" in out and "server stopped" in out
+
+
+def test_cli_explicit_mode_loads_startup_models_and_loads_more_through_tritonclient(tmp_path):
+    root = str(tmp_path)
+    _put(root, "a", 1, _digits_mlp(1))
+    _put(root, "b", 1, _digits_mlp(2))
+    proc = ServeProcess("--model-repository", root, "--model-control-mode", "explicit", "--load-model", "a")
+    try:
+        client = tritonhttp.InferenceServerClient(url=f"{proc.host}:{proc.port}")
+        try:
+            assert client.is_model_ready("a") and not client.is_model_ready("b")
+            client.load_model("b")
+            x = _x((2, 64), 5)
+            tensor = tritonhttp.InferInput("input", [2, 64], "FP32")
+            tensor.set_data_from_numpy(x)
+            np.testing.assert_allclose(client.infer("b", [tensor]).as_numpy("output"), _digits_mlp(2).predict(x),
+                                       rtol=1e-4, atol=1e-5)
+            client.unload_model("a")
+            assert not client.is_model_ready("a")
+            with pytest.raises(Exception) as e:
+                client.load_model("missing")
+            assert "missing" in str(e.value)
+        finally:
+            client.close()
+        proc.proc.send_signal(signal.SIGTERM)
+        code, out = proc.wait(60)
+        assert code == 0, out
+    finally:
+        proc.close()
+
+
+def test_cli_serves_a_registry_and_follows_an_alias_move(tmp_path):
+    from aimass.registry import Registry
+
+    reg = Registry(f"sqlite:///{tmp_path / 'reg.db'}", tmp_path / "artifacts")
+    for seed in (1, 2):
+        path = tmp_path / f"m{seed}.safetensors"
+        _digits_mlp(seed).save(path)
+        reg.register_model(str(path), "digits")
+    reg.set_registered_model_alias("digits", "champion", 1)
+    proc = ServeProcess("--registry", reg.url, "--repository-poll-secs", "0.2",
+                        env={"AIMASS_REGISTRY": str(tmp_path / "artifacts")})
+    try:
+        body = v2_json_body("input", _x((1, 64)))
+
+        def served_version():
+            (status, _, payload), = post_many(proc.host, proc.port, "/v2/models/digits/infer", body, total=1,
+                                              connections=1, keep_payloads=True)
+            assert status == 200, payload
+            return json.loads(payload)["model_version"]
+
+        assert served_version() == "1"
+        reg.set_registered_model_alias("digits", "champion", 2)
+        deadline = time.time() + 20
+        while served_version() != "2":
+            assert time.time() < deadline, "the alias move was not followed"
+            time.sleep(0.1)
+    finally:
+        proc.close()
+        reg.close()

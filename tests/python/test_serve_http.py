@@ -45,6 +45,7 @@ class FakeService:
         self.loaded = []
         self.closed = None
         self.infer_count = 0
+        self.entered = 0  # infer calls begun (the drain tests wait for one)
 
     def _check(self, name, version=None):
         if name not in self.models:
@@ -87,6 +88,7 @@ class FakeService:
 
     async def infer(self, name, version, request):
         self._check(name, version)
+        self.entered += 1
         if self.fail_with is not None:
             raise self.fail_with
         if name == "slow":
@@ -352,6 +354,16 @@ def test_stalled_body_times_out_with_408(server):
     assert request(server.http_port, "GET", "/v2/health/live")[0] == 200
 
 
+@pytest.mark.parametrize("sent", [b"", b"POST /v2/models/double/infer HTTP/1.1\r\nHost: x\r\nConte"], ids=["nothing", "half the headers"])
+def test_silent_client_is_disconnected(server, sent):
+    with socket.create_connection(("127.0.0.1", server.http_port), timeout=10) as sock:
+        sock.sendall(sent)
+        started = time.monotonic()
+        assert sock.recv(65536) == b""  # closed by the server
+    assert 0.3 < time.monotonic() - started < 5
+    assert request(server.http_port, "GET", "/v2/health/live")[0] == 200
+
+
 @pytest.mark.parametrize("one_timer", [True, False], ids=["timeout_at", "wait_for"])
 def test_body_timeout_in_the_app(monkeypatch, one_timer):
     # The ASGI app alone, on both timer paths (asyncio.timeout_at from 3.11, wait_for on 3.10).
@@ -520,6 +532,14 @@ def test_port_taken_is_a_clear_error(server, endpoint):
     assert request(server.http_port, "GET", "/v2/health/live")[0] == 200
 
 
+def wait_for_infer(service, timeout=10.0):
+    """Wait until a request has reached the fake's infer (it is in flight)."""
+    deadline = time.monotonic() + timeout
+    while service.entered == 0:
+        assert time.monotonic() < deadline, "no request reached infer"
+        time.sleep(0.005)
+
+
 def test_stop_drains_a_request_in_flight():
     service = FakeService(slow_s=0.5)
     server = Server(service, http_port=0, grpc_port=0, metrics_port=None, drain_timeout_s=5.0).start()
@@ -530,9 +550,7 @@ def test_stop_drains_a_request_in_flight():
 
     caller = threading.Thread(target=slow_call)
     caller.start()
-    deadline = time.monotonic() + 5
-    while server.app.in_flight == 0 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_for_infer(service)
     started = time.monotonic()
     server.stop()
     caller.join(10)
@@ -543,8 +561,29 @@ def test_stop_drains_a_request_in_flight():
         socket.create_connection(("127.0.0.1", server.http_port), timeout=2).close()
 
 
+def test_stop_drains_a_grpc_request_in_flight():
+    tritonclient_grpc = pytest.importorskip("tritonclient.grpc")
+    service = FakeService(slow_s=0.5)
+    server = Server(service, http_port=0, grpc_port=0, metrics_port=None, drain_timeout_s=5.0).start()
+    triton = tritonclient_grpc.InferenceServerClient(f"127.0.0.1:{server.grpc_port}")
+    try:
+        tensor = tritonclient_grpc.InferInput("x", [1, 4], "FP32")
+        tensor.set_data_from_numpy(np.ones((1, 4), np.float32))
+        answers = {}
+        caller = threading.Thread(target=lambda: answers.update(y=triton.infer("slow", [tensor]).as_numpy("y")))
+        caller.start()
+        wait_for_infer(service)
+        server.stop()
+        caller.join(10)
+        np.testing.assert_array_equal(answers["y"], np.full((1, 4), 2, np.float32))
+    finally:
+        triton.close()
+        server.stop()
+
+
 def test_stop_cuts_off_a_request_longer_than_the_drain():
-    server = Server(FakeService(slow_s=5.0), http_port=0, grpc_port=None, metrics_port=None).start()
+    service = FakeService(slow_s=5.0)
+    server = Server(service, http_port=0, grpc_port=None, metrics_port=None).start()
     outcome = {}
 
     def slow_call():
@@ -552,9 +591,7 @@ def test_stop_cuts_off_a_request_longer_than_the_drain():
 
     caller = threading.Thread(target=slow_call)
     caller.start()
-    deadline = time.monotonic() + 5
-    while server.app.in_flight == 0 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_for_infer(service)
     started = time.monotonic()
     server.stop(drain_timeout_s=0.3)
     assert time.monotonic() - started < 3
@@ -608,7 +645,7 @@ import importlib.util, sys
 spec = importlib.util.spec_from_file_location("serve_http_tests", sys.argv[1])
 tests = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(tests)
-server = tests.Server(tests.FakeService(slow_s=1.0), http_port=0, grpc_port=0, metrics_port=None, drain_timeout_s=10)
+server = tests.Server(tests.FakeService(slow_s=2.0), http_port=0, grpc_port=0, metrics_port=None, drain_timeout_s=10)
 sys.exit(server.serve_forever(on_ready=lambda s: print("ready", s.http_port, flush=True)))
 """
 
@@ -625,7 +662,7 @@ def test_serve_forever_drains_on_sigterm_and_exits_0():
         answers = {}
         caller = threading.Thread(target=lambda: answers.update(slow=request(port, "POST", "/v2/models/slow/infer", _infer_body())))
         caller.start()
-        time.sleep(0.3)  # the request is in flight (the fake sleeps 1 s)
+        time.sleep(0.5)  # the request is in flight (the fake sleeps 2 s)
         process.send_signal(signal.SIGTERM)
         caller.join(10)
         assert process.wait(20) == 0

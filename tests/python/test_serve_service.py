@@ -442,3 +442,14 @@ def test_a_version_saved_without_a_signature_says_how_to_fix_it(tmp_path, servic
     s = service_of()
     reason = [e for e in s.repository_index() if e["name"] == "unsized"][0]["reason"]
     assert "config.json" in reason and "input" in reason
+
+
+def test_kind_gpu_without_a_gpu_is_a_load_error_that_says_so(tmp_path, service_of):
+    if am.cuda.is_available():
+        pytest.skip("this machine has a GPU (test_serve_cuda.py covers it)")
+    _put(tmp_path, "g", 1, _mlp(), {"instance_group": [{"kind": "KIND_GPU"}]})
+    _put(tmp_path, "auto", 1, _mlp(), {"instance_group": [{"kind": "KIND_AUTO"}]})
+    s = service_of()
+    reason = [e for e in s.repository_index() if e["name"] == "g"][0]["reason"]
+    assert "KIND_GPU" in reason
+    assert s.model_ready("auto")  # KIND_AUTO falls back to the CPU

@@ -2,7 +2,7 @@
 
     aimass serve --model-repository DIR [--http-port 8000] [--grpc-port 8001]
                  [--metrics-port 8002] [--host 127.0.0.1] [--model-control-mode none|poll|explicit]
-                 [--repository-poll-secs N] [--registry URL] [--token T] [--max-body-bytes N]
+                 [--repository-poll-secs N] [--load-model NAME] [--registry URL] [--token T] [--max-body-bytes N]
                  [--drain-timeout S]
 
 It prints one line when every endpoint accepts, serves until SIGTERM / SIGINT, then stops
@@ -55,6 +55,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--grpc-port", type=_port, default=8001, help="gRPC port; 'none': no gRPC (default 8001)")
     parser.add_argument("--metrics-port", type=_port, default=8002, help="Prometheus /metrics port; 'none': on the HTTP port only (default 8002)")
     parser.add_argument("--model-control-mode", choices=["none", "poll", "explicit"], default="none", help="none: load all at start; poll: re-scan the repository; explicit: load/unload through the API")
+    parser.add_argument("--load-model", action="append", metavar="NAME", dest="load_models",
+                        help="explicit mode: a model to load at start (repeatable; '*': all)")
     parser.add_argument("--repository-poll-secs", type=_positive(float), metavar="N", help="seconds between repository scans (poll mode)")
     parser.add_argument("--token", default=os.environ.get(TOKEN_ENV), help=f"bearer token required on every route but health (default: ${TOKEN_ENV})")
     parser.add_argument("--max-body-bytes", type=_positive(int), default=64 << 20, metavar="N", help="largest request body, else 413 (default 64 MiB)")
@@ -87,6 +89,7 @@ def run_server(args: argparse.Namespace) -> int:
         control_mode=args.model_control_mode,
         poll_interval_s=args.repository_poll_secs,
         registry_url=args.registry,
+        startup_models=args.load_models,
         log_level=args.log_level,
     )
     try:

@@ -59,8 +59,10 @@ def _route(method: str, pattern: str, handler: str):
 
 MODEL = "/v2/models/{model}[/versions/{version}]"
 
-# (method, path regex, HttpApp method name), tried in order: /v2/models/stats before MODEL.
+# (method, path regex, HttpApp method name), tried in order: infer first (the busy one),
+# /v2/models/stats before MODEL (a model named "stats" is shadowed there, as in Triton).
 ROUTES = [
+    _route("POST", MODEL + "/infer", "infer"),
     _route("GET", "/v2/health/live", "health_live"),
     _route("GET", "/v2/health/ready", "health_ready"),
     _route("GET", "/v2", "server_metadata"),
@@ -69,7 +71,6 @@ ROUTES = [
     _route("GET", MODEL + "/ready", "model_ready"),
     _route("GET", MODEL + "/config", "model_config"),
     _route("GET", MODEL + "/stats", "statistics"),
-    _route("POST", MODEL + "/infer", "infer"),
     _route("POST", "/v2/repository/index", "repository_index"),
     _route("POST", "/v2/repository/models/{model}/load", "load"),
     _route("POST", "/v2/repository/models/{model}/unload", "unload"),
@@ -105,7 +106,7 @@ class HttpApp:
     token: when set, every route but /v2/health/* needs `Authorization: Bearer <token>`.
     max_body_bytes: a larger request body answers 413 (early on its Content-Length, else as
     soon as the bytes read pass the limit). body_timeout_s: the whole body must arrive within
-    this many seconds of the request's start, else 408. metrics: a callable returning
+    this many seconds of the request's headers, else 408. metrics: a callable returning
     (body, content type) for GET /metrics (None: 404). metrics_only: serve /metrics alone
     (the metrics port). `in_flight` counts requests being answered; wait_idle() waits for 0.
     """
@@ -115,7 +116,7 @@ class HttpApp:
         self.token = token.encode() if isinstance(token, str) else token
         self.max_body_bytes = int(max_body_bytes)
         self.body_timeout_s = float(body_timeout_s)
-        self.metrics_text = metrics
+        self.render_metrics = metrics
         self.routes = METRICS_ROUTES if metrics_only else ROUTES
         self.in_flight = 0
         self._idle = asyncio.Event()
@@ -320,9 +321,9 @@ class HttpApp:
         return Response()
 
     async def metrics(self, scope, receive, headers):
-        if self.metrics_text is None:
+        if self.render_metrics is None:
             raise ServeError(404, "metrics are not served here")
-        body, content_type = self.metrics_text()
+        body, content_type = self.render_metrics()
         return Response(200, body, {"Content-Type": content_type})
 
 

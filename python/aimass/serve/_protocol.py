@@ -298,6 +298,9 @@ def _decode_numbers_one_by_one(name, row, values) -> np.ndarray:
     flat = np.asarray(values, dtype=object).reshape(-1).tolist()
     allowed = (int, float) if "f" in row.json_kinds else (int,)
     for item in flat:
+        if isinstance(item, float) and allowed == (int,) and item.is_integer() and abs(item) >= 2**63:
+            # orjson reads integer literals beyond 64 bits as floats: the value is out of range
+            raise bad_request(f"input '{name}': value {int(item)} is out of range for {row.name}")
         if isinstance(item, bool) or not isinstance(item, allowed):
             got = "non-integer numbers" if isinstance(item, float) else type(item).__name__
             raise bad_request(f"input '{name}': {row.name} data must be {_KIND_WORDS[row.json_kinds]}, got {got}")

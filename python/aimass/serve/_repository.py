@@ -192,9 +192,10 @@ class Repository:
         return out
 
     # ---- changing
-    def sync(self, name: str, explicit: bool = False) -> ModelState:
+    def sync(self, name: str, explicit: bool = False) -> ModelState | None:
         """Brings model `name` in line with the source (steps in the module docstring). With
-        explicit, errors are raised (the load API answers them); otherwise they are recorded."""
+        explicit, errors are raised (the load API answers them); otherwise they are recorded. None: the
+        model left the source and was taken out of service."""
         with self._sync_lock:
             old = self._models.get(name)
             try:
@@ -239,12 +240,13 @@ class Repository:
             return new
 
     def unload(self, name: str) -> None:
+        """Takes every version of `name` out of service; requests queued on them are answered."""
         with self._sync_lock:
             old = self._models.get(name)
-            if old is None or not old.versions:
-                if name not in set(self.source.model_names()) and old is None:
-                    raise ServeError(404, f"unknown model {name!r}")
-            self._publish(name, ModelState(name, old.config if old else ModelConfig(name=name), reason="unloaded"), old)
+            if old is None and name not in self.source.model_names():
+                raise ServeError(404, f"unknown model {name!r}")
+            config = old.config if old is not None else ModelConfig(name=name)
+            self._publish(name, ModelState(name, config, reason="unloaded"), old)
 
     def _publish(self, name: str, new: ModelState | None, old: ModelState | None) -> None:
         models = dict(self._models)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import errno
+import functools
 import logging
 import os
 import signal
@@ -38,7 +39,8 @@ class Server:
     metrics_port None: /metrics on the HTTP port only, where it is always served too).
     token: bearer token required on every HTTP route but /v2/health/* and on every gRPC call
     but ServerLive / ServerReady. max_body_bytes: the HTTP body limit (413) and the gRPC message
-    limit. body_timeout_s: time allowed for an HTTP body to arrive (408). drain_timeout_s: how
+    limit. body_timeout_s: time allowed for an HTTP request's headers (else the connection is
+    closed) and for its body (else 408) to arrive. drain_timeout_s: how
     long stop() waits for requests in flight. close_service: whether stop() closes the service
     (default: only a service this Server built).
     """
@@ -58,6 +60,7 @@ class Server:
         control_mode: str = "none",
         poll_interval_s: float | None = None,
         registry_url: str | None = None,
+        startup_models: list[str] | None = None,
         log_level: str = "warning",
         close_service: bool | None = None,
     ):
@@ -78,6 +81,7 @@ class Server:
         self.control_mode = control_mode
         self.poll_interval_s = poll_interval_s
         self.registry_url = registry_url
+        self.startup_models = list(startup_models) if startup_models is not None else None
         self.log_level = log_level
         self.close_service = builds if close_service is None else bool(close_service)
         self._bound: dict[str, int | None] = dict.fromkeys(self.ports)
@@ -187,7 +191,8 @@ class Server:
         from ._service import InferenceService  # the integrator's; imported only when needed
 
         return InferenceService.from_repository(
-            self.repository, control_mode=self.control_mode, poll_interval_s=self.poll_interval_s, registry_url=self.registry_url
+            self.repository, control_mode=self.control_mode, poll_interval_s=self.poll_interval_s,
+            registry_url=self.registry_url, startup_models=self.startup_models,
         )
 
     def _release_service(self, drain: float) -> None:
@@ -239,6 +244,8 @@ class Server:
         # Runs on the loop thread for the Server's whole life: start, wait for stop, drain.
         import uvicorn
 
+        from ._connection import HeaderTimedProtocol
+
         metrics = metrics_endpoint(self.service)
         options = dict(token=self.token, max_body_bytes=self.max_body_bytes, body_timeout_s=self.body_timeout_s, metrics=metrics)
         self.app = HttpApp(self.service, **options)
@@ -250,7 +257,7 @@ class Server:
                 self._bound["grpc"] = grpc_server.bound_port
             for name, sock in sockets.items():
                 config = uvicorn.Config(
-                    apps[name], http="httptools", interface="asgi3", lifespan="off", ws="none", log_config=None,
+                    apps[name], http=functools.partial(HeaderTimedProtocol, header_timeout_s=self.body_timeout_s), interface="asgi3", lifespan="off", ws="none", log_config=None,
                     log_level=self.log_level, access_log=False, server_header=False,
                 )
                 server = uvicorn.Server(config)
@@ -317,3 +324,4 @@ def bind_socket(host: str, port: int, what: str) -> socket.socket:
         taken = " (the port is taken)" if error.errno == errno.EADDRINUSE else ""
         raise OSError(error.errno, f"cannot listen for {what} on {host}:{port}{taken}: {error.strerror}") from None
     return sock
+

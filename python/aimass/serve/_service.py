@@ -24,6 +24,7 @@ from ._protocol import InferRequest, InferResult
 from ._repository import READY, FolderSource, ModelState, RegistrySource, Repository
 from ._version import ServedVersion
 
+DEFAULT_POLL_S = 15.0  # Triton's --repository-poll-secs default
 EXTENSIONS = ["classification_not_supported", "binary_tensor_data", "model_repository", "statistics",
               "model_configuration", "parameters"]
 
@@ -49,6 +50,8 @@ class InferenceService:
                 control_mode, poll_interval_s = "poll", poll_interval_s or 2.0
         else:
             source = FolderSource(path)
+        if control_mode == "poll" and poll_interval_s is None:
+            poll_interval_s = DEFAULT_POLL_S
         return cls(Repository(source, control_mode, poll_interval_s, startup_models))
 
     # ---- health and metadata

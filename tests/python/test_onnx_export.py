@@ -324,3 +324,39 @@ def test_onnx_is_imported_lazily():
     code = "import sys, aimass; assert 'onnx' not in sys.modules and 'aimass.onnx' not in sys.modules; " \
            "aimass.onnx.export; assert 'aimass.onnx' in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("opset", [13, 17, 18, 20, 21])
+def test_opsets(tmp_path, opset):
+    am.manual_seed(0)
+    model = nn.Sequential([nn.Conv1D(4, 3, activation="gelu"), nn.Flatten(), nn.Dense(8, activation="gelu_tanh"),
+                           nn.Dense(3, activation="softmax")])
+    model.build((None, 2, 6))
+    _export_and_compare(model, tmp_path, (2, 6), opset=opset)
+    ops = {n.op_type for n in onnx.load(str(tmp_path / "model.onnx")).graph.node}
+    assert ("Gelu" in ops) == (opset >= 20)
+
+
+def test_layernorm_needs_opset_17(tmp_path):
+    model = nn.Sequential([nn.LayerNorm()])
+    model.build((None, 4))
+    with pytest.raises(NotImplementedError, match="opset 17"):
+        am.onnx.export(model, tmp_path / "l.onnx", opset=13)
+
+
+def test_float64_model_is_refused(tmp_path):
+    model = nn.Sequential([nn.Dense(3)])
+    model.build((None, 4))
+    model.to(am.float64)
+    with pytest.raises(NotImplementedError, match="float32"):
+        am.onnx.export(model, tmp_path / "f.onnx")
+
+
+def test_missing_onnx_package_says_what_to_install(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx now raises ImportError
+    model = nn.Sequential([nn.Dense(3)])
+    model.build((None, 4))
+    with pytest.raises(ImportError, match="pip install onnx onnxruntime"):
+        am.onnx.export(model, tmp_path / "m.onnx")

@@ -67,7 +67,8 @@ CASES = [
     ("dense_relu_no_bias", lambda: [nn.Dense(5, activation="relu", use_bias=False)], (6,), "float32"),
     ("dense_3d", lambda: [nn.Dense(4, activation="tanh")], (3, 6), "float32"),
     ("conv2d_valid", lambda: [nn.Conv2D(4, 3)], (2, 8, 8), "float32"),
-    ("conv2d_same_stride2", lambda: [nn.Conv2D(4, 3, strides=2, padding="same", activation="relu")], (2, 9, 8), "float32"),
+    ("conv2d_same_stride2", lambda: [nn.Conv2D(4, 3, strides=2, padding="same", activation="relu")], (2, 9, 8),
+     "float32"),
     ("conv2d_same_even_kernel", lambda: [nn.Conv2D(3, 4, padding="same")], (2, 7, 7), "float32"),
     ("conv2d_pad_dilation", lambda: [nn.Conv2D(4, (3, 2), padding=(1, 2), dilation=2)], (2, 9, 9), "float32"),
     ("conv2d_groups", lambda: [nn.Conv2D(6, 3, groups=2, padding="same", activation="silu")], (4, 6, 6), "float32"),
@@ -292,8 +293,9 @@ def test_a_wrong_export_raises_and_writes_nothing(tmp_path, monkeypatch):
 
     model = nn.Sequential([nn.Dense(3)])
     model.build((None, 4))
-    wrong = lambda b, layer, xs, shapes, out_shape, name: b.op("Relu", [_layers.dense(b, layer, xs, shapes, out_shape,  # noqa: E731
-                                                                                       name)], name)
+    def wrong(b, layer, xs, shapes, out_shape, name):  # a Dense converter that forgets it is linear
+        return b.op("Relu", [_layers.dense(b, layer, xs, shapes, out_shape, name)], name)
+
     monkeypatch.setitem(_layers.CONVERTERS, am._core.nn.Dense, wrong)
     with pytest.raises(RuntimeError, match=r"output 'output' differs.*max abs error"):
         am.onnx.export(model, tmp_path / "w.onnx")

@@ -150,7 +150,8 @@ def batch_norm(b, layer, xs, shapes, out_shape, name):
     config = layer.get_config()
     if not config["track_running_stats"]:
         raise NotImplementedError(f"{name} ({type(layer).__name__}): track_running_stats=False normalises with the "
-                                  f"batch's statistics even in eval mode, which ONNX's BatchNormalization cannot express")
+                                  f"batch's statistics even in eval mode, which ONNX's BatchNormalization cannot "
+                                  f"express")
     c = shapes[0][1]
     scale, bias = _array(layer, "weight"), _array(layer, "bias")
     scale = np.ones(c, np.float32) if scale is None else scale
@@ -183,9 +184,9 @@ def identity(b, layer, xs, shapes, out_shape, name):
 
 def reshape_to_sample(b, layer, xs, shapes, out_shape, name):
     """Flatten and Reshape: the output's per-sample shape is fixed; 0 keeps the (symbolic) batch."""
-    merges_batch = isinstance(layer, _nn.Flatten) and layer.get_config()["start_axis"] % max(len(shapes[0]), 1) == 0 \
-        and len(shapes[0]) > 1
-    target = [-1 if merges_batch else 0, *out_shape[1:]]
+    rank = len(shapes[0])
+    merges_batch = isinstance(layer, _nn.Flatten) and rank > 1 and layer.get_config()["start_axis"] % rank == 0
+    target = [-1 if merges_batch else 0, *out_shape[1:]]  # Flatten(start_axis=0) folds the batch in
     return b.op("Reshape", [xs[0], b.ints(target, f"{name}.shape")], f"{name}.reshape")
 
 

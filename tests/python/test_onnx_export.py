@@ -362,3 +362,12 @@ def test_missing_onnx_package_says_what_to_install(tmp_path, monkeypatch):
     model.build((None, 4))
     with pytest.raises(ImportError, match="pip install onnx onnxruntime"):
         am.onnx.export(model, tmp_path / "m.onnx")
+
+
+def test_shared_layer_is_stored_once(tmp_path):
+    x = nn.Input(shape=(4,))
+    shared = nn.Dense(4, activation="tanh")
+    model = nn.Model(inputs=x, outputs=shared(shared(x)))
+    _export_and_compare(model, tmp_path, (4,))
+    weights = [i for i in onnx.load(str(tmp_path / "model.onnx")).graph.initializer if i.dims == [4, 4]]
+    assert len(weights) == 1

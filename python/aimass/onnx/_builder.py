@@ -6,6 +6,8 @@ can quantise them there, by role ("kernel" for the Dense / Conv weights, "bias",
 """
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 
 
@@ -15,6 +17,7 @@ class GraphBuilder:
         self.nodes: list = []
         self.initializers: list = []
         self._used: set[str] = set()
+        self._stored: dict[tuple, str] = {}  # (dtype, shape, digest of the bytes) -> initializer name
 
     def name(self, base: str) -> str:
         """A tensor or node name not used before: base, base_1, base_2, ..."""
@@ -30,14 +33,18 @@ class GraphBuilder:
         self._used.add(name)
 
     def weight(self, array: np.ndarray, name: str, role: str = "weight") -> str:
-        """An initializer holding `array` (float32 unless it is an integer array)."""
+        """An initializer holding `array` (float32 unless it is an integer array). Equal arrays are
+        stored once (a layer shared by two nodes of a functional model, repeated constants)."""
         del role  # where a QDQ pass will hook in
         array = np.ascontiguousarray(array)
         if array.dtype.kind == "f":
             array = array.astype(np.float32)
-        tensor = self.onnx.numpy_helper.from_array(array, self.name(name))
-        self.initializers.append(tensor)
-        return tensor.name
+        key = (array.dtype.str, array.shape, hashlib.sha256(array.tobytes()).digest())
+        if key not in self._stored:
+            tensor = self.onnx.numpy_helper.from_array(array, self.name(name))
+            self.initializers.append(tensor)
+            self._stored[key] = tensor.name
+        return self._stored[key]
 
     def const(self, value, name: str = "const", dtype=np.float32) -> str:
         return self.weight(np.asarray(value, dtype=dtype), name, role="constant")

@@ -166,7 +166,8 @@ def export(model, path: str | os.PathLike, input_shape=None, opset: int = 17, ch
     b = GraphBuilder(onnx, opset)
     for n in in_names:
         b.reserve(n)
-    samples = [_core.zeros((_SAMPLE_BATCH, *s["shape"]), dtype=s["dtype"]) for s in specs]
+    device = next((t.device for t in model.parameters()), None)  # the samples run where the model is
+    samples = [_core.zeros((_SAMPLE_BATCH, *s["shape"]), dtype=s["dtype"], device=device) for s in specs]
     from ..autograd import no_grad
 
     with no_grad(), _core.nn._mode(False):  # eval mode for this thread only: the model's own mode is kept

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <random>
@@ -60,8 +61,21 @@ int64_t search_while_writing(const knn::Index& index, const Tensor& queries, int
         ++searches;
       }
     });
+  // On a loaded machine the readers may not have run at all before the writer is done: wait for
+  // them to be searching, and let at least one search complete between rounds, so every round
+  // overlaps searches however the threads are scheduled (bounded waits: a stuck reader fails the
+  // EXPECT below instead of hanging the test).
+  auto wait_for_searches = [&](int64_t at_least) {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (searches.load() < at_least && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+  };
   try {
-    for (int round = 0; round < rounds; ++round) write(round);
+    wait_for_searches(4);
+    for (int round = 0; round < rounds; ++round) {
+      const int64_t before = searches.load();
+      write(round);
+      wait_for_searches(before + 1);
+    }
   } catch (...) {
     done = true;
     for (auto& r : readers) r.join();

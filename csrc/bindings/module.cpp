@@ -22,4 +22,5 @@ PYBIND11_MODULE(_core, m) {
   bind_serve(m);
   py::module_ nn = m.attr("nn");
   bind_training(nn);
+  bind_quant(m, nn);
 }

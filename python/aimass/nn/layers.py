@@ -19,9 +19,12 @@ GlobalAveragePooling2D = _nn.GlobalAveragePooling2D
 LayerNorm = _nn.LayerNorm
 MaxPool2D = _nn.MaxPool2D
 MultiHeadAttention = _nn.MultiHeadAttention
+QuantizedConv2D = _nn.QuantizedConv2D  # am.quant's int8 layers (csrc/nn/quantized.h)
+QuantizedDense = _nn.QuantizedDense
 Reshape = _nn.Reshape
 Sequential = _nn.Sequential
 TransformerBlock = _nn.TransformerBlock
+WeightOnlyDense = _nn.WeightOnlyDense
 
 Linear = Dense  # PyTorch's name
 

@@ -332,6 +332,10 @@ def evaluate(self: Module, x=None, y=None, batch_size: int = 32, verbose: int | 
         from . import multi_io
 
         return multi_io.evaluate(self, state, x, y, batch_size)
+    from ..data import DataLoader
+
+    if x is not None and not isinstance(x, DataLoader):
+        x = _as_model_dtype(self, _to_tensor(x, "x"))
     data = _loader(x, y, batch_size, False, "evaluate")
     model, loss = _training_pair(self, state["loss"])
     logs = _core.nn._evaluate(model, loss, state["metrics"], data._source)
@@ -350,8 +354,22 @@ def predict(self: Module, x, batch_size: int = 32, numpy: bool = True):
         out = [predict(self, xb, batch_size, numpy=False) for xb, _ in x]
         result = _core.concatenate(out, 0)
     else:
-        result = _core.nn._predict(self, _to_tensor(x, "x"), batch_size)
+        result = _core.nn._predict(self, _as_model_dtype(self, _to_tensor(x, "x")), batch_size)
     return result.cpu().numpy() if numpy else result
+
+
+def _as_model_dtype(model: Module, x: Tensor) -> Tensor:
+    """Float inputs in the model's 16-bit dtype when every floating parameter has it
+    (``model.to(am.float16)`` / ``am.bfloat16``), as the layers need their input in their weights'
+    dtype; x unchanged otherwise."""
+    if not x.dtype.is_floating_point:
+        return x
+    dtypes = {p.dtype for p in model.parameters() if p.dtype.is_floating_point}
+    if len(dtypes) == 1:
+        (dtype,) = dtypes
+        if dtype in (_core.DType.float16, _core.DType.bfloat16) and x.dtype != dtype:
+            return x.to(dtype)
+    return x
 
 
 def _optimizer_of(self: Module):

@@ -1,0 +1,262 @@
+#include "ops/quant.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "core/error.h"
+#include "core/parallel.h"
+#include "ops/convert.h"
+#include "ops/cpu/blas_gemm.h"
+#include "quant/quantize.h"
+#include "quant/weight_only.h"
+
+namespace aimass {
+
+namespace {
+
+void check_cpu(const Tensor& t, const char* op) {
+  AM_CHECK(t.device().is_cpu(), NotImplementedError, op, ": int8 / int4 kernels run on the CPU for now; got ",
+           t.describe(), " (move the model to the CPU: model.to('cpu'))");
+}
+
+// x as contiguous float32 on the CPU, (rows, k) in its last axis.
+Tensor float_rows(const Tensor& x, int64_t k, const char* op) {
+  check_cpu(x, op);
+  AM_CHECK(is_floating(x.dtype()), TypeError, op, ": expected a floating input, got ", x.describe());
+  AM_CHECK(x.dim() >= 1 && x.size(-1) == k, ValueError, op, ": expected an input of shape (..., ", k, "), got ",
+           x.describe());
+  return contiguous(to_dtype(x, DType::Float32));
+}
+
+Shape with_last(const Shape& s, int64_t last) {
+  Shape out = s;
+  out.back() = last;
+  return out;
+}
+
+void check_vector(const Tensor& t, int64_t n, const char* what, const char* op) {
+  if (!t.defined()) return;
+  AM_CHECK(t.dim() == 1 && t.size(0) == n && t.dtype() == DType::Float32 && t.is_contiguous() && t.device().is_cpu(),
+           ValueError, op, ": ", what, " must be contiguous float32 (", n, ",) on the CPU, got ", t.describe());
+}
+
+void check_act(const ActivationQuant& aq, const char* op) {
+  if (aq.dynamic) return;
+  AM_CHECK(aq.scale > 0 && std::isfinite(aq.scale), ValueError, op, ": the activation scale must be positive, got ",
+           aq.scale);
+  AM_CHECK(aq.zero >= 0 && aq.zero <= 255, ValueError, op, ": the activation zero point must be in [0, 255], got ",
+           aq.zero);
+}
+
+// Quantises (m, k) float rows into q, filling scale / zero per row (dynamic) or one (static).
+void quantize_activations(const float* x, int64_t m, int64_t k, const ActivationQuant& aq, uint8_t* q,
+                          std::vector<float>& scale, std::vector<int32_t>& zero) {
+  if (aq.dynamic) {
+    scale.resize(size_t(m));
+    zero.resize(size_t(m));
+    quant::quantize_rows_u8(x, m, k, k, q, k, scale.data(), zero.data());
+  } else {
+    scale.assign(1, aq.scale);
+    zero.assign(1, aq.zero);
+    quant::quantize_u8(x, m * k, aq.scale, aq.zero, q);
+  }
+}
+
+}  // namespace
+
+std::pair<Tensor, Tensor> quantize_per_channel_s8(const Tensor& w) {
+  const char* op = "quantize_per_channel_s8";
+  check_cpu(w, op);
+  AM_CHECK(w.dim() == 2 && is_floating(w.dtype()) && w.numel() > 0, ValueError, op,
+           ": expected non-empty floating weights (N, K), got ", w.describe());
+  Tensor wf = contiguous(to_dtype(w, DType::Float32));
+  const int64_t n = w.size(0), k = w.size(1);
+  Tensor q = Tensor::empty({n, k}, DType::Int8), scale = Tensor::empty({n}, DType::Float32);
+  quant::quantize_weights_s8(wf.data<float>(), n, k, k, q.data<int8_t>(), scale.data<float>());
+  return {q, scale};
+}
+
+std::pair<Tensor, Tensor> quantize_weight_only(const Tensor& w, int64_t group, int bits) {
+  const char* op = "quantize_weight_only";
+  check_cpu(w, op);
+  AM_CHECK(w.dim() == 2 && is_floating(w.dtype()) && w.numel() > 0, ValueError, op,
+           ": expected non-empty floating weights (N, K), got ", w.describe());
+  const int64_t n = w.size(0), k = w.size(1);
+  quant::check_weight_only_format(n, k, group, bits);
+  Tensor wf = contiguous(to_dtype(w, DType::Float32));
+  Tensor q = Tensor::empty({n, quant::weight_only_row_bytes(k, group, bits)}, DType::UInt8);
+  Tensor scales = Tensor::empty({n, quant::weight_only_groups(k, group)}, DType::Float16);
+  quant::quantize_weight_only(wf.data<float>(), n, k, k, group, bits, q.data<uint8_t>(), scales.data<uint16_t>());
+  return {q, scales};
+}
+
+namespace {
+
+void check_weight_only(const Tensor& q, const Tensor& scales, int64_t k, int64_t group, int bits, const char* op) {
+  check_cpu(q, op);
+  AM_CHECK(q.dim() == 2 && q.dtype() == DType::UInt8 && q.is_contiguous(), ValueError, op,
+           ": q must be contiguous uint8 (N, row_bytes), got ", q.describe());
+  const int64_t n = q.size(0);
+  quant::check_weight_only_format(n, k, group, bits);
+  AM_CHECK(q.size(1) == quant::weight_only_row_bytes(k, group, bits), ValueError, op, ": q ", q.describe(),
+           " does not hold ", k, " inputs at ", bits, " bits in groups of ", group, " (expected ",
+           quant::weight_only_row_bytes(k, group, bits), " bytes a row)");
+  AM_CHECK(scales.dim() == 2 && scales.dtype() == DType::Float16 && scales.is_contiguous() && scales.size(0) == n &&
+               scales.size(1) == quant::weight_only_groups(k, group) && scales.device().is_cpu(),
+           ValueError, op, ": scales must be contiguous float16 (", n, ", ", quant::weight_only_groups(k, group),
+           "), got ", scales.describe());
+}
+
+}  // namespace
+
+Tensor dequantize_weight_only(const Tensor& q, const Tensor& scales, int64_t k, int64_t group, int bits) {
+  check_weight_only(q, scales, k, group, bits, "dequantize_weight_only");
+  Tensor w = Tensor::empty({q.size(0), k}, DType::Float32);
+  quant::dequantize_weight_only(q.data<uint8_t>(), scales.data<uint16_t>(), q.size(0), k, group, bits,
+                                w.data<float>());
+  return w;
+}
+
+std::shared_ptr<const quant::PackedInt8Weights> pack_int8(const Tensor& w_int8) {
+  check_cpu(w_int8, "pack_int8");
+  AM_CHECK(w_int8.dim() == 2 && w_int8.dtype() == DType::Int8 && w_int8.numel() > 0, ValueError,
+           "pack_int8: expected int8 weights (N, K), got ", w_int8.describe());
+  Tensor w = contiguous(w_int8);
+  return std::make_shared<const quant::PackedInt8Weights>(
+      quant::pack_int8_weights(w.data<int8_t>(), w.size(0), w.size(1), w.size(1)));
+}
+
+Tensor int8_linear(const Tensor& x, const quant::PackedInt8Weights& w, const Tensor& w_scale, const Tensor& bias,
+                   const ActivationQuant& aq, bool relu) {
+  const char* op = "int8_linear";
+  Tensor xf = float_rows(x, w.k, op);
+  check_vector(w_scale, w.n, "w_scale", op);
+  AM_CHECK(w_scale.defined(), ValueError, op, ": w_scale is required");
+  check_vector(bias, w.n, "bias", op);
+  check_act(aq, op);
+  const int64_t m = w.k ? xf.numel() / w.k : 0;
+  Tensor y = Tensor::empty(with_last(x.shape(), w.n), DType::Float32);
+  if (m == 0) return y;
+  std::vector<uint8_t> q(size_t(m * w.k));
+  std::vector<float> scale;
+  std::vector<int32_t> zero;
+  quantize_activations(xf.data<float>(), m, w.k, aq, q.data(), scale, zero);
+  quant::Int8Epilogue ep;
+  ep.a_scale = scale.data();
+  ep.a_zero = zero.data();
+  ep.a_per_row = aq.dynamic;
+  ep.w_scale = w_scale.data<float>();
+  ep.bias = bias.defined() ? bias.data<float>() : nullptr;
+  ep.relu = relu;
+  quant::int8_gemm_f32(q.data(), m, w.k, w, ep, y.data<float>(), w.n);
+  return y;
+}
+
+Tensor int8_conv2d(const Tensor& x, const quant::PackedInt8Weights& w, int64_t kh, int64_t kw, const Tensor& w_scale,
+                   const Tensor& bias, const Conv2dParams& p, const ActivationQuant& aq, bool relu) {
+  const char* op = "int8_conv2d";
+  check_cpu(x, op);
+  AM_CHECK(x.dim() == 4 && is_floating(x.dtype()), ValueError, op, ": expected a floating (N, C, H, W) input, got ",
+           x.describe());
+  AM_CHECK(p.groups == 1, NotImplementedError, op, ": grouped convolution is not quantised (groups=", p.groups, ")");
+  AM_CHECK(!aq.dynamic, ValueError, op, ": convolution needs static activation quantisation (a calibrated scale)");
+  check_act(aq, op);
+  const int64_t n = x.size(0), c = x.size(1), h = x.size(2), wd = x.size(3);
+  AM_CHECK(kh > 0 && kw > 0 && c * kh * kw == w.k, ValueError, op, ": the packed weights take ", w.k,
+           " inputs per output, but the input ", x.describe(), " with a ", kh, "x", kw, " kernel gives ", c * kh * kw);
+  check_vector(w_scale, w.n, "w_scale", op);
+  check_vector(bias, w.n, "bias", op);
+  const int64_t oh = (h + p.pad_top + p.pad_bottom - (kh - 1) * p.dilation_h - 1) / p.stride_h + 1;
+  const int64_t ow = (wd + p.pad_left + p.pad_right - (kw - 1) * p.dilation_w - 1) / p.stride_w + 1;
+  AM_CHECK(oh > 0 && ow > 0, ValueError, op, ": the kernel is larger than the padded input ", x.describe());
+  Tensor xf = contiguous(to_dtype(x, DType::Float32));
+  const int64_t pixels = oh * ow, o = w.n;
+  Tensor y = Tensor::empty({n, o, oh, ow}, DType::Float32);
+  if (n == 0) return y;
+  // The whole batch quantised once: u8 (N, C, H, W).
+  std::vector<uint8_t> xq(size_t(xf.numel()));
+  quant::quantize_u8(xf.data<float>(), xf.numel(), aq.scale, aq.zero, xq.data());
+  const uint8_t pad = uint8_t(aq.zero);
+  const float a_scale = aq.scale;
+  const int32_t a_zero = aq.zero;
+  quant::Int8Epilogue ep;
+  ep.a_scale = &a_scale;
+  ep.a_zero = &a_zero;
+  ep.a_per_row = false;
+  ep.w_scale = w_scale.data<float>();
+  ep.bias = bias.defined() ? bias.data<float>() : nullptr;
+  ep.relu = relu;
+  // Per image: cols (pixels, C*KH*KW) u8 -> out (pixels, O) -> y[i] (O, pixels).
+  std::vector<uint8_t> cols(size_t(pixels * w.k));
+  std::vector<float> out(size_t(pixels * o));
+  float* yp = y.data<float>();
+  for (int64_t i = 0; i < n; ++i) {
+    const uint8_t* img = xq.data() + i * c * h * wd;
+    parallel_for(0, oh, std::max<int64_t>(1, 4096 / std::max<int64_t>(ow * w.k, 1)), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r)
+        for (int64_t s = 0; s < ow; ++s) {
+          uint8_t* dst = cols.data() + (r * ow + s) * w.k;
+          for (int64_t ch = 0; ch < c; ++ch)
+            for (int64_t a = 0; a < kh; ++a) {
+              const int64_t yy = r * p.stride_h - p.pad_top + a * p.dilation_h;
+              for (int64_t b = 0; b < kw; ++b) {
+                const int64_t xx = s * p.stride_w - p.pad_left + b * p.dilation_w;
+                *dst++ = (yy >= 0 && yy < h && xx >= 0 && xx < wd) ? img[(ch * h + yy) * wd + xx] : pad;
+              }
+            }
+        }
+    });
+    quant::int8_gemm_f32(cols.data(), pixels, w.k, w, ep, out.data(), o);
+    float* yi = yp + i * o * pixels;
+    parallel_for(0, o, std::max<int64_t>(1, 16384 / std::max<int64_t>(pixels, 1)), [&](int64_t o0, int64_t o1) {
+      for (int64_t f = o0; f < o1; ++f)
+        for (int64_t px = 0; px < pixels; ++px) yi[f * pixels + px] = out[size_t(px * o + f)];
+    });
+  }
+  return y;
+}
+
+Tensor weight_only_linear(const Tensor& x, const Tensor& q, const Tensor& scales, int64_t k, int64_t group, int bits,
+                          const Tensor& bias, bool relu) {
+  const char* op = "weight_only_linear";
+  check_weight_only(q, scales, k, group, bits, op);
+  const int64_t n = q.size(0);
+  check_vector(bias, n, "bias", op);
+  Tensor xf = float_rows(x, k, op);
+  const int64_t m = xf.numel() / k;
+  Tensor y = Tensor::empty(with_last(x.shape(), n), DType::Float32);
+  if (m == 0) return y;
+  const float* b = bias.defined() ? bias.data<float>() : nullptr;
+  constexpr int64_t kSmallBatch = 32;  // up to here the weights' bytes bound the time: dequantise in registers
+  if (m <= kSmallBatch) {
+    quant::weight_only_gemm(xf.data<float>(), m, k, q.data<uint8_t>(), scales.data<uint16_t>(), n, k, group, bits, b,
+                            relu, y.data<float>(), n);
+    return y;
+  }
+  // Larger batches are compute-bound: dequantise a tile of output channels at a time (never the
+  // whole matrix) and run the float GEMM on it.
+  constexpr int64_t kTile = 64;
+  const int64_t row_bytes = q.size(1), groups = scales.size(1);
+  const uint8_t* qp = q.data<uint8_t>();
+  const uint16_t* sp = scales.data<uint16_t>();
+  float* yp = y.data<float>();
+  const float* xp = xf.data<float>();
+  SingleThreadedBlas one_blas_thread;
+  parallel_for(0, (n + kTile - 1) / kTile, 1, [&](int64_t t0, int64_t t1) {
+    std::vector<float> tile(size_t(kTile * k));
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t n0 = t * kTile, rows = std::min(kTile, n - n0);
+      quant::dequantize_weight_only(qp + n0 * row_bytes, sp + n0 * groups, rows, k, group, bits, tile.data());
+      cpu::blas_gemm<float>(false, true, m, rows, k, xp, k, tile.data(), k, 0.0f, yp + n0, n);
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < rows; ++j) {
+          float v = yp[i * n + n0 + j] + (b ? b[n0 + j] : 0.0f);
+          yp[i * n + n0 + j] = relu ? std::max(v, 0.0f) : v;
+        }
+    }
+  });
+  return y;
+}
+
+}  // namespace aimass

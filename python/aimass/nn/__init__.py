@@ -31,6 +31,8 @@ from .layers import (  # noqa: F401
     LogSoftmax,
     MaxPool2D,
     MultiHeadAttention,
+    QuantizedConv2D,
+    QuantizedDense,
     ReLU,
     Reshape,
     Sequential,
@@ -38,6 +40,7 @@ from .layers import (  # noqa: F401
     SiLU,
     Softmax,
     Tanh,
+    WeightOnlyDense,
     TransformerBlock,
 )
 from .losses import (  # noqa: F401

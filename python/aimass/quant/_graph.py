@@ -43,11 +43,16 @@ def rebuild(model: Module, replace: Replace, *, copy_others: bool = True, prefix
         return new
     if not copy_others:
         return model
+    check_rebuildable(model)
+    return copy_layer(model)
+
+
+def check_rebuildable(model: Module) -> None:
+    """NotImplementedError for a model subclassed in Python (its forward is code, not a graph)."""
     if _is_python_forward(model):
         raise NotImplementedError(
             f"am.quant: {type(model).__name__} is a model subclassed in Python; am.quant rebuilds Sequential and "
             f"functional models (am.nn.Model) and single layers. Build it as one of those, or quantise its layers")
-    return copy_layer(model)
 
 
 def leaf_layers(model: Module, prefix: str = "") -> list[tuple[str, Module]]:

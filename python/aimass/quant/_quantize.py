@@ -21,10 +21,10 @@ import math
 import numpy as np
 
 from .. import _core, tensor
-from ..nn import layers
+from ..nn import functional_api, layers
 from ..nn.module import Module
 from ._fuse import fuse_for_inference
-from ._graph import copy_layer, leaf_layers, rebuild
+from ._graph import check_rebuildable, leaf_layers, rebuild
 from ._report import LayerDecision, QuantizationReport
 
 _METHODS = ("minmax", "moving_average", "percentile", "entropy")
@@ -56,7 +56,9 @@ def _size_reason(layer: Module, min_layer_size: int) -> str:
 def _check_model(model, fn: str) -> None:
     if not isinstance(model, Module):
         raise TypeError(f"am.quant.{fn}: expected an aimass model, got {type(model).__name__}")
-    if not model.built:
+    if type(model) not in (layers.Sequential, functional_api.Model):
+        check_rebuildable(model)
+    if not model.built or not all(layer.built for _, layer in leaf_layers(model)):
         raise ValueError(f"am.quant.{fn}: the model is not built yet (call it on an input or give input_shape=)")
 
 

@@ -22,4 +22,7 @@ PYBIND11_MODULE(_core, m) {
   bind_serve(m);
   py::module_ nn = m.attr("nn");
   bind_training(nn);
+  py::module_ quant = m.def_submodule("quant", "compression (use aimass.quant)");
+  bind_prune(quant);
+  bind_distill(quant);
 }

@@ -103,6 +103,10 @@ def test_bad_arguments():
         am.quant.distill(teacher, teacher, x, y)
     with pytest.raises(ValueError, match="one shape"):
         am.quant.distill(nn.Sequential([nn.Dense(4)]).build((None, 8)), student, x, y, epochs=1)
+    with pytest.raises(ValueError, match="the student ends in a softmax"):
+        am.quant.distill(teacher, nn.Sequential([nn.Dense(3, activation="softmax")]).build((None, 8)), x, y)
+    with pytest.raises(ValueError, match="the teacher ends in a softmax"):
+        am.quant.distill(nn.Sequential([nn.Dense(3), nn.Softmax()]).build((None, 8)), student, x, y)
     with pytest.raises(ValueError, match="student's parameters"):
         am.quant.distill(teacher, student, x, y, optimizer=am.optim.Adam(teacher.parameters()))
 

@@ -148,6 +148,8 @@ def test_bad_arguments_give_clear_errors():
         am.quant.prune(model, 0.5, layers=["7"])
     with pytest.raises(ValueError, match="not built"):
         am.quant.prune(nn.Sequential([nn.Dense(4)]), 0.5)
+    with pytest.raises(ValueError, match="output layer"):
+        am.quant.prune(model, 0.5, structured=True, layers=["2"])
     with pytest.raises(ValueError, match="importance"):
         am.quant.prune(model, 0.5, structured=True, importance="l3")
     with pytest.raises(NotImplementedError, match="LayerNorm 'layer_norm'|LayerNorm '1'"):
@@ -224,6 +226,39 @@ def test_removing_all_zero_channels_keeps_the_outputs_and_shrinks_the_model():
     np.testing.assert_allclose(small.predict(xs), chain.predict(xs), rtol=1e-5, atol=1e-5)
     assert small.prune_report.channels == {"dense": (5, 8), "dense_1": (3, 5)}
     assert small.layers[2].weight_mask.shape == (2, 3)
+
+
+def test_structured_through_conv1d_global_pooling_and_batch_norm_1d():
+    am.manual_seed(0)
+    seq = nn.Sequential([nn.Conv1D(6, 3, padding="same", activation="relu"), nn.Flatten(),  # (N, 6 * 5)
+                         nn.Dense(8), nn.BatchNorm1D(), nn.ReLU(), nn.Dense(2)]).build((None, 2, 5))
+    _zero_channels(seq[0], seq[2], [0, 5], per_channel=5)
+    _zero_channels(seq[2], seq[5], [1, 2, 6, 7])
+    x = np.random.default_rng(0).standard_normal((4, 2, 5)).astype(np.float32)
+    small = am.quant.prune(seq, 0.4, structured=True, scope="layer", measure=False)
+    assert small.prune_report.channels == {"0": (4, 6), "2": (5, 8)}  # round(0.4 * 8) = 3 of the 4 zero units go
+    assert small[2].weight.shape == (5, 20) and small[3].running_var.shape == (5,)
+    np.testing.assert_allclose(small.predict(x), seq.predict(x), rtol=1e-5, atol=1e-5)
+
+    gap = nn.Sequential([nn.Conv2D(5, 3), nn.GlobalAveragePooling2D(), nn.Dense(3)]).build((None, 1, 6, 6))
+    _zero_channels(gap[0], gap[2], [1, 3])
+    xs = np.random.default_rng(1).standard_normal((3, 1, 6, 6)).astype(np.float32)
+    small = am.quant.prune(gap, 0.4, structured=True, measure=False)
+    assert small[0].weight.shape == (3, 1, 3, 3) and small[2].weight.shape == (3, 3)
+    np.testing.assert_allclose(small.predict(xs), gap.predict(xs), rtol=1e-5, atol=1e-5)
+
+
+def test_masks_are_kept_by_the_multi_input_loop():
+    a, b = nn.Input((4,)), nn.Input((3,))
+    model = nn.Model([a, b], nn.Dense(2)(nn.Concatenate()([nn.Dense(5)(a), b])))
+    am.quant.prune(model, 0.5)
+    zero = [layer.weight.numpy() == 0 for layer in model.layers if isinstance(layer, nn.Dense)]
+    rng = np.random.default_rng(0)
+    model.compile(optimizer=am.optim.SGD(lr=0.1, momentum=0.9), loss="cross_entropy")
+    model.fit([rng.standard_normal((32, 4)).astype(np.float32), rng.standard_normal((32, 3)).astype(np.float32)],
+              rng.integers(0, 2, 32), epochs=2, batch_size=8, verbose=0)
+    dense = [layer for layer in model.layers if isinstance(layer, nn.Dense)]
+    assert all(np.all(layer.weight.numpy()[z] == 0) for layer, z in zip(dense, zero))
 
 
 def _cnn():

@@ -25,6 +25,26 @@ from .. import _core
 DistillationLoss = _core.quant.DistillationLoss
 
 
+def _last_layer(model):
+    from ..nn import functional_api, layers
+
+    if type(model) is layers.Sequential and len(model):
+        return _last_layer(model[len(model) - 1])
+    if type(model) is functional_api.Model and model.num_outputs == 1:
+        return _last_layer(model.layers[-1]) if model.layers else None
+    return model
+
+
+def _check_logits(model, who: str) -> None:
+    """A model ending in softmax gives probabilities: the loss takes logits."""
+    from ..nn import Softmax
+
+    last = _last_layer(model)
+    if isinstance(last, Softmax) or (last.get_config() or {}).get("activation") == "softmax":
+        raise ValueError(f"distill: the {who} ends in a softmax; distillation takes logits: drop its final softmax "
+                         f"(Dense(10) rather than Dense(10, activation='softmax'))")
+
+
 def distill(teacher, student, x, y=None, temperature: float = 4.0, alpha: float = 0.9, epochs: int = 10,
             batch_size: int = 32, optimizer="adam", metrics=("accuracy",), validation_data=None,
             callbacks: Iterable | None = None, shuffle: bool = True, clip_grad_norm: float | None = None,
@@ -49,6 +69,8 @@ def distill(teacher, student, x, y=None, temperature: float = 4.0, alpha: float 
         raise ValueError(f"distill: temperature must be positive, got {temperature}")
     if teacher is student:
         raise ValueError("distill: the student and the teacher must be two models")
+    for who, model in (("teacher", teacher), ("student", student)):
+        _check_logits(model, who)
     loss = DistillationLoss(temperature=float(temperature), alpha=float(alpha))
     train = training._loader(x, y, batch_size, shuffle, "distill")
     val = None

@@ -274,13 +274,16 @@ def _channel_scores(chain, i: int, importance: str) -> np.ndarray:
 
 
 def _plan(chain, shapes, amount: float, scope: str, importance: str, chosen) -> tuple[dict, dict]:
-    """Which output channels each pruned layer keeps (producer index -> kept indices) and, for each
-    layer whose inputs shrink, which inputs it keeps (layer index -> (axis, indices)); BatchNorm
-    layers in between get their channels under the producer's plan."""
+    """Which output channels each pruned layer keeps (layer index -> kept indices), and a plan of
+    the rest: "inputs" (layer index -> the input features / channels the next Dense / Conv keeps)
+    and "batch_norm" (layer index -> the channels a BatchNorm in between keeps)."""
     prunable = [i for i, (_, m) in enumerate(chain) if isinstance(m, _PRUNABLE)]
     if not prunable:
         raise ValueError("prune: the model has no prunable layer (Dense, Conv1D, Conv2D) with weights")
-    producers = [i for i in prunable[:-1] if chosen is None or chain[i][1] in chosen]  # never the output layer
+    producers = [i for i in prunable[:-1] if chosen is None or any(chain[i][1] is c for c in chosen)]
+    if not producers:
+        raise ValueError("prune(structured=True): no layer to prune: the output layer (the last Dense / Conv) is "
+                         "never pruned, and it is the only one given or found")
     for i in producers:
         name, m = chain[i]
         if isinstance(m, _nn.Conv2D) and m.get_config().get("groups", 1) != 1:

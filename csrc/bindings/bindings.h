@@ -31,8 +31,10 @@ void bind_data(py::module_& m);             // aimass._core.data: batching, shuf
 void bind_training(py::module_& nn);        // aimass._core.nn: the native fit / evaluate / predict loop
 void bind_knn(py::module_& m);              // aimass._core.knn: k-nearest-neighbour indexes
 void bind_serve(py::module_& m);            // aimass._core.serve: the dynamic batcher
-// aimass._core.quant (ops, observers) and the quantised layers in aimass._core.nn
-void bind_quant(py::module_& m, py::module_& nn);
+// aimass._core.quant: quantisation ops and observers; the quantised layers in aimass._core.nn
+void bind_quant(py::module_& quant, py::module_& nn);
+void bind_prune(py::module_& quant);        // aimass._core.quant: pruning masks
+void bind_distill(py::module_& quant);      // aimass._core.quant: distillation pair, loss, metrics
 
 // Python value -> C++ value conversions used across the binding files.
 DType to_dtype_arg(const py::object& dtype);                 // am.float32, "float32", np.float32, np.dtype

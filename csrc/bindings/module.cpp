@@ -22,5 +22,8 @@ PYBIND11_MODULE(_core, m) {
   bind_serve(m);
   py::module_ nn = m.attr("nn");
   bind_training(nn);
-  bind_quant(m, nn);
+  py::module_ quant = m.def_submodule("quant", "compression: quantisation ops, observers, pruning, distillation (use aimass.quant)");
+  bind_quant(quant, nn);
+  bind_prune(quant);
+  bind_distill(quant);
 }

@@ -114,6 +114,7 @@ void bind_module(py::module_& m) {
            "file records them; {} for a layer without arguments.")
       .def("_register_parameter", &Module::register_parameter)
       .def("_register_buffer", &Module::register_buffer)
+      .def("_remove_buffer", &Module::remove_buffer)
       .def("_register_module", &Module::register_module)
       .def("_parameter", [](const Module& self, const std::string& n) -> py::object {
         Tensor t = self.parameter(n);

@@ -133,10 +133,9 @@ void bind_quant_ops(py::module_& q) {
 
 }  // namespace
 
-void bind_quant(py::module_& m, py::module_& nn) {
+void bind_quant(py::module_& quant, py::module_& nn) {
   bind_quantized_layers(nn);
-  py::module_ q = m.def_submodule("quant", "int8 / int4 quantisation ops and calibration observers (use aimass.quant)");
-  bind_quant_ops(q);
+  bind_quant_ops(quant);
 }
 
 }  // namespace aimass::bindings

@@ -40,7 +40,8 @@ class Loss : public Module {
   explicit Loss(const LossOptions& options);
   // CrossEntropy: input logits (N, C), target int (N,) classes or (N, C) probabilities.
   // Distillation: input student logits, target teacher logits. Others: input and target of one shape.
-  Tensor compute(const Tensor& input, const Tensor& target) const;
+  // Virtual: a loss over a model's packed outputs (quant/distill.h) overrides it.
+  virtual Tensor compute(const Tensor& input, const Tensor& target) const;
   Tensor forward(const Tensor& x) override;  // TypeError: a loss takes (input, target)
   std::string describe() const override;
   Config config() const override;

@@ -144,6 +144,15 @@ void Module::register_buffer(const std::string& name, const Tensor& value) {
   put_named(buffers_, name, b);
 }
 
+bool Module::remove_buffer(const std::string& name) {
+  Change change(*this, "remove_buffer");
+  std::lock_guard<std::mutex> lock(registry_mutex_);
+  auto it = find_named(buffers_, name);
+  if (it == buffers_.end()) return false;
+  buffers_.erase(it);
+  return true;
+}
+
 void Module::register_module(const std::string& name, std::shared_ptr<Module> child) {
   check_name(name, type_name_, "module");
   AM_CHECK(child != nullptr, ValueError, type_name_, ": module '", name, "' is None");

@@ -62,6 +62,8 @@ class Module {
   void register_parameter(const std::string& name, const Tensor& value);
   void register_buffer(const std::string& name, const Tensor& value);
   void register_module(const std::string& name, std::shared_ptr<Module> child);
+  // Drops the buffer of that name; false when there is none (am.quant.remove_pruning drops masks).
+  bool remove_buffer(const std::string& name);
   // The entry of that name, or an undefined tensor / null when there is none.
   Tensor parameter(const std::string& name) const;
   Tensor buffer(const std::string& name) const;

@@ -10,6 +10,7 @@
 #include "ops/elementwise.h"
 #include "ops/index.h"
 #include "ops/shape.h"
+#include "quant/prune.h"
 
 namespace aimass::nn {
 
@@ -69,6 +70,8 @@ EpochLogs train_epoch(Module& model, const Loss& loss, optim::Optimizer& optimiz
   for (size_t g = 0; g < optimizer.num_groups(); ++g)
     params.insert(params.end(), optimizer.params(g).begin(), optimizer.params(g).end());
   AM_CHECK(!params.empty(), ValueError, "fit: the optimizer has no parameters (was it created before the model was built?)");
+  // Pruned weights stay pruned (quant/prune.h): collected once per epoch, empty for most models.
+  const std::vector<quant::MaskedParameter> masked = quant::masked_parameters(model);
   EpochLogs logs;
   Accumulator acc;
   int64_t total = batches.num_batches();
@@ -81,6 +84,7 @@ EpochLogs train_epoch(Module& model, const Loss& loss, optim::Optimizer& optimiz
     autograd::backward({value}, {Tensor()}, false);
     if (clip_grad_norm > 0) optim::clip_grad_norm_(params, clip_grad_norm);
     optimizer.step();
+    if (!masked.empty()) quant::apply_masks(masked);
     {
       autograd::GradModeGuard no_grad(false);
       acc.add(value, xb.size(0));

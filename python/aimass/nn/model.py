@@ -277,7 +277,14 @@ def fit(self: Module, x=None, y=None, batch_size: int = 32, epochs: int = 1, ver
     loss = _class_weighted(state["loss"], class_weight)
     metrics = state["metrics"]
     trained, loss = _training_pair(self, loss)
+    return _fit_loop(self, trained, loss, optimizer, metrics, train, val, batch_size, epochs, verbose, callbacks,
+                     initial_epoch, clip_grad_norm)
 
+
+def _fit_loop(self: Module, trained: Module, loss, optimizer, metrics: list, train, val, batch_size: int,
+              epochs: int, verbose, callbacks, initial_epoch: int, clip_grad_norm) -> History:
+    """fit's epochs: `trained` (the model, its from-logits twin, or am.quant.distill's pair of
+    student and teacher) runs in the native loop; callbacks, History and stop_training see `self`."""
     history = History()
     show = verbose == "auto" or int(verbose) > 0
     cb_list = cbks.CallbackList([history, *([cbks.ProgressBar()] if show else []), *(callbacks or [])], model=self,

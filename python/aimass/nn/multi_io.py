@@ -82,6 +82,7 @@ def run_epoch(model, loss, optimizer, metrics, x, y, batch_size, shuffle, clip_g
     k = model.num_inputs
     total, samples = 0.0, 0
     params = [p for g in optimizer.param_groups for p in g["params"]] if train else []
+    masked = train and bool(_core.quant._masked_parameters(model))  # am.quant.prune's masks, kept through training
     scope = _core.nn._mode(train)  # this thread's mode: a concurrent predict is not switched
     scope.__enter__()
     try:
@@ -96,6 +97,8 @@ def run_epoch(model, loss, optimizer, metrics, x, y, batch_size, shuffle, clip_g
 
                     clip_grad_norm_(params, clip_grad_norm)
                 optimizer.step()
+                if masked:
+                    _core.quant._apply_masks(model)
             else:
                 with no_grad():
                     outs, value = _step_losses(model, losses, xs, ys)

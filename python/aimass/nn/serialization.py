@@ -211,6 +211,9 @@ def load(path: str | os.PathLike, compile: bool = True, custom_objects: Mapping[
     _build_lazy_layers(model, metadata.get("build_inputs"), path)
     _restore_input_signature(model, metadata.get("input_signature"), path)
     weights = {k: v for k, v in tensors.items() if not k.startswith("optimizer/")}
+    from ..quant._prune import add_mask_buffers  # pruning masks (am.quant.prune) are buffers the layers lack
+
+    add_mask_buffers(model, weights, path)
     try:
         model.load_state_dict(weights)
     except (ValueError, TypeError, KeyError) as e:

@@ -109,6 +109,9 @@ SAMPLE_ARGS = {
     "LogSoftmax": dict(axis=1),
     "MaxPool2D": dict(pool_size=(2, 3)),
     "MultiHeadAttention": dict(embed_dim=8, num_heads=2, dropout=0.1, bias=False, kdim=4, vdim=6),
+    "QuantizedConv2D": dict(filters=4, kernel_size=(3, 1), strides=2, padding="same", dilation=1, activation="relu",
+                            use_bias=False, in_channels=3),
+    "QuantizedDense": dict(units=5, in_features=7, activation="relu", activations="static"),
     "ReLU": {},
     "Reshape": dict(target_shape=(2, -1)),
     "Sequential": {},
@@ -117,6 +120,7 @@ SAMPLE_ARGS = {
     "Softmax": dict(axis=0),
     "Tanh": {},
     "TransformerBlock": dict(embed_dim=8, num_heads=2, mlp_dim=16, dropout=0.0, activation="relu", causal=True),
+    "WeightOnlyDense": dict(units=3, in_features=40, bits=8, group_size=32, activation="tanh"),
 }
 # Recorded by its graph (functional_api.Model.graph_config), not by a config of arguments.
 NOT_BY_CONFIG = {"Model"}

@@ -57,6 +57,20 @@ def test_large_relu_and_bias(rng):
     assert (out >= 0).all() and (out == 0).any()
 
 
+@pytest.mark.parametrize("m", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("k,n", [(1, 3), (17, 13), (1000, 300), (4096, 40)])
+def test_float32_few_rows_path(rng, m, k, n):
+    """Batches of 1 to 4 take the dot-product path (no GEMM packing); 5 the GEMM: both match."""
+    x = rng.standard_normal((m, k)).astype(np.float32)
+    w = rng.standard_normal((n, k)).astype(np.float32)
+    b = rng.standard_normal(n).astype(np.float32)
+    for bias in (b, None):
+        for activation in (None, "relu"):
+            out = to_np(F.linear(am.tensor(x), am.tensor(w), None if bias is None else am.tensor(bias), activation))
+            want = ref_linear(x, w, bias, activation)
+            np.testing.assert_allclose(out, want, rtol=1e-4, atol=1e-4 * np.sqrt(k))
+
+
 def test_empty_and_zero_features(rng):
     w = am.tensor(rng.standard_normal((3, 4)), requires_grad=True)
     b = am.tensor(rng.standard_normal(3), requires_grad=True)

@@ -7,6 +7,7 @@
 #include "core/info.h"
 #include "core/parallel.h"
 #include "ops/convert.h"
+#include "ops/cpu/weight_pack_cache.h"
 
 namespace aimass::bindings {
 
@@ -15,6 +16,10 @@ void bind_runtime(py::module_& m) {
         "Threads for CPU kernels and the BLAS; n <= 0 restores the default (AIMASS_NUM_THREADS, else all cores).");
   m.def("get_num_threads", &num_threads);
   m.def("version", &version);
+  // Test hooks of the CPU linear kernel's packed-weight cache (ops/cpu/weight_pack_cache.h).
+  m.def("_weight_pack_count", &cpu::weight_pack_count);
+  m.def("_weight_pack_cache_entries", &cpu::weight_pack_cache_entries);
+  m.def("_clear_weight_pack_cache", &cpu::clear_weight_pack_cache);
   m.def("cuda_built", &cuda_built);
   m.def("cuda_toolkit_version", &cuda_toolkit_version);
   m.def("blas_config", &blas_config);

@@ -214,3 +214,42 @@ def test_on_device(rng, device):
             np.testing.assert_allclose(to_np(xt.grad), mask @ w, rtol=1e-4, atol=1e-4)
             np.testing.assert_allclose(to_np(wt.grad), mask.T @ x, rtol=1e-4, atol=1e-4)
             np.testing.assert_allclose(to_np(bt.grad), mask.sum(axis=0), rtol=1e-4, atol=1e-4)
+
+
+def test_inference_packs_unchanged_weights_once(rng):
+    """ops/cpu/weight_pack_cache.h: a weight seen twice unchanged is packed once and reused; any
+    change (an aimass write, load_state_dict, a write through a NumPy view) is seen and repacked."""
+    from aimass import _core
+
+    avx512 = _core.get_cpu_isa() == "avx512"
+    layer = am.nn.Dense(96, input_shape=(80,))
+    x = am.tensor(rng.standard_normal((16, 80)).astype(np.float32))
+    w = layer.weight.numpy()
+    b = layer.bias.numpy()
+    _core._clear_weight_pack_cache()
+    before = _core._weight_pack_count()
+    with am.no_grad():
+        outs = [layer(x).numpy() for _ in range(4)]
+    for out in outs:
+        np.testing.assert_allclose(out, ref_linear(x.numpy(), w, b), rtol=1e-5, atol=1e-5)
+        np.testing.assert_array_equal(out, outs[0])
+    assert _core._weight_pack_count() - before == (1 if avx512 else 0)
+    # load_state_dict bumps the version: the next calls see the new weights
+    w2 = rng.standard_normal((96, 80)).astype(np.float32)
+    layer.load_state_dict({"weight": am.tensor(w2), "bias": layer.bias})
+    with am.no_grad():
+        for _ in range(3):
+            np.testing.assert_allclose(layer(x).numpy(), ref_linear(x.numpy(), w2, b), rtol=1e-5, atol=1e-5)
+    # a write straight into the memory (a NumPy view) is caught by the spot check
+    view = layer.weight.numpy()
+    view[:] = 0.5
+    with am.no_grad():
+        np.testing.assert_allclose(layer(x).numpy(), ref_linear(x.numpy(), np.full((96, 80), 0.5), b), rtol=1e-5,
+                                   atol=1e-4)
+    # training changes the weights every step: they are never packed
+    model = am.nn.Sequential([am.nn.Dense(32, input_shape=(40,))])
+    model.compile(optimizer="sgd", loss="mse")
+    count = _core._weight_pack_count()
+    model.fit(rng.standard_normal((256, 40)).astype(np.float32), rng.standard_normal((256, 32)).astype(np.float32),
+              batch_size=32, epochs=2, verbose=0)
+    assert _core._weight_pack_count() == count

@@ -1,5 +1,7 @@
 // The fully connected layer's GEMMs through the BLAS, PyTorch's weight layout (out, in):
-//   forward   out (M, N) = act(x (M, K) @ w^T + bias): the bias is copied into every row of out
+//   forward   out (M, N) = act(x (M, K) @ w^T + bias): batches of 1 to 4 as dot products, larger
+//             ones as a GEMM on weights packed once when they do not change (weight_pack_cache.h);
+//             the bias is copied into every row of out
 //             first and the GEMM accumulates onto it (beta = 1), so bias costs no extra pass
 //             over the result; the ReLU is then one SIMD pass per row block while it is in cache.
 //   backward  grad_x = g @ w, grad_w = g^T @ x (the transposes are BLAS flags, no copies),
@@ -15,6 +17,7 @@
 #include "ops/cpu/blas_gemm.h"
 #include "ops/cpu/knn_dot.h"
 #include "ops/cpu/row_ops.h"
+#include "ops/cpu/weight_pack_cache.h"
 #include "ops/kernels/elementwise.h"
 #include "ops/kernels/linear.h"
 
@@ -67,9 +70,10 @@ void linear_forward_few_rows(const float* x, const float* w, const float* bias, 
 }
 
 // x: (M, K), w: (N, K), bias: (N,) or null -> out: (M, N) = act(x @ w^T + bias)
+// packed: w already packed for the GEMM (weight_pack_cache.h), or null.
 template <typename T>
 void linear_forward(const T* x, const T* w, const T* bias, LinearActivation act, T* out, int64_t M, int64_t N,
-                    int64_t K) {
+                    int64_t K, const SgemmPackedB* packed = nullptr) {
   if constexpr (std::is_same_v<T, float>) {
     if (M <= kGemvRows && K > 0 && M > 0) return linear_forward_few_rows(x, w, bias, act, out, M, N, K);
   }
@@ -78,8 +82,16 @@ void linear_forward(const T* x, const T* w, const T* bias, LinearActivation act,
       for (int64_t r = r0; r < r1; ++r) std::memcpy(out + r * N, bias, size_t(N) * sizeof(T));
     });
   }
-  if (K > 0) parallel_gemm<T>(false, true, M, N, K, x, K, w, K, bias ? T(1) : T(0), out, N);
-  else if (!bias) std::memset(out, 0, size_t(M * N) * sizeof(T));
+  bool done = false;
+  if constexpr (std::is_same_v<T, float>) {
+    if (packed && K > 0) done = sgemm_avx512_packed(M, x, K, *packed, bias ? 1.0f : 0.0f, out, N);
+  }
+  if (done) {
+  } else if (K > 0) {
+    parallel_gemm<T>(false, true, M, N, K, x, K, w, K, bias ? T(1) : T(0), out, N);
+  } else if (!bias) {
+    std::memset(out, 0, size_t(M * N) * sizeof(T));
+  }
   if (act == LinearActivation::Relu) {
     parallel_for(0, M, row_grain<T>(N), [&](int64_t r0, int64_t r1) {
       RowOps<T>::unary(UnaryOp::Relu, out + r0 * N, out + r0 * N, (r1 - r0) * N);
@@ -138,8 +150,13 @@ void linear(const Tensor& x, const Tensor& w, const Tensor& bias, LinearActivati
   if (M == 0 || N == 0) return;
   if (x.dtype() == DType::Float64)
     linear_forward(x.data<double>(), w.data<double>(), ptr_or_null<double>(bias), act, out.data<double>(), M, N, K);
-  else
-    linear_forward(x.data<float>(), w.data<float>(), ptr_or_null<float>(bias), act, out.data<float>(), M, N, K);
+  else {
+    // Inference-sized GEMMs on weights that do not change reuse a packed copy (weight_pack_cache.h).
+    std::shared_ptr<const SgemmPackedB> packed;
+    if (M > kGemvRows && K > 0 && w.is_contiguous()) packed = packed_weight_for_inference(w);
+    linear_forward(x.data<float>(), w.data<float>(), ptr_or_null<float>(bias), act, out.data<float>(), M, N, K,
+                   packed.get());
+  }
 }
 
 void linear_backward(const Tensor& grad_out, const Tensor& out, const Tensor& x, const Tensor& w,

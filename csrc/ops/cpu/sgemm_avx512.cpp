@@ -14,6 +14,7 @@
 #include <new>
 
 #include "core/cpu_isa.h"
+#include "core/parallel.h"
 #include "ops/cpu/sgemm_avx512.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -204,12 +205,63 @@ bool sgemm_avx512(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float
   return true;
 }
 
+std::shared_ptr<const SgemmPackedB> sgemm_avx512_pack_b(bool tb, int64_t N, int64_t K, const float* b, int64_t ldb) {
+  if (N <= 0 || K <= 0 || cpu_isa_at("sgemm") != CpuIsa::Avx512) return nullptr;
+  auto packed = std::make_shared<SgemmPackedB>();
+  packed->n = N;
+  packed->k = K;
+  float* data = static_cast<float*>(std::aligned_alloc(64, (packed->nbytes() + 63) / 64 * 64));
+  if (!data) throw std::bad_alloc();
+  packed->data.reset(data);
+  const int64_t panels = (N + kNr - 1) / kNr;
+  parallel_for(0, panels, std::max<int64_t>(1, 4096 / std::max<int64_t>(K, 1)), [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) pack_b(tb, b, ldb, p * kNr, std::min(kNr, N - p * kNr), 0, K, data + p * K * kNr);
+  });
+  return packed;
+}
+
+bool sgemm_avx512_packed(int64_t M, const float* a, int64_t lda, const SgemmPackedB& b, float beta, float* c,
+                         int64_t ldc) {
+  if (cpu_isa_at("sgemm") != CpuIsa::Avx512) return false;
+  if (M <= 0) return true;
+  const int64_t N = b.n, K = b.k, panels = (N + kNr - 1) / kNr;
+  constexpr int64_t kPanelsPerTask = 8;  // 256 columns: tasks enough for the pool, A packed once per task
+  const int64_t groups = (panels + kPanelsPerTask - 1) / kPanelsPerTask, m_blocks = (M + kMc - 1) / kMc;
+  const float* bp = b.data.get();
+  parallel_for(0, groups * m_blocks, 1, [&](int64_t t0, int64_t t1) {
+    float* ap = scratch(1, size_t(kMc * kKc));
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t i0 = (t / groups) * kMc, mc = std::min(kMc, M - i0);
+      const int64_t p0 = (t % groups) * kPanelsPerTask, p1 = std::min(panels, p0 + kPanelsPerTask);
+      for (int64_t k0 = 0; k0 < K; k0 += kKc) {
+        const int64_t kc = std::min(kKc, K - k0);
+        const float bt = k0 == 0 ? beta : 1.0f;
+        pack_a(false, a, lda, i0, mc, k0, kc, ap);
+        for (int64_t p = p0; p < p1; ++p) {
+          const int64_t nr = std::min(kNr, N - p * kNr);
+          for (int64_t ib = 0; ib < mc; ib += kMr)
+            (nr > 16 ? kernel_8x32<2> : kernel_8x32<1>)(kc, ap + ib * kc, bp + p * K * kNr + k0 * kNr,
+                                                        c + (i0 + ib) * ldc + p * kNr, ldc, std::min(kMr, mc - ib), nr,
+                                                        bt, nullptr);
+        }
+      }
+    }
+  });
+  return true;
+}
+
 #else
 
 bool sgemm_avx512(bool, bool, int64_t, int64_t, int64_t, const float*, int64_t, const float*, int64_t, float, float*,
                   int64_t, const float*) {
   return false;
 }
+
+std::shared_ptr<const SgemmPackedB> sgemm_avx512_pack_b(bool, int64_t, int64_t, const float*, int64_t) {
+  return nullptr;
+}
+
+bool sgemm_avx512_packed(int64_t, const float*, int64_t, const SgemmPackedB&, float, float*, int64_t) { return false; }
 
 #endif
 

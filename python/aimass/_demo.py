@@ -43,7 +43,7 @@ def build_model() -> am.nn.Sequential:
 
 
 def run(epochs: int = 20, batch_size: int = 32, seed: int = 0, output: str = "digits_cnn.safetensors",
-        verbose: int | str = "auto", serve: bool = True) -> dict:
+        verbose: int | str = "auto", serve: bool = True, compress: bool = True) -> dict:
     am.manual_seed(seed)
     x, y = load_digits_dataset()
     x_train, x_test, y_train, y_test = am.data.train_test_split(x, y, test_size=0.2, stratify=y, seed=seed)
@@ -74,6 +74,10 @@ def run(epochs: int = 20, batch_size: int = 32, seed: int = 0, output: str = "di
     print(f"saved to {os.path.abspath(output)} ({os.path.getsize(output) / 1024:.0f} KiB); "
           f"reloaded predictions identical: {same}")
     result = {"test_accuracy": test["accuracy"], "seconds": seconds, "history": history.history, "path": output}
+    if compress:
+        from ._demo_quant import run_compress_stage
+
+        result["compression"] = run_compress_stage(model, x_train, x_test, y_test, output)
     if serve:
         from ._demo_serve import run_serve_stage
 

@@ -16,6 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--output", default="digits_cnn.safetensors", help="where the trained model is saved")
     demo.add_argument("--no-serve", action="store_true", help="skip the stage that registers, serves and calls the model")
+    demo.add_argument("--no-compress", action="store_true", help="skip the stage that quantises the model to int8")
     serve = sub.add_parser("serve", help="serve a model repository or registry over KServe v2 / Triton HTTP and gRPC")
     from .serve._cli import add_arguments
 
@@ -33,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "demo":
         from ._demo import run
 
-        run(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, output=args.output, serve=not args.no_serve)
+        run(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, output=args.output, serve=not args.no_serve,
+            compress=not args.no_compress)
     elif args.command == "serve":
         from .serve._cli import run_server
 

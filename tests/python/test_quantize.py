@@ -250,3 +250,14 @@ def test_bad_input(cnn, digits):
     grouped = nn.Sequential([nn.Conv2D(8, 3, groups=2, input_shape=(4, 6, 6)), nn.Flatten(), nn.Dense(4)])
     q = am.quant.quantize(grouped, np.ones((4, 4, 6, 6), np.float32), min_layer_size=0)
     assert q.quantization_report.layers[0].reason == "grouped convolution has no int8 kernel"
+
+
+def test_the_demo_compression_stage(cnn, digits, tmp_path, capsys):
+    from aimass._demo_quant import run_compress_stage
+
+    x_train, x_test, _, y_test = digits
+    result = run_compress_stage(cnn, x_train, x_test, y_test, str(tmp_path / "cnn.safetensors"))
+    assert result["reloaded_identical"] and os.path.exists(result["path"])
+    assert result["accuracy_change_points"] >= -0.5
+    out = capsys.readouterr().out
+    assert "static int8" in out and "reloaded predictions identical: True" in out

@@ -160,6 +160,10 @@ def export(model, path: str | os.PathLike, input_shape=None, opset: int = 17, ch
     for name, t in model.named_parameters():
         if str(t.dtype) not in ("float32", "aimass.float32"):
             raise NotImplementedError(f"am.onnx.export: exports float32 models; parameter {name!r} is {t.dtype}")
+    for name, t in model.named_buffers():  # am.quant's layers keep their weights in buffers
+        dtype = str(t.dtype).replace("aimass.", "")
+        if dtype in ("float16", "bfloat16", "float64") and not name.endswith("weight_scales"):
+            raise NotImplementedError(f"am.onnx.export: exports float32 models; buffer {name!r} is {dtype}")
 
     specs = _input_specs(model, input_shape)
     in_names = _names(input_names, [s["name"] for s in specs], "input_names")

@@ -6,13 +6,15 @@ and whole quantised digits CNNs and MLPs, run by ONNX Runtime against model.pred
 the files are smaller than the float export.
 
 Tolerances (and why):
-  static int8 (QDQ): one quantisation step of the input times the largest |weight| per layer
-    (a value on a rounding tie may round the other way); measured errors are ~1e-6.
-  dynamic int8: 5% of max |output| per layer (ONNX quantises the input per tensor, the native
-    kernel per row: each differs by about half an input step per element); measured ~1%.
+  static int8 (QDQ): one layer: one quantisation step of the input times the largest |weight|
+    (a value on a rounding tie may round the other way); measured ~1e-6. Whole models: 1% of
+    max |output| (ORT also requantises the fused kernels' outputs itself); measured 0.3%.
+  dynamic int8: 5% of max |output| (ONNX quantises the input per tensor, the native kernel per
+    row: each differs by about half an input step per element); measured 1% on random inputs,
+    0.2 to 0.7% on the digits models.
   weight-only: 1e-4 with ONNX Runtime's MatMulNBits at accuracy level 1 (float32: the same
     weights the native kernel multiplies by); 3% of max |output| at ORT's default level 4,
-    which quantises the activations to int8 per block.
+    which quantises the activations to int8 per block (measured 0.2 to 0.5%).
   whole models: argmax agreement with model.predict >= 99% on the digits test set (450 samples).
 """
 from __future__ import annotations
@@ -228,7 +230,7 @@ def test_quantised_digits_model(request, digits, float_sizes, tmp_path, which, h
     size, float_size = os.path.getsize(path), float_sizes[which]
     weights = sum(_weight_count(m) for m in q.modules())  # elements of the quantised layers' weights
     if how == "static":
-        assert err <= 0.01 * scale, err       # measured ~1e-6: only rounding ties differ
+        assert err <= 0.01 * scale, err       # rounding ties and ORT's requantisation: ~0.3%
         assert {"QuantizeLinear", "DequantizeLinear"} <= ops and ints
     elif how == "dynamic":
         assert err <= 0.05 * scale, err

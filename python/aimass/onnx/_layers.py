@@ -6,9 +6,10 @@ xs are the ONNX names of the layer's inputs, shapes their concrete shapes on the
 sample (batch first), out_shape the layer's output shape on that sample, name the layer's path
 (used to name tensors); the function adds nodes to b and returns its output's name. Layouts
 (each checked against predict by the tests): Dense weight (out, in), y = x W^T + b; Conv2D
-weight (out, in / groups, kh, kw) on NCHW, Conv1D (out, in / groups, k) on NCL: ONNX's own.
-A class is looked up along its MRO (a Python subclass of ReLU is a ReLU), so an entry here
-covers subclasses that do not override forward in Python (_export.py checks that).
+weight (out, in / groups, kh, kw) on NCHW, Conv1D (out, in / groups, k) on NCL: ONNX's own;
+am.quant's layers as described at their section below (tests/python/test_onnx_quant.py). A
+class is looked up along its MRO (a Python subclass of ReLU is a ReLU), so an entry here covers
+subclasses that do not override forward in Python (_export.py checks that).
 """
 from __future__ import annotations
 

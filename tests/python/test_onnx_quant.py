@@ -276,3 +276,24 @@ def test_sixteen_bit_quantised_layer_is_refused_by_name(tmp_path):
     with pytest.raises(NotImplementedError, match=r"buffer '0\.weight_scale' is float16"):
         am.onnx.export(q, tmp_path / "h.onnx")
     assert not (tmp_path / "h.onnx").exists()
+
+
+@pytest.mark.parametrize("opset", range(13, 22))
+def test_every_opset_with_all_three_kinds(tmp_path, opset):
+    """Static conv, dynamic Dense and int4 weight-only Dense in one model, at each opset export takes."""
+    am.manual_seed(0)
+    x = _x((3, 6, 6), 32)
+    convs = nn.Sequential([nn.Conv2D(8, 3, padding="same", activation="relu"), nn.Flatten()])
+    convs(am.asarray(x[:2]))
+    h = convs.predict(x)
+    dense = nn.Sequential([nn.Dense(32, activation="relu")])
+    dense(am.asarray(h[:2]))
+    head = nn.Sequential([nn.Dense(8)])
+    head(am.asarray(np.zeros((2, 32), np.float32)))
+    model = nn.Sequential([am.quant.quantize(convs, x, min_layer_size=0), am.quant.quantize_dynamic(dense),
+                           am.quant.quantize_weight_only(head, bits=4, group_size=32)])
+    model(am.asarray(x[:2]))
+    proto = am.onnx.export(model, tmp_path / "m.onnx", opset=opset)   # checked against predict inside
+    ops = _ops(proto)
+    assert {"QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "MatMulInteger", "Conv"} <= ops
+    assert (onnx.TensorProto.INT4 in _int_initializers(proto).values()) == (opset >= 21)

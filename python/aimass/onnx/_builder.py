@@ -3,6 +3,8 @@ by the graph walk (_export.py) and the layer converters (_layers.py).
 
 Weights enter the graph through ``weight(array, name, role)`` only: a later int8 pass (QDQ)
 can quantise them there, by role ("kernel" for the Dense / Conv weights, "bias", "table", ...).
+The weights of am.quant's layers, already integers, enter through ``int_weight`` (int8 / uint8,
+and int4 packed two per byte, opset 21).
 """
 from __future__ import annotations
 
@@ -46,6 +48,25 @@ class GraphBuilder:
             self._stored[key] = tensor.name
         return self._stored[key]
 
+    def int_weight(self, values: np.ndarray, name: str, elem_type: str = "int8") -> str:
+        """An integer initializer of ONNX type elem_type ("int8", "uint8", "int4" (values in [-8, 7],
+        stored two per byte, the first element in the low nibble, as ONNX packs INT4)). Stored once."""
+        values = np.ascontiguousarray(values)
+        if elem_type != "int4":
+            return self.weight(values.astype(elem_type), name, role="quantized")
+        flat = values.astype(np.int8).ravel()
+        nibbles = (flat.astype(np.uint8) & 0x0F)
+        if nibbles.size % 2:
+            nibbles = np.concatenate([nibbles, np.zeros(1, np.uint8)])
+        packed = (nibbles[0::2] | (nibbles[1::2] << 4)).astype(np.uint8).tobytes()
+        key = ("int4", values.shape, hashlib.sha256(packed).digest())
+        if key not in self._stored:
+            tensor = self.onnx.helper.make_tensor(self.name(name), self.onnx.TensorProto.INT4, list(values.shape),
+                                                  packed, raw=True)
+            self.initializers.append(tensor)
+            self._stored[key] = tensor.name
+        return self._stored[key]
+
     def const(self, value, name: str = "const", dtype=np.float32) -> str:
         return self.weight(np.asarray(value, dtype=dtype), name, role="constant")
 
@@ -54,7 +75,12 @@ class GraphBuilder:
 
     def op(self, op_type: str, inputs: list[str], name: str, **attrs) -> str:
         """One node of one output; returns the output's name."""
-        out = self.name(name)
-        self.nodes.append(self.onnx.helper.make_node(op_type, list(inputs), [out], name=self.name(f"{out}.{op_type}"),
-                                                     **attrs))
-        return out
+        return self.ops(op_type, inputs, [name], **attrs)[0]
+
+    def ops(self, op_type: str, inputs: list[str], names: list[str], **attrs) -> list[str]:
+        """One node of len(names) outputs (DynamicQuantizeLinear's three); returns their names.
+        An input "" is an omitted optional input."""
+        outs = [self.name(n) for n in names]
+        self.nodes.append(self.onnx.helper.make_node(op_type, list(inputs), outs,
+                                                     name=self.name(f"{outs[0]}.{op_type}"), **attrs))
+        return outs

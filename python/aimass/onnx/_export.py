@@ -133,15 +133,18 @@ def _names(given: Sequence[str] | None, default: list[str], what: str) -> list[s
 def export(model, path: str | os.PathLike, input_shape=None, opset: int = 17, check: bool = True,
            dynamic_batch: bool = True, input_names: Sequence[str] | None = None,
            output_names: Sequence[str] | None = None):
-    """Writes ``model`` (an aimass float32 model: Sequential, functional Model or a single layer)
-    as an ONNX file at ``path`` and returns the onnx.ModelProto.
+    """Writes ``model`` (an aimass float32 model: Sequential, functional Model or a single layer,
+    or one quantised by am.quant: QuantizedDense, QuantizedConv2D, WeightOnlyDense; see
+    aimass.onnx for how each is written) as an ONNX file at ``path`` and returns the
+    onnx.ModelProto. opset: 13 to 21; weight-only int4 / int8 weights stay packed only at 21.
 
     input_shape: one sample's shape without the batch, e.g. (1, 8, 8) (a list of them for several
     inputs); needed only when the model has not recorded one (a functional Model always has; a
     Sequential records it when first called or built). dynamic_batch: the batch axis is the
     symbolic "batch" (else 1). input_names / output_names default to the functional model's
     input and output-layer names, else "input" / "output". check: onnx.checker, then ONNX Runtime
-    on random inputs compared with model.predict (rtol = atol = 1e-4); a mismatch raises
+    on random inputs compared with model.predict (rtol = atol = 1e-4; with a dynamic
+    QuantizedDense atol is 5% of the largest output, ONNX quantising per tensor); a mismatch raises
     RuntimeError naming the output and the largest error, and nothing is written.
 
     Exported in eval semantics whatever the model's mode: Dropout is the identity and BatchNorm
@@ -160,6 +163,10 @@ def export(model, path: str | os.PathLike, input_shape=None, opset: int = 17, ch
     for name, t in model.named_parameters():
         if str(t.dtype) not in ("float32", "aimass.float32"):
             raise NotImplementedError(f"am.onnx.export: exports float32 models; parameter {name!r} is {t.dtype}")
+    for name, t in model.named_buffers():  # am.quant's layers keep their weights in buffers
+        dtype = str(t.dtype).replace("aimass.", "")
+        if dtype in ("float16", "bfloat16", "float64") and not name.endswith("weight_scales"):
+            raise NotImplementedError(f"am.onnx.export: exports float32 models; buffer {name!r} is {dtype}")
 
     specs = _input_specs(model, input_shape)
     in_names = _names(input_names, [s["name"] for s in specs], "input_names")

@@ -6,9 +6,10 @@ xs are the ONNX names of the layer's inputs, shapes their concrete shapes on the
 sample (batch first), out_shape the layer's output shape on that sample, name the layer's path
 (used to name tensors); the function adds nodes to b and returns its output's name. Layouts
 (each checked against predict by the tests): Dense weight (out, in), y = x W^T + b; Conv2D
-weight (out, in / groups, kh, kw) on NCHW, Conv1D (out, in / groups, k) on NCL: ONNX's own.
-A class is looked up along its MRO (a Python subclass of ReLU is a ReLU), so an entry here
-covers subclasses that do not override forward in Python (_export.py checks that).
+weight (out, in / groups, kh, kw) on NCHW, Conv1D (out, in / groups, k) on NCL: ONNX's own;
+am.quant's layers as described at their section below (tests/python/test_onnx_quant.py). A
+class is looked up along its MRO (a Python subclass of ReLU is a ReLU), so an entry here covers
+subclasses that do not override forward in Python (_export.py checks that).
 """
 from __future__ import annotations
 
@@ -108,11 +109,11 @@ def _same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[i
     return total // 2, total - total // 2
 
 
-def conv(b, layer, xs, shapes, out_shape, name):
-    config = layer.get_config()
-    as_tuple = (lambda v: (v,)) if isinstance(layer, _nn.Conv1D) else tuple
+def conv_attrs(config: dict, spatial: tuple, one_d: bool) -> dict:
+    """The Conv node's attributes for a Conv1D / Conv2D / QuantizedConv2D config on an input of
+    the given spatial shape ("same" padded as the native layer pads it)."""
+    as_tuple = (lambda v: (v,)) if one_d else tuple
     kernel, strides, dilation = (as_tuple(config[k]) for k in ("kernel_size", "strides", "dilation"))
-    spatial = shapes[0][2:]
     padding = config["padding"]
     if padding == "same":
         begin, end = zip(*(_same_padding(s, k, st, d) for s, k, st, d in zip(spatial, kernel, strides, dilation)))
@@ -120,12 +121,17 @@ def conv(b, layer, xs, shapes, out_shape, name):
         begin = end = (0,) * len(kernel)
     else:
         begin = end = as_tuple(padding)
+    return {"kernel_shape": list(kernel), "strides": list(strides), "dilations": list(dilation),
+            "pads": [*begin, *end], "group": int(config.get("groups", 1))}
+
+
+def conv(b, layer, xs, shapes, out_shape, name):
+    config = layer.get_config()
     inputs = [xs[0], b.weight(_array(layer, "weight"), f"{name}.weight", role="kernel")]
     bias = _array(layer, "bias")
     if bias is not None:
         inputs.append(b.weight(bias, f"{name}.bias", role="bias"))
-    y = b.op("Conv", inputs, f"{name}.conv", kernel_shape=list(kernel), strides=list(strides),
-             dilations=list(dilation), pads=[*begin, *end], group=int(config["groups"]))
+    y = b.op("Conv", inputs, f"{name}.conv", **conv_attrs(config, shapes[0][2:], isinstance(layer, _nn.Conv1D)))
     return activation(b, config["activation"], y, name)
 
 
@@ -254,6 +260,109 @@ def transformer_block(b, layer, xs, shapes, out_shape, name):
 
 
 # ---------------------------------------------------------------------------------------------
+# am.quant's layers (csrc/nn/quantized.h): the integer weights stay integers in the file
+#
+# QuantizedConv2D and static QuantizedDense as QDQ: the input goes through QuantizeLinear /
+# DequantizeLinear with the calibrated (scale, uint8 zero point), the int8 weights through a
+# per-axis DequantizeLinear (axis 0 of the Conv weight (F, C, KH, KW); axis 1 of the Dense weight
+# stored transposed (in, units) for MatMul), then the float Conv / MatMul + Add and the
+# activation. ONNX Runtime fuses the pattern into its int8 kernels (QLinearConv,
+# MatMulIntegerToFloat). Both round x / scale half to even and saturate to [0, 255], as the
+# native kernels do; outputs differ from predict only where a value sits on a rounding tie.
+#
+# Dynamic QuantizedDense as ONNX Runtime's own quantize_dynamic writes it: DynamicQuantizeLinear
+# (uint8, the same scale / zero point formula as the native kernel, but per tensor where the
+# kernel quantises per row), MatMulInteger with the int8 weights (in, units), Cast, Mul by
+# input_scale * weight_scale, Add bias; ONNX Runtime fuses it into DynamicQuantizeMatMul.
+#
+# WeightOnlyDense at opset >= 21: the weights as INT4 / INT8 (in, units) with one float32 scale per
+# group of group_size inputs, a blocked DequantizeLinear (axis 0, block_size = group_size, which
+# ONNX Runtime fuses into MatMulNBits for int4), then MatMul. Below opset 21 DequantizeLinear has
+# no block_size (nor int4): the weights are dequantised at export into a float32 initializer,
+# exactly the values the native kernel multiplies by, so such a file is as large as a float one.
+
+def _static_input(b: GraphBuilder, layer, x: str, name: str) -> str:
+    """x through QuantizeLinear / DequantizeLinear with the layer's calibrated (scale, zero point)."""
+    scale = b.const(np.float32(_array(layer, "input_scale").reshape(-1)[0]), f"{name}.input_scale")
+    zero = b.int_weight(np.uint8(_array(layer, "input_zero_point").reshape(-1)[0]), f"{name}.input_zero_point",
+                        "uint8")
+    q = b.op("QuantizeLinear", [x, scale, zero], f"{name}.input_q")
+    return b.op("DequantizeLinear", [q, scale, zero], f"{name}.input_dq")
+
+
+def _int8_weight(b: GraphBuilder, q: np.ndarray, scale: np.ndarray, axis: int, name: str) -> str:
+    """DequantizeLinear of the int8 weights q with per-channel scale (len q.shape[axis]) along axis."""
+    scale = b.weight(scale.astype(np.float32), f"{name}.weight_scale", role="scale")
+    zero = b.int_weight(np.zeros(q.shape[axis], np.int8), f"{name}.weight_zero_point")
+    return b.op("DequantizeLinear", [b.int_weight(q, f"{name}.weight_q"), scale, zero], f"{name}.weight_dq", axis=axis)
+
+
+def _add_bias(b: GraphBuilder, layer, y: str, name: str) -> str:
+    bias = _array(layer, "bias")
+    return y if bias is None else b.op("Add", [y, b.weight(bias, f"{name}.bias", role="bias")], f"{name}.add")
+
+
+def quantized_dense(b, layer, xs, shapes, out_shape, name):
+    config = layer.get_config()
+    w_t = np.ascontiguousarray(_array(layer, "weight").T)  # (in, units) int8, as MatMul takes it
+    w_scale = _array(layer, "weight_scale").astype(np.float32)
+    if config["activations"] == "static":
+        x = _static_input(b, layer, xs[0], name)
+        y = b.op("MatMul", [x, _int8_weight(b, w_t, w_scale, 1, name)], f"{name}.matmul")
+    else:
+        q, a_scale, a_zero = b.ops("DynamicQuantizeLinear", [xs[0]],
+                                   [f"{name}.input_q", f"{name}.input_scale", f"{name}.input_zero_point"])
+        acc = b.op("MatMulInteger", [q, b.int_weight(w_t, f"{name}.weight_q"), a_zero], f"{name}.matmul_integer")
+        scale = b.op("Mul", [a_scale, b.weight(w_scale, f"{name}.weight_scale", role="scale")], f"{name}.scale")
+        y = b.op("Mul", [b.op("Cast", [acc], f"{name}.acc_float", to=b.onnx.TensorProto.FLOAT), scale],
+                 f"{name}.dequantized")
+    return activation(b, config["activation"], _add_bias(b, layer, y, name), name)
+
+
+def quantized_conv(b, layer, xs, shapes, out_shape, name):
+    config = layer.get_config()
+    x = _static_input(b, layer, xs[0], name)
+    inputs = [x, _int8_weight(b, _array(layer, "weight"), _array(layer, "weight_scale"), 0, name)]
+    bias = _array(layer, "bias")
+    if bias is not None:
+        inputs.append(b.weight(bias, f"{name}.bias", role="bias"))
+    y = b.op("Conv", inputs, f"{name}.conv", **conv_attrs(config, shapes[0][2:], one_d=False))
+    return activation(b, config["activation"], y, name)
+
+
+def weight_only_values(layer) -> tuple[np.ndarray, np.ndarray]:
+    """WeightOnlyDense's weights as signed integers (units, in) (int8 in [-127, 127], int4 in [-8, 7])
+    and float32 scales (units, groups), from the layouts of csrc/quant/weight_only.h: w ~ q * d."""
+    config = layer.get_config()
+    k, group, bits = config["in_features"], config["group_size"], config["bits"]
+    q = _array(layer, "weight_q")                                     # (units, row_bytes) uint8
+    scales = _array(layer, "weight_scales").astype(np.float32)        # (units, groups) float16: exact
+    n, groups = scales.shape
+    if bits == 8:
+        values = q.view(np.int8)
+    else:  # byte i of a group: element i in the low nibble, element i + group / 2 in the high one
+        q = q.reshape(n, groups, group // 2)
+        values = (np.concatenate([q & 0x0F, q >> 4], axis=-1).astype(np.int8) - 8).reshape(n, groups * group)
+    return values[:, :k], scales
+
+
+def weight_only_dense(b, layer, xs, shapes, out_shape, name):
+    config = layer.get_config()
+    values, scales = weight_only_values(layer)
+    group = config["group_size"]
+    if b.opset >= 21:
+        w_q = b.int_weight(np.ascontiguousarray(values.T), f"{name}.weight_q",
+                           "int4" if config["bits"] == 4 else "int8")                 # (in, units)
+        w_s = b.weight(np.ascontiguousarray(scales.T), f"{name}.weight_scale", role="scale")  # (groups, units)
+        w = b.op("DequantizeLinear", [w_q, w_s], f"{name}.weight_dq", axis=0, block_size=int(group))
+        y = _add_bias(b, layer, b.op("MatMul", [xs[0], w], f"{name}.matmul"), name)
+    else:
+        w = values.astype(np.float32) * np.repeat(scales, group, axis=1)[:, :values.shape[1]]
+        y = dense_matmul(b, xs[0], len(shapes[0]), w, _array(layer, "bias"), name)
+    return activation(b, config["activation"], y, name)
+
+
+# ---------------------------------------------------------------------------------------------
 # merge layers of the functional API
 
 _VARIADIC = {"add": "Sum", "multiply": "Mul", "maximum": "Max", "minimum": "Min"}
@@ -296,13 +405,16 @@ CONVERTERS = {
     _nn.TransformerBlock: transformer_block,
     functional_api._ElementwiseMergeLayer: elementwise_merge,
     _nn.Concatenate: concatenate,
+    _nn.QuantizedDense: quantized_dense,
+    _nn.QuantizedConv2D: quantized_conv,
+    _nn.WeightOnlyDense: weight_only_dense,
 }
 
 SUPPORTED = ("Dense", "Conv1D", "Conv2D", "MaxPool2D", "AvgPool2D", "GlobalAveragePooling2D", "BatchNorm1D",
              "BatchNorm2D", "LayerNorm", "Dropout", "Flatten", "Reshape", "Embedding", "ReLU", "LeakyReLU", "GELU",
              "SiLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Activation", "MultiHeadAttention",
-             "TransformerBlock", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate",
-             "Sequential", "Model")
+             "TransformerBlock", "QuantizedDense", "QuantizedConv2D", "WeightOnlyDense", "Add", "Subtract",
+             "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Sequential", "Model")
 
 
 def converter_for(layer):

@@ -282,10 +282,12 @@ void bind_layers(py::module_& m) {
       }), py::arg("type_name"), py::arg("activation"), py::arg("negative_slope") = 0.01, py::arg("axis") = -1);
 
   Class<MultiHeadAttention>(m, "MultiHeadAttention")
-      .def(py::init([](int64_t e, int64_t h, double drop, bool bias, const py::object& kdim, const py::object& vdim) {
-        return std::make_shared<MultiHeadAttention>(e, h, drop, bias, optional_size(kdim), optional_size(vdim));
+      .def(py::init([](int64_t e, int64_t h, double drop, bool bias, const py::object& kdim, const py::object& vdim,
+                       bool quantized) {
+        return std::make_shared<MultiHeadAttention>(e, h, drop, bias, optional_size(kdim), optional_size(vdim),
+                                                    quantized);
       }), py::arg("embed_dim"), py::arg("num_heads"), py::arg("dropout") = 0.0, py::arg("bias") = true,
-         py::arg("kdim") = py::none(), py::arg("vdim") = py::none())
+         py::arg("kdim") = py::none(), py::arg("vdim") = py::none(), py::arg("quantized") = false)
       .def("__call__", [](MultiHeadAttention& self, const py::object& q, const py::object& k, const py::object& v,
                           const py::object& mask, bool causal) {
         Tensor tq = to_tensor(q, nullptr);
@@ -296,7 +298,8 @@ void bind_layers(py::module_& m) {
       }, py::arg("query"), py::arg("key") = py::none(), py::arg("value") = py::none(), py::arg("attn_mask") = py::none(),
          py::arg("causal") = false);
   Class<TransformerBlock>(m, "TransformerBlock")
-      .def(py::init([](int64_t e, int64_t h, const py::object& mlp, double drop, const py::object& act, bool causal, double eps) {
+      .def(py::init([](int64_t e, int64_t h, const py::object& mlp, double drop, const py::object& act, bool causal, double eps,
+                       bool quantized) {
         TransformerBlockOptions o;
         o.embed_dim = e;
         o.num_heads = h;
@@ -305,9 +308,10 @@ void bind_layers(py::module_& m) {
         o.activation = parse_activation(activation_arg(act, "TransformerBlock"), "TransformerBlock");
         o.causal = causal;
         o.eps = eps;
+        o.quantized = quantized;
         return std::make_shared<TransformerBlock>(o);
       }), py::arg("embed_dim"), py::arg("num_heads"), py::arg("mlp_dim") = py::none(), py::arg("dropout") = 0.0,
-         py::arg("activation") = "gelu", py::arg("causal") = false, py::arg("eps") = 1e-5)
+         py::arg("activation") = "gelu", py::arg("causal") = false, py::arg("eps") = 1e-5, py::arg("quantized") = false)
       .def("__call__", [](TransformerBlock& self, const py::object& x, const py::object& mask) {
         Tensor tx = to_tensor(x, nullptr);
         Tensor tm = mask.is_none() ? Tensor() : to_tensor(mask, nullptr);

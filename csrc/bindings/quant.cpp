@@ -65,6 +65,9 @@ void bind_quantized_layers(py::module_& nn) {
          py::arg("dilation") = 1, py::arg("activation") = py::none(), py::arg("use_bias") = true,
          py::arg("in_channels"));
 
+  Class<QuantizedEmbedding>(nn, "QuantizedEmbedding")
+      .def(py::init<int64_t, int64_t>(), py::arg("num_embeddings"), py::arg("embedding_dim"));
+
   Class<WeightOnlyDense>(nn, "WeightOnlyDense")
       .def(py::init([](int64_t units, int64_t in_features, int bits, int64_t group_size,
                        const std::optional<std::string>& activation, bool use_bias) {

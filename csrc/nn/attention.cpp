@@ -7,6 +7,7 @@
 #include "nn/dense.h"
 #include "nn/dropout.h"
 #include "nn/normalization.h"
+#include "nn/quantized.h"
 #include "ops/convert.h"
 #include "ops/creation.h"
 #include "ops/elementwise.h"
@@ -18,11 +19,22 @@ namespace ag = aimass::autograd;
 
 namespace {
 
-std::shared_ptr<Dense> projection(int64_t units, int64_t in_features, bool bias) {
+// A Dense (units, in_features), or its dynamic int8 counterpart.
+std::shared_ptr<Module> projection(int64_t units, int64_t in_features, bool bias, bool quantized,
+                                   Activation activation = Activation::None) {
+  if (quantized) {
+    QuantizedDenseOptions q;
+    q.units = units;
+    q.in_features = in_features;
+    q.use_bias = bias;
+    q.activation = activation;
+    return std::make_shared<QuantizedDense>(q);
+  }
   DenseOptions o;
   o.units = units;
   o.in_features = in_features;
   o.use_bias = bias;
+  o.activation = activation;
   return std::make_shared<Dense>(o);
 }
 
@@ -41,22 +53,23 @@ Tensor causal_mask(int64_t t, int64_t s, Device device) {
 }  // namespace
 
 MultiHeadAttention::MultiHeadAttention(int64_t embed_dim, int64_t num_heads, double dropout, bool bias, int64_t kdim,
-                                       int64_t vdim)
+                                       int64_t vdim, bool quantized)
     : Module("MultiHeadAttention"),
       embed_dim_(embed_dim),
       num_heads_(num_heads),
       kdim_(kdim ? kdim : embed_dim),
       vdim_(vdim ? vdim : embed_dim),
       dropout_(dropout),
-      bias_(bias) {
+      bias_(bias),
+      quantized_(quantized) {
   AM_CHECK(embed_dim > 0 && num_heads > 0 && embed_dim % num_heads == 0, ValueError,
            "MultiHeadAttention: embed_dim (", embed_dim, ") must be a positive multiple of num_heads (", num_heads, ")");
   AM_CHECK(dropout >= 0 && dropout <= 1, ValueError, "MultiHeadAttention: dropout must be in [0, 1], got ", dropout);
   AM_CHECK(kdim >= 0 && vdim >= 0, ValueError, "MultiHeadAttention: kdim and vdim must be positive, got ", kdim, " and ", vdim);
-  register_module("q_proj", projection(embed_dim, embed_dim, bias));
-  register_module("k_proj", projection(embed_dim, kdim_, bias));
-  register_module("v_proj", projection(embed_dim, vdim_, bias));
-  register_module("out_proj", projection(embed_dim, embed_dim, bias));
+  register_module("q_proj", projection(embed_dim, embed_dim, bias, quantized));
+  register_module("k_proj", projection(embed_dim, kdim_, bias, quantized));
+  register_module("v_proj", projection(embed_dim, vdim_, bias, quantized));
+  register_module("out_proj", projection(embed_dim, embed_dim, bias, quantized));
   set_built();
 }
 
@@ -110,17 +123,11 @@ TransformerBlock::TransformerBlock(const TransformerBlockOptions& options) : Mod
   ln.normalized_shape = {options.embed_dim};
   ln.eps = options.eps;
   register_module("ln1", std::make_shared<LayerNorm>(ln));
-  register_module("attn", std::make_shared<MultiHeadAttention>(options.embed_dim, options.num_heads, options.dropout));
+  register_module("attn", std::make_shared<MultiHeadAttention>(options.embed_dim, options.num_heads, options.dropout,
+                                                               true, 0, 0, options.quantized));
   register_module("ln2", std::make_shared<LayerNorm>(ln));
-  DenseOptions fc1;
-  fc1.units = options_.mlp_dim;
-  fc1.in_features = options.embed_dim;
-  fc1.activation = options.activation;
-  register_module("fc1", std::make_shared<Dense>(fc1));
-  DenseOptions fc2;
-  fc2.units = options.embed_dim;
-  fc2.in_features = options_.mlp_dim;
-  register_module("fc2", std::make_shared<Dense>(fc2));
+  register_module("fc1", projection(options_.mlp_dim, options.embed_dim, true, options.quantized, options.activation));
+  register_module("fc2", projection(options.embed_dim, options_.mlp_dim, true, options.quantized));
   register_module("dropout", std::make_shared<Dropout>(options.dropout));
   set_built();
 }
@@ -146,14 +153,16 @@ std::string TransformerBlock::describe() const {
 
 Config MultiHeadAttention::config() const {
   return {{"embed_dim", embed_dim_}, {"num_heads", num_heads_}, {"dropout", dropout_},
-          {"bias", bias_},           {"kdim", kdim_},           {"vdim", vdim_}};
+          {"bias", bias_},           {"kdim", kdim_},           {"vdim", vdim_},
+          {"quantized", quantized_}};
 }
 
 Config TransformerBlock::config() const {
   const TransformerBlockOptions& o = options_;
   return {{"embed_dim", o.embed_dim}, {"num_heads", o.num_heads}, {"mlp_dim", o.mlp_dim},
           {"dropout", o.dropout},     {"activation", activation_config(o.activation)},
-          {"causal", o.causal},       {"eps", o.eps}};
+          {"causal", o.causal},       {"eps", o.eps},
+          {"quantized", o.quantized}};
 }
 
 }  // namespace aimass::nn

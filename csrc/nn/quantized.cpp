@@ -198,4 +198,32 @@ Config WeightOnlyDense::config() const {
           {"use_bias", o.use_bias}};
 }
 
+// ------------------------------------------------------------------------------ QuantizedEmbedding
+
+QuantizedEmbedding::QuantizedEmbedding(int64_t num_embeddings, int64_t embedding_dim)
+    : Module("QuantizedEmbedding"), num_embeddings_(num_embeddings), embedding_dim_(embedding_dim) {
+  AM_CHECK(num_embeddings > 0 && embedding_dim > 0, ValueError,
+           "QuantizedEmbedding: num_embeddings and embedding_dim must be positive, got ", num_embeddings, " and ",
+           embedding_dim);
+  register_buffer("weight", zeros({num_embeddings, embedding_dim}, DType::Int8));
+  register_buffer("weight_scale", full({num_embeddings}, Scalar::from_float(1.0), DType::Float32));
+  set_built();
+}
+
+Tensor QuantizedEmbedding::forward(const Tensor& indices) {
+  try {
+    return int8_embedding(indices, contiguous(buffer("weight")), float32_vector(buffer("weight_scale")));
+  } catch (const IndexError& e) {
+    throw IndexError(str_cat("QuantizedEmbedding(num_embeddings=", num_embeddings_, "): ", e.what()));
+  }
+}
+
+std::string QuantizedEmbedding::describe() const {
+  return str_cat("QuantizedEmbedding(num_embeddings=", num_embeddings_, ", embedding_dim=", embedding_dim_, ")");
+}
+
+Config QuantizedEmbedding::config() const {
+  return {{"num_embeddings", num_embeddings_}, {"embedding_dim", embedding_dim_}};
+}
+
 }  // namespace aimass::nn

@@ -11,6 +11,8 @@
 //                    (scale, zero point) (static).
 //   QuantizedConv2D  x (N, C, H, W) -> (N, filters, OH, OW); static activations; groups 1.
 //                    Buffers as QuantizedDense, weight int8 (filters, C, KH, KW).
+//   QuantizedEmbedding  indices (...) -> (..., embedding_dim): int8 rows with a float32 scale each
+//                    (symmetric per row). Buffers: weight int8 (num, dim), weight_scale float32 (num,).
 //   WeightOnlyDense  x (..., in) -> (..., units) with float activations and weights in 8 or 4 bits
 //                    (quant/weight_only.h). Buffers: weight_q uint8 (units, row_bytes),
 //                    weight_scales float16 (units, groups), bias float32 (units,).
@@ -94,6 +96,17 @@ class WeightOnlyDense : public Module {
 
  private:
   WeightOnlyDenseOptions options_;
+};
+
+class QuantizedEmbedding : public Module {
+ public:
+  QuantizedEmbedding(int64_t num_embeddings, int64_t embedding_dim);
+  Tensor forward(const Tensor& indices) override;
+  std::string describe() const override;
+  Config config() const override;
+
+ private:
+  int64_t num_embeddings_, embedding_dim_;
 };
 
 }  // namespace aimass::nn

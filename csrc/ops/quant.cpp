@@ -259,4 +259,36 @@ Tensor weight_only_linear(const Tensor& x, const Tensor& q, const Tensor& scales
   return y;
 }
 
+Tensor int8_embedding(const Tensor& indices, const Tensor& table, const Tensor& scale) {
+  const char* op = "int8_embedding";
+  check_cpu(indices, op);
+  check_cpu(table, op);
+  AM_CHECK(!is_floating(indices.dtype()) && indices.dtype() != DType::Bool, TypeError, op,
+           ": indices must be an integer tensor, got ", indices.describe());
+  AM_CHECK(table.dim() == 2 && table.dtype() == DType::Int8 && table.is_contiguous(), ValueError, op,
+           ": the table must be contiguous int8 (num, dim), got ", table.describe());
+  const int64_t num = table.size(0), dim = table.size(1);
+  check_vector(scale, num, "scale", op);
+  Tensor idx = contiguous(to_dtype(indices, DType::Int64));
+  Shape shape = indices.shape();
+  shape.push_back(dim);
+  Tensor out = Tensor::empty(shape, DType::Float32);
+  const int64_t* ids = idx.data<int64_t>();
+  const int8_t* q = table.data<int8_t>();
+  const float* s = scale.data<float>();
+  float* y = out.data<float>();
+  const int64_t n = idx.numel();
+  for (int64_t i = 0; i < n; ++i)
+    AM_CHECK(ids[i] >= 0 && ids[i] < num, IndexError, op, ": index ", ids[i], " is out of range [0, ", num, ")");
+  parallel_for(0, n, std::max<int64_t>(1, 16384 / std::max<int64_t>(dim, 1)), [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const int8_t* row = q + ids[i] * dim;
+      const float d = s[ids[i]];
+      float* dst = y + i * dim;
+      for (int64_t j = 0; j < dim; ++j) dst[j] = float(row[j]) * d;
+    }
+  });
+  return out;
+}
+
 }  // namespace aimass

@@ -43,4 +43,8 @@ Tensor int8_conv2d(const Tensor& x, const quant::PackedInt8Weights& w, int64_t k
 Tensor weight_only_linear(const Tensor& x, const Tensor& q, const Tensor& scales, int64_t k, int64_t group, int bits,
                           const Tensor& bias, bool relu);
 
+// table: int8 (num, dim) with float32 scale (num,) per row; indices: any shape of integers in
+// [0, num) -> float32 (*indices.shape, dim) = table[i] * scale[i]. IndexError outside the range.
+Tensor int8_embedding(const Tensor& indices, const Tensor& table, const Tensor& scale);
+
 }  // namespace aimass

@@ -297,3 +297,9 @@ def test_every_opset_with_all_three_kinds(tmp_path, opset):
     ops = _ops(proto)
     assert {"QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "MatMulInteger", "Conv"} <= ops
     assert (onnx.TensorProto.INT4 in _int_initializers(proto).values()) == (opset >= 21)
+
+
+def test_int8_attention_is_refused_by_name(tmp_path):
+    model = am.nn.Sequential([am.nn.Reshape((2, 8), input_shape=(16,)), am.nn.MultiHeadAttention(8, 2)])
+    with pytest.raises(NotImplementedError, match="int8 projections"):
+        am.onnx.export(am.quant.quantize_dynamic(model), str(tmp_path / "a.onnx"))

@@ -261,3 +261,24 @@ def test_the_demo_compression_stage(cnn, digits, tmp_path, capsys):
     assert result["accuracy_change_points"] >= -0.5
     out = capsys.readouterr().out
     assert "static int8" in out and "reloaded predictions identical: True" in out
+
+
+def test_dynamic_quantises_attention_blocks_and_embeddings(tmp_path):
+    am.manual_seed(0)
+    model = nn.Sequential([nn.Embedding(50, 32), nn.TransformerBlock(32, 4, mlp_dim=64, activation="relu"),
+                           nn.MultiHeadAttention(32, 4)])
+    tokens = np.random.default_rng(0).integers(0, 50, (6, 10))
+    ref = model.predict(tokens)
+    q = am.quant.quantize_dynamic(model)
+    assert [d.layer for d in q.quantization_report.quantized] == ["Embedding", "TransformerBlock", "MultiHeadAttention"]
+    assert type(q[0]).__name__ == "QuantizedEmbedding"
+    kinds = {name: type(m).__name__ for name, m in q.named_modules()}
+    assert kinds["1.attn.q_proj"] == "QuantizedDense" and kinds["1.fc1"] == "QuantizedDense"
+    assert kinds["2.out_proj"] == "QuantizedDense" and kinds["1.ln1"] == "LayerNorm"
+    out = q.predict(tokens)
+    assert np.abs(out - ref).max() < 0.05 * np.abs(ref).max()
+    path = str(tmp_path / "t.safetensors")
+    q.save(path)
+    np.testing.assert_array_equal(am.load(path).predict(tokens), out)
+    with pytest.raises(IndexError, match="out of range"):
+        q.predict(np.full((1, 3), 50))

@@ -33,6 +33,7 @@ from .layers import (  # noqa: F401
     MultiHeadAttention,
     QuantizedConv2D,
     QuantizedDense,
+    QuantizedEmbedding,
     ReLU,
     Reshape,
     Sequential,

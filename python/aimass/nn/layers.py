@@ -21,6 +21,7 @@ MaxPool2D = _nn.MaxPool2D
 MultiHeadAttention = _nn.MultiHeadAttention
 QuantizedConv2D = _nn.QuantizedConv2D  # am.quant's int8 layers (csrc/nn/quantized.h)
 QuantizedDense = _nn.QuantizedDense
+QuantizedEmbedding = _nn.QuantizedEmbedding
 Reshape = _nn.Reshape
 Sequential = _nn.Sequential
 TransformerBlock = _nn.TransformerBlock

@@ -236,12 +236,21 @@ def attention(b: GraphBuilder, layer, x: str, shape: tuple, name: str, causal: b
     return dense_matmul(b, ctx, 3, _array(out, "weight"), _array(out, "bias"), f"{name}.out_proj")
 
 
+def _float_only(layer, name):
+    if layer.get_config().get("quantized"):
+        raise NotImplementedError(f"am.onnx.export: {name} is a {type(layer).__name__} with int8 projections "
+                                  f"(quantized=True, from am.quant.quantize_dynamic); it is not exported yet: export "
+                                  f"the float model, or quantise it with ONNX Runtime after export")
+
+
 def multi_head_attention(b, layer, xs, shapes, out_shape, name):
+    _float_only(layer, name)
     return attention(b, layer, xs[0], shapes[0], name)
 
 
 def transformer_block(b, layer, xs, shapes, out_shape, name):
     """Pre-norm: y = x + attn(ln1(x)); y + fc2(fc1(ln2(y))), as csrc/nn/attention.cpp."""
+    _float_only(layer, name)
     config = layer.get_config()
     x, e = xs[0], config["embed_dim"]
 

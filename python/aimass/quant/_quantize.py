@@ -94,6 +94,30 @@ def _int8_conv(layer: Module, static: tuple[float, int]) -> Module:
     return new
 
 
+def _int8_composite(layer: Module) -> Module:
+    """MultiHeadAttention / TransformerBlock rebuilt with quantized=True: its projections (and
+    MLP) become QuantizedDense children, fed the float children's weights quantised per channel."""
+    new = type(layer)(**dict(layer.get_config(), quantized=True))
+    int8_children = {path for path, child in new.named_modules() if type(child) is layers.QuantizedDense}
+    state = {}
+    for key, value in layer.state_dict().items():
+        prefix, _, leaf = key.rpartition(".")
+        if prefix in int8_children and leaf == "weight":
+            state[key], state[f"{prefix}.weight_scale"] = _core.quant.quantize_per_channel_s8(value)
+        else:
+            state[key] = value
+    new.load_state_dict(state)
+    return new
+
+
+def _int8_embedding(layer: Module) -> Module:
+    cfg = layer.get_config()
+    new = layers.QuantizedEmbedding(cfg["num_embeddings"], cfg["embedding_dim"])
+    q, scale = _core.quant.quantize_per_channel_s8(layer.state_dict()["weight"])
+    new.load_state_dict({"weight": q, "weight_scale": scale})
+    return new
+
+
 def _attach(model: Module, report: QuantizationReport) -> Module:
     object.__setattr__(model, "quantization_report", report)
     return model
@@ -108,13 +132,22 @@ def _keep_signature(src: Module, dst: Module) -> None:
 # ------------------------------------------------------------------------------------- dynamic
 
 def quantize_dynamic(model: Module, *, min_layer_size: int = DEFAULT_MIN_LAYER_SIZE) -> Module:
-    """Dense layers with int8 weights (symmetric, per output channel) and activations quantised per
-    row at run time (u8, asymmetric). No calibration data needed."""
+    """Dense layers, the projections of MultiHeadAttention and TransformerBlock (and the block's
+    MLP) with int8 weights (symmetric, per output channel) and activations quantised per row at
+    run time (u8, asymmetric); Embedding tables as int8 rows with a scale each. No calibration
+    data needed."""
     _check_model(model, "quantize_dynamic")
     report = QuantizationReport("int8 dynamic")
 
     def replace(path: str, layer: Module):
-        if type(layer) is not layers.Dense:
+        kind = type(layer)
+        if kind in (layers.MultiHeadAttention, layers.TransformerBlock):
+            report.layers.append(LayerDecision(path, kind.__name__, True, "int8 dynamic"))
+            return _int8_composite(layer)
+        if kind is layers.Embedding:
+            report.layers.append(LayerDecision(path, "Embedding", True, "int8 dynamic"))
+            return _int8_embedding(layer)
+        if kind is not layers.Dense:
             if type(layer) in (layers.Conv2D, layers.Conv1D):
                 report.layers.append(LayerDecision(path, type(layer).__name__, False, "float",
                                                    "dynamic quantisation covers Dense; use am.quant.quantize for "

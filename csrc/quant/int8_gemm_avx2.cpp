@@ -68,6 +68,7 @@ AM_TARGET_AVX2 __attribute__((always_inline)) inline void step(__m256i (&acc)[R]
   const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + 32));  // columns 8-15
   const __m256i low7 = _mm256_set1_epi8(0x7f), one8 = _mm256_set1_epi8(1);
   const __m256i one16 = _mm256_set1_epi16(1), c128 = _mm256_set1_epi16(128);
+#pragma GCC unroll 4
   for (int i = 0; i < R; ++i) {
     const __m256i av = _mm256_set1_epi32(aq[i]);
     const __m256i lo = _mm256_and_si256(av, low7);
@@ -85,21 +86,28 @@ AM_TARGET_AVX2 void tile(const uint8_t* a, int64_t lda, int64_t m0, const Packed
   const int64_t k4_count = w.k_padded / 4, k4_full = w.k / 4;
   const int8_t* wp = w.data.data() + nb * k4_count * 64;
   __m256i acc[R][2];
+#pragma GCC unroll 4
   for (int i = 0; i < R; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_si256();
-  for (int64_t k4 = 0; k4 < k4_full; ++k4) {
+  for (int64_t k4 = 0; k4 < k4_count; ++k4) {  // one loop with the k % 4 step: see int8_gemm_avx512.cpp
     int32_t aq[R];
-    for (int i = 0; i < R; ++i) std::memcpy(&aq[i], a + i * lda + k4 * 4, 4);
+    if (k4 < k4_full) {
+#pragma GCC unroll 4
+      for (int i = 0; i < R; ++i) std::memcpy(&aq[i], a + i * lda + k4 * 4, 4);
+    } else {
+      for (int i = 0; i < R; ++i) aq[i] = quad(a + i * lda + k4 * 4, w.k - k4 * 4);
+    }
     step<R>(acc, wp + k4 * 64, aq);
   }
-  if (k4_full < k4_count) {  // k % 4 left: the weights are zero past k, A is not read there
-    int32_t aq[R];
-    for (int i = 0; i < R; ++i) aq[i] = quad(a + i * lda + k4_full * 4, w.k - k4_full * 4);
-    step<R>(acc, wp + k4_full * 64, aq);
+  alignas(32) int32_t sums[R][2][8];
+#pragma GCC unroll 4
+  for (int i = 0; i < R; ++i) {
+    _mm256_store_si256(reinterpret_cast<__m256i*>(sums[i][0]), acc[i][0]);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(sums[i][1]), acc[i][1]);
   }
   const int64_t col = nb * 16, cols = w.n - col;
   for (int i = 0; i < R; ++i) {
-    write8(acc[i][0], m0 + i, col, cols, w, out);
-    write8(acc[i][1], m0 + i, col + 8, cols - 8, w, out);
+    write8(_mm256_load_si256(reinterpret_cast<const __m256i*>(sums[i][0])), m0 + i, col, cols, w, out);
+    write8(_mm256_load_si256(reinterpret_cast<const __m256i*>(sums[i][1])), m0 + i, col + 8, cols - 8, w, out);
   }
 }
 

@@ -60,9 +60,12 @@ template <int R, int NB>
 AM_TARGET_AVX512_VNNI __attribute__((always_inline)) inline void step(__m512i (&acc)[R][NB], const int8_t* wp,
                                                                       int64_t block_bytes, const int32_t* aq) {
   __m512i wv[NB];
+#pragma GCC unroll 4
   for (int h = 0; h < NB; ++h) wv[h] = _mm512_loadu_si512(wp + h * block_bytes);
+#pragma GCC unroll 8
   for (int i = 0; i < R; ++i) {
     const __m512i av = _mm512_set1_epi32(aq[i]);
+#pragma GCC unroll 4
     for (int h = 0; h < NB; ++h) acc[i][h] = _mm512_dpbusd_epi32(acc[i][h], av, wv[h]);
   }
 }
@@ -73,22 +76,33 @@ AM_TARGET_AVX512_VNNI void tile(const uint8_t* a, int64_t lda, int64_t, int64_t 
   const int64_t k4_count = w.k_padded / 4, k4_full = w.k / 4, block_bytes = k4_count * 64;
   const int8_t* wp = w.data.data() + nb0 * block_bytes;
   __m512i acc[R][NB];
+#pragma GCC unroll 8
   for (int i = 0; i < R; ++i)
+#pragma GCC unroll 4
     for (int h = 0; h < NB; ++h) acc[i][h] = _mm512_setzero_si512();
-  for (int64_t k4 = 0; k4 < k4_full; ++k4) {
+  // k % 4 left: the last step reads A's last bytes through quad() (the weights are zero past k,
+  // and A may end there); one loop for both, so the accumulators have one home.
+  for (int64_t k4 = 0; k4 < k4_count; ++k4) {
     int32_t aq[R];
-    for (int i = 0; i < R; ++i) std::memcpy(&aq[i], a + i * lda + k4 * 4, 4);
+    if (k4 < k4_full) {
+#pragma GCC unroll 8
+      for (int i = 0; i < R; ++i) std::memcpy(&aq[i], a + i * lda + k4 * 4, 4);
+    } else {
+      for (int i = 0; i < R; ++i) aq[i] = quad(a + i * lda + k4 * 4, w.k - k4 * 4);
+    }
     step<R, NB>(acc, wp + k4 * 64, block_bytes, aq);
   }
-  if (k4_full < k4_count) {  // k % 4 left: the weights are zero past k, A is not read there
-    int32_t aq[R];
-    for (int i = 0; i < R; ++i) aq[i] = quad(a + i * lda + k4_full * 4, w.k - k4_full * 4);
-    step<R, NB>(acc, wp + k4_full * 64, block_bytes, aq);
-  }
+  // Through memory, so that the accumulators are only ever indexed by unrolled constants and
+  // stay in registers in the loop above.
+  alignas(64) int32_t sums[R][NB][16];
+#pragma GCC unroll 8
+  for (int i = 0; i < R; ++i)
+#pragma GCC unroll 4
+    for (int h = 0; h < NB; ++h) _mm512_store_si512(sums[i][h], acc[i][h]);
   for (int h = 0; h < NB; ++h) {
     const int64_t col = (nb0 + h) * 16, cols = w.n - col;
     const __mmask16 mask = __mmask16(cols >= 16 ? 0xFFFF : (1u << cols) - 1);
-    for (int i = 0; i < R; ++i) write16(acc[i][h], m0 + i, col, mask, w, out);
+    for (int i = 0; i < R; ++i) write16(_mm512_load_si512(sums[i][h]), m0 + i, col, mask, w, out);
   }
 }
 

@@ -1,7 +1,8 @@
-// The AVX2 weight-only GEMM (weight_only.h, kernels.h): as weight_only_avx512.cpp with 8 lanes.
-// A tile is MR <= 2 rows x NR <= 4 output channels, 8 ymm accumulators. 8 weights at a time are
-// widened to int32, converted and multiplied by the group's fp16 scale: int8 sign-extended,
-// int4 as (nibble - 8) * d, the baseline's exact values. Lanes past k are masked off.
+// The AVX2 weight-only GEMM (weight_only.h, kernels.h): y (m, n) = x (m, k) @ dequant(W)^T over
+// tiles of MR <= 2 rows x NR <= 4 output channels, 8 ymm accumulators (8 lanes of partial sums,
+// reduced at the end). Group by group, 8 weights at a time are widened to int32, converted and
+// scaled by the group's fp16 d: int8 as q * d, int4 as fma(q, d, -8d) = (q - 8) * d rounded
+// once: the baseline's exact values. Lanes past k are masked off.
 #include "quant/kernels.h"
 
 #ifdef AM_QUANT_X86
@@ -85,20 +86,23 @@ AM_TARGET_AVX2 void tile(const Args& p, const float* x, int64_t r0, float* y) {
       }
     } else {
       const int64_t half = p.group / 2;
-      const __m256i nib = _mm256_set1_epi32(0xf), eight = _mm256_set1_epi32(8);
+      // (q - 8) * d as fma(q, d, -8d): one rounding of the exact (q - 8) * d, the baseline's value
+      const __m256i nib = _mm256_set1_epi32(0xf);
+      __m256 minus_8d[NR];
+      for (int c = 0; c < NR; ++c) minus_8d[c] = _mm256_mul_ps(_mm256_set1_ps(-8.0f), d[c]);
       for (int64_t v = 0; v < half; v += 8) {
         __m256i b[NR];
         for (int c = 0; c < NR; ++c) b[c] = _mm256_cvtepu8_epi32(load8(q + c * p.row_bytes + c0 / 2 + v));
         if (v < len) {  // low nibbles: elements v .. v + 7 of the group
           __m256 wv[NR];
           for (int c = 0; c < NR; ++c)
-            wv[c] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_and_si256(b[c], nib), eight)), d[c]);
+            wv[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_and_si256(b[c], nib)), d[c], minus_8d[c]);
           fma_rows<MR, NR>(acc, wv, x + c0 + v, p.ldx, len - v);
         }
         if (half + v < len) {  // high nibbles: elements half + v .. half + v + 7
           __m256 wv[NR];
           for (int c = 0; c < NR; ++c)
-            wv[c] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(b[c], 4), eight)), d[c]);
+            wv[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(b[c], 4)), d[c], minus_8d[c]);
           fma_rows<MR, NR>(acc, wv, x + c0 + half + v, p.ldx, len - half - v);
         }
       }

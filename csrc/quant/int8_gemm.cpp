@@ -101,7 +101,7 @@ void check_gemm_args(int64_t m, int64_t lda, const PackedInt8Weights& w, int64_t
            ValueError, "int8_gemm: the weights are not packed (use pack_int8_weights)");
   AM_CHECK(m >= 0, ValueError, "int8_gemm: negative M");
   AM_CHECK(lda >= w.k, ValueError, "int8_gemm: row stride ", lda, " < k = ", w.k);
-  AM_CHECK(ldc >= w.n, ValueError, "int8_gemm: C row stride ", ldc, " < n = ", w.n);
+  AM_CHECK(m == 0 || ldc >= w.n, ValueError, "int8_gemm: C row stride ", ldc, " < n = ", w.n);
 }
 
 template <typename Write>

@@ -95,6 +95,8 @@ void quantize_u8(const float* x, int64_t count, float scale, int32_t zero, uint8
 }
 
 void quantize_weights_s8(const float* w, int64_t n, int64_t k, int64_t ldw, int8_t* q, float* scale) {
+  AM_CHECK(n >= 0 && k >= 0 && ldw >= k, ValueError, "quantize_weights_s8: bad shape (", n, ", ", k, ") or row stride ",
+           ldw);
   for (int64_t r = 0; r < n; ++r) {
     const float* row = w + r * ldw;
     float amax = 0;

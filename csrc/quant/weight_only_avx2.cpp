@@ -1,5 +1,5 @@
 // The AVX2 weight-only GEMM (weight_only.h, kernels.h): y (m, n) = x (m, k) @ dequant(W)^T over
-// tiles of MR <= 2 rows x NR <= 4 output channels, 8 ymm accumulators (8 lanes of partial sums,
+// tiles of rows x output channels (2 x 4 or 4 x 2), 8 ymm accumulators (8 lanes of partial sums,
 // reduced at the end). Group by group, 8 weights at a time are widened to int32, converted and
 // scaled by the group's fp16 d: int8 as q * d, int4 as fma(q, d, -8d) = (q - 8) * d rounded
 // once: the baseline's exact values. Lanes past k are masked off.
@@ -17,7 +17,9 @@ namespace aimass::quant::detail {
 
 namespace {
 
-constexpr int kMr = 2, kNr = 4;
+// Wide tiles (rows <= 2 x 4 channels) for m <= 2, where each weight serves one or two rows; tall
+// ones (rows <= 4 x 2 channels) above, where dequantising once for 4 rows matters more.
+constexpr int kMr = 2, kNr = 4, kTallMr = 4, kTallNr = 2;
 
 struct Args {
   const float* x;
@@ -41,16 +43,21 @@ template <int MR, int NR>
 AM_TARGET_AVX2 __attribute__((always_inline)) inline void fma_rows(__m256 (&acc)[MR][NR], __m256 (&wv)[NR],
                                                                    const float* x, int64_t ldx, int64_t left) {
   if (left >= 8) {
+#pragma GCC unroll 4
     for (int i = 0; i < MR; ++i) {
       const __m256 xv = _mm256_loadu_ps(x + i * ldx);
+#pragma GCC unroll 4
       for (int c = 0; c < NR; ++c) acc[i][c] = _mm256_fmadd_ps(xv, wv[c], acc[i][c]);
     }
     return;
   }
   const __m256i mask = lane_mask(left);
+#pragma GCC unroll 4
   for (int c = 0; c < NR; ++c) wv[c] = _mm256_and_ps(wv[c], _mm256_castsi256_ps(mask));
+#pragma GCC unroll 4
   for (int i = 0; i < MR; ++i) {
     const __m256 xv = _mm256_maskload_ps(x + i * ldx, mask);
+#pragma GCC unroll 4
     for (int c = 0; c < NR; ++c) acc[i][c] = _mm256_fmadd_ps(xv, wv[c], acc[i][c]);
   }
 }
@@ -69,17 +76,21 @@ AM_TARGET_AVX2 inline float hsum(__m256 v) {
 template <int MR, int NR, int Bits>
 AM_TARGET_AVX2 void tile(const Args& p, const float* x, int64_t r0, float* y) {
   __m256 acc[MR][NR];
+#pragma GCC unroll 4
   for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
     for (int c = 0; c < NR; ++c) acc[i][c] = _mm256_setzero_ps();
   const uint8_t* q = p.q + r0 * p.row_bytes;
   const uint16_t* sc = p.scales + r0 * p.groups;
   for (int64_t g = 0; g < p.groups; ++g) {
     const int64_t c0 = g * p.group, len = std::min(p.group, p.k - c0);
     __m256 d[NR];
+#pragma GCC unroll 4
     for (int c = 0; c < NR; ++c) d[c] = _mm256_set1_ps(_cvtsh_ss(sc[c * p.groups + g]));
     if (Bits == 8) {
       for (int64_t v = 0; v < len; v += 8) {
         __m256 wv[NR];
+#pragma GCC unroll 4
         for (int c = 0; c < NR; ++c)
           wv[c] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(load8(q + c * p.row_bytes + c0 + v))), d[c]);
         fma_rows<MR, NR>(acc, wv, x + c0 + v, p.ldx, len - v);
@@ -89,18 +100,22 @@ AM_TARGET_AVX2 void tile(const Args& p, const float* x, int64_t r0, float* y) {
       // (q - 8) * d as fma(q, d, -8d): one rounding of the exact (q - 8) * d, the baseline's value
       const __m256i nib = _mm256_set1_epi32(0xf);
       __m256 minus_8d[NR];
+#pragma GCC unroll 4
       for (int c = 0; c < NR; ++c) minus_8d[c] = _mm256_mul_ps(_mm256_set1_ps(-8.0f), d[c]);
       for (int64_t v = 0; v < half; v += 8) {
         __m256i b[NR];
+#pragma GCC unroll 4
         for (int c = 0; c < NR; ++c) b[c] = _mm256_cvtepu8_epi32(load8(q + c * p.row_bytes + c0 / 2 + v));
         if (v < len) {  // low nibbles: elements v .. v + 7 of the group
           __m256 wv[NR];
+#pragma GCC unroll 4
           for (int c = 0; c < NR; ++c)
             wv[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_and_si256(b[c], nib)), d[c], minus_8d[c]);
           fma_rows<MR, NR>(acc, wv, x + c0 + v, p.ldx, len - v);
         }
         if (half + v < len) {  // high nibbles: elements half + v .. half + v + 7
           __m256 wv[NR];
+#pragma GCC unroll 4
           for (int c = 0; c < NR; ++c)
             wv[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(b[c], 4)), d[c], minus_8d[c]);
           fma_rows<MR, NR>(acc, wv, x + c0 + half + v, p.ldx, len - half - v);
@@ -108,9 +123,15 @@ AM_TARGET_AVX2 void tile(const Args& p, const float* x, int64_t r0, float* y) {
       }
     }
   }
+  // through memory, so that acc is only indexed by unrolled constants (and stays in registers)
+  alignas(32) float sums[MR][NR][8];
+#pragma GCC unroll 4
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int c = 0; c < NR; ++c) _mm256_store_ps(sums[i][c], acc[i][c]);
   for (int i = 0; i < MR; ++i)
     for (int c = 0; c < NR; ++c) {
-      const float v = hsum(acc[i][c]) + (p.bias ? p.bias[r0 + c] : 0.0f);
+      const float v = hsum(_mm256_load_ps(sums[i][c])) + (p.bias ? p.bias[r0 + c] : 0.0f);
       y[i * p.ldy + r0 + c] = p.relu ? std::max(v, 0.0f) : v;
     }
 }
@@ -122,6 +143,11 @@ constexpr TileFn kByChannels[kNr] = {tile<MR, 1, Bits>, tile<MR, 2, Bits>, tile<
 
 template <int Bits>
 constexpr const TileFn* kTiles[kMr] = {kByChannels<Bits, 1>, kByChannels<Bits, 2>};
+template <int Bits, int MR>
+constexpr TileFn kTallByChannels[kTallNr] = {tile<MR, 1, Bits>, tile<MR, 2, Bits>};
+template <int Bits>
+constexpr const TileFn* kTallTiles[kTallMr] = {kTallByChannels<Bits, 1>, kTallByChannels<Bits, 2>,
+                                               kTallByChannels<Bits, 3>, kTallByChannels<Bits, 4>};
 
 }  // namespace
 
@@ -130,12 +156,19 @@ void weight_only_gemm_avx2(const float* x, int64_t m, int64_t ldx, const uint8_t
   const int64_t groups = (k + group - 1) / group;
   const Args p{x, ldx, q, scales, k, group, groups, groups * group * bits / 8, bias, relu, y, ldy};
   const TileFn* const* tiles = bits == 8 ? kTiles<8> : kTiles<4>;
+  const TileFn* const* tall = bits == 8 ? kTallTiles<8> : kTallTiles<4>;
   const int64_t n_blocks = (n + kNr - 1) / kNr;
   parallel_for(0, n_blocks, std::max<int64_t>(1, 65536 / (k * kNr)), [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t r0 = b * kNr, nr = std::min<int64_t>(kNr, n - r0);
-      for (int64_t i = 0; i < m; i += kMr)
-        tiles[std::min<int64_t>(kMr, m - i) - 1][nr - 1](p, x + i * ldx, r0, y + i * ldy);
+      if (m <= kMr) {
+        tiles[m - 1][nr - 1](p, x, r0, y);
+        continue;
+      }
+      for (int64_t i = 0; i < m; i += kTallMr)
+        for (int64_t c = 0; c < nr; c += kTallNr)
+          tall[std::min<int64_t>(kTallMr, m - i) - 1][std::min<int64_t>(kTallNr, nr - c) - 1](p, x + i * ldx, r0 + c,
+                                                                                             y + i * ldy);
     }
   });
 }

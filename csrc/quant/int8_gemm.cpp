@@ -85,7 +85,8 @@ void run_tiles(const uint8_t* a, int64_t m, int64_t lda, const PackedInt8Weights
   chunk = std::min(chunk, (m + kern.rows - 1) / kern.rows * kern.rows);
   const int64_t m_chunks = (m + chunk - 1) / chunk;
   const int64_t item_macs = chunk * kern.blocks * 16 * w.k_padded;
-  parallel_for(0, m_chunks * n_panels, std::max<int64_t>(1, (int64_t(1) << 17) / item_macs), [&](int64_t t0, int64_t t1) {
+  const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 17) / item_macs);  // small GEMMs stay in one thread
+  parallel_for(0, m_chunks * n_panels, grain, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t m0 = t / n_panels * chunk, m1 = std::min(m, m0 + chunk);
       const int64_t nb0 = t % n_panels * kern.blocks, blocks = std::min(kern.blocks, n_blocks - nb0);

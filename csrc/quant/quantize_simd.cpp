@@ -91,7 +91,8 @@ AM_TARGET_AVX2 void quantize_span_u8_avx2(const float* x, int64_t count, float i
   const __m256 inv = _mm256_set1_ps(inv_scale), z = _mm256_set1_ps(float(zero)), top = _mm256_set1_ps(255.0f);
   int64_t i = 0;
   for (; i + 8 <= count; i += 8) {
-    __m256 r = _mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), inv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), inv),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     r = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(r, z), _mm256_setzero_ps()), top);
     const __m256i qi = _mm256_cvtps_epi32(r);
     const __m128i q16 = _mm_packus_epi32(_mm256_castsi256_si128(qi), _mm256_extracti128_si256(qi, 1));

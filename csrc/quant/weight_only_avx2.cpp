@@ -34,7 +34,8 @@ struct Args {
 };
 
 AM_TARGET_AVX2 inline __m256i lane_mask(int64_t left) {
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(int(std::min<int64_t>(left, 8))), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(int(std::min<int64_t>(left, 8))),
+                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
 // acc[i][c] += x[i][0, 8) * wv[c]; `left` < 8: only the first `left` lanes (x not read past

@@ -1,10 +1,9 @@
 // The AVX-512 weight-only GEMM (weight_only.h, kernels.h): y (m, n) = x (m, k) @ dequant(W)^T,
 // over tiles of rows of x x 4 output channels, with 16-lane float accumulators per (row,
-// channel) reduced once at the end. Every dequantised weight equals the baseline's exactly
-// ((q - 8) * d or q * d, one rounding); the sums differ from the baseline's by float rounding
-// (16 partial sums, and int4's per-block scaling below).
-//   int8 (tiles of 4 rows): per group and channel d is broadcast (fp16 -> float, exact), 16
-//     bytes are sign-extended, converted and multiplied by d, then used by every row.
+// channel) reduced once at the end. Both use the stored fp16 d exactly (fp16 -> float is exact);
+// the sums differ from the baseline's by float rounding only.
+//   int8 (tiles of 4 rows): per group and channel d is broadcast, 16 bytes are sign-extended,
+//     converted and multiplied by d (the baseline's weight, bit for bit), then used by every row.
 //   int4 (tiles of 2 rows): in 64-byte blocks of a row, loaded as 16 dwords; see tile4.
 // The FMA pipes are the bound at m = 1, so int4 spends one multiply-add per weight and row and
 // one more per block, and int8 one multiply per weight shared by the rows.
@@ -133,8 +132,9 @@ AM_TARGET_AVX512 void tile(const Args& p, const float* x, int64_t r0, float* y) 
 // only the low 4 bits, so a shift by 4j is all it takes. Lane L of shift j holds byte 4L + j / 2
 // of the block, low nibble for even j, high for odd: element e4(L, j) below. x is permuted into
 // that order once per call (x4: (m, blocks * 128), zero past k), so the FMAs read it
-// contiguously. The weight is table[q] * d_lane = (q - 8) * d, the baseline's product; d_lane
-// holds, per lane, the scale of the group its byte is in.
+// contiguously. vpermps turns the nibbles into q - 8 (exact), each lane sums x * (q - 8) over
+// the block's 8 shifts, and one FMA per block applies d_lane: per lane, the scale of the group
+// its bytes are in (a lane's 4 bytes are always in one group).
 
 // Element of the group-ordered row at lane L of shift j of a block (half = group / 2 bytes).
 inline int64_t e4(int64_t L, int j, int64_t half) {
@@ -180,7 +180,8 @@ AM_TARGET_AVX512 void tile4(const Args& p, const float* x4, int64_t ldx4, int64_
       for (int i = 0; i < MR; ++i) {
         const __m512 xv = _mm512_loadu_ps(x4 + i * ldx4 + b * 128 + j * 16);
 #pragma GCC unroll 4
-        for (int c = 0; c < NR; ++c) part[i][c] = j == 0 ? _mm512_mul_ps(xv, wv[c]) : _mm512_fmadd_ps(xv, wv[c], part[i][c]);
+        for (int c = 0; c < NR; ++c)
+          part[i][c] = j == 0 ? _mm512_mul_ps(xv, wv[c]) : _mm512_fmadd_ps(xv, wv[c], part[i][c]);
       }
     }
 #pragma GCC unroll 4

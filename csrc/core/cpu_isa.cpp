@@ -32,6 +32,15 @@ CpuIsa detect() {
   return CpuIsa::Baseline;
 }
 
+bool detect_avx512_vnni() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512vnni");
+#else
+  return false;
+#endif
+}
+
 CpuIsa lower(CpuIsa a, CpuIsa b) { return int(a) < int(b) ? a : b; }
 
 // AIMASS_CPU_ISA's level, or the highest when it is unset. A cap, not a request: on a CPU
@@ -48,6 +57,7 @@ CpuIsa environment_cap() {
 // and again at every later use, as the static is still uninitialised).
 struct State {
   CpuIsa cpu = detect();
+  bool vnni = cpu == CpuIsa::Avx512 && detect_avx512_vnni();
   CpuIsa cap = environment_cap();
   CpuIsa limit = lower(cpu, cap);
   std::atomic<CpuIsa> current{limit};
@@ -81,6 +91,8 @@ void set_cpu_isa(CpuIsa isa) {
            cpu_isa_name(s.cap), " caps this process at ", cpu_isa_name(s.cap));
   s.current.store(isa, std::memory_order_relaxed);
 }
+
+bool cpu_has_avx512_vnni() { return state().vnni && cpu_isa() == CpuIsa::Avx512; }
 
 const char* cpu_isa_name(CpuIsa isa) { return kNames[int(isa)]; }
 

@@ -1,7 +1,7 @@
 // The one instruction-set switch of the CPU kernels. Every ISA-specific path (the per-ISA
 // compiled SIMD table, ops/cpu/simd; the target-attributed kernels of the k-NN scan, the GEMM,
 // pooling, the optimizer steps, k-means) is chosen by cpu_isa(), and nothing else asks the CPU
-// what it has (detect() in cpu_isa.cpp is the only cpuid).
+// what it has (detect() and detect_avx512_vnni() in cpu_isa.cpp are the only cpuid).
 //
 //   cpu_isa_limit() = the best the CPU has (detected once), lowered by AIMASS_CPU_ISA;
 //   cpu_isa()       = the level set by set_cpu_isa, else cpu_isa_limit(); never above the limit.
@@ -42,6 +42,12 @@ CpuIsa cpu_isa_at(const char* site);
 void set_isa_dispatch_counting(bool on);
 int64_t isa_dispatch_count(const char* site, CpuIsa isa);
 
+// AVX-512 VNNI (vpdpbusd, the int8 GEMM's instruction, quant/int8_gemm.h): not implied by the
+// Avx512 level (Skylake-X has AVX-512 without it), so it is asked separately. Detected once
+// with the level; false whenever cpu_isa() is below Avx512, so lowering the level (set_cpu_isa,
+// AIMASS_CPU_ISA) turns it off too.
+bool cpu_has_avx512_vnni();
+
 }  // namespace aimass
 
 // The target attributes of the per-ISA variants written outside the SIMD table: the instruction
@@ -49,3 +55,6 @@ int64_t isa_dispatch_count(const char* site, CpuIsa isa);
 // (csrc/CMakeLists.txt). A variant with AM_TARGET_AVX512 runs only when cpu_isa() is Avx512.
 #define AM_TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
 #define AM_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c")))
+// The Avx512 level plus VNNI: only where cpu_has_avx512_vnni().
+#define AM_TARGET_AVX512_VNNI \
+  __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))

@@ -1,11 +1,14 @@
-// int8_gemm.h: packing, the epilogue, the portable baseline kernel and the run-time choice.
+// int8_gemm.h: packing, the epilogue, the portable baseline kernel and the run-time choice
+// (the SIMD tiles are in int8_gemm_avx512.cpp and int8_gemm_avx2.cpp, kernels.h).
 #include "quant/int8_gemm.h"
 
 #include <algorithm>
 #include <cmath>
 
+#include "core/cpu_isa.h"
 #include "core/error.h"
 #include "core/parallel.h"
+#include "quant/kernels.h"
 
 namespace aimass::quant {
 
@@ -55,11 +58,55 @@ void accumulate_block_baseline(const uint8_t* a, int64_t lda, int64_t rows, cons
   }
 }
 
-template <typename Write>
-void run_gemm(const uint8_t* a, int64_t m, int64_t lda, const PackedInt8Weights& w, Write write) {
+// A SIMD kernel: its tile function and tile shape (rows x 16 * blocks columns).
+struct TileKernel {
+  detail::Int8TileFn tile = nullptr;
+  int64_t rows = 0, blocks = 0;
+  const char* name = "baseline";
+};
+
+TileKernel kernel_for(CpuIsa isa) {
+#ifdef AM_QUANT_X86
+  if (isa == CpuIsa::Avx512 && cpu_has_avx512_vnni())
+    return {detail::int8_tile_avx512_vnni, detail::kVnniTileRows, detail::kVnniTileBlocks, "avx512_vnni"};
+  if (int(isa) >= int(CpuIsa::Avx2))  // also AVX-512 without VNNI (Skylake-X)
+    return {detail::int8_tile_avx2, detail::kAvx2TileRows, detail::kAvx2TileBlocks, "avx2"};
+#endif
+  return {};
+}
+
+// The thread pool over M x N: items are (chunk of rows, panel of kern.blocks blocks), panels
+// inner, so a thread's consecutive items share the chunk of A (at most ~256 KiB, in L2) and each
+// panel of W is read from memory once per chunk and then from L2 by every tile of rows.
+void run_tiles(const uint8_t* a, int64_t m, int64_t lda, const PackedInt8Weights& w, const detail::Int8Output& out,
+               const TileKernel& kern) {
+  const int64_t n_blocks = (w.n + 15) / 16, n_panels = (n_blocks + kern.blocks - 1) / kern.blocks;
+  int64_t chunk = std::max<int64_t>(kern.rows, (int64_t(1) << 18) / std::max<int64_t>(w.k, 1) / kern.rows * kern.rows);
+  chunk = std::min(chunk, (m + kern.rows - 1) / kern.rows * kern.rows);
+  const int64_t m_chunks = (m + chunk - 1) / chunk;
+  const int64_t item_macs = chunk * kern.blocks * 16 * w.k_padded;
+  const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 17) / item_macs);  // small GEMMs stay in one thread
+  parallel_for(0, m_chunks * n_panels, grain, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t m0 = t / n_panels * chunk, m1 = std::min(m, m0 + chunk);
+      const int64_t nb0 = t % n_panels * kern.blocks, blocks = std::min(kern.blocks, n_blocks - nb0);
+      for (int64_t i = m0; i < m1; i += kern.rows)
+        kern.tile(a + i * lda, lda, std::min(kern.rows, m1 - i), i, w, nb0, blocks, out);
+    }
+  });
+}
+
+void check_gemm_args(int64_t m, int64_t lda, const PackedInt8Weights& w, int64_t ldc) {
+  AM_CHECK(w.n > 0 && w.k > 0 && w.data.size() == size_t(w.n_padded * w.k_padded) &&
+               w.col_sum.size() == size_t(w.n_padded),
+           ValueError, "int8_gemm: the weights are not packed (use pack_int8_weights)");
   AM_CHECK(m >= 0, ValueError, "int8_gemm: negative M");
   AM_CHECK(lda >= w.k, ValueError, "int8_gemm: row stride ", lda, " < k = ", w.k);
-  if (m == 0) return;
+  AM_CHECK(m == 0 || ldc >= w.n, ValueError, "int8_gemm: C row stride ", ldc, " < n = ", w.n);
+}
+
+template <typename Write>
+void run_gemm(const uint8_t* a, int64_t m, int64_t lda, const PackedInt8Weights& w, Write write) {
   const int64_t n_blocks = w.n_padded / 16;
   constexpr int64_t kRowsPerTile = 16;
   const int64_t m_tiles = (m + kRowsPerTile - 1) / kRowsPerTile;
@@ -89,6 +136,16 @@ void check_epilogue(const Int8Epilogue& ep) {
 }  // namespace
 
 void int8_gemm_s32(const uint8_t* a, int64_t m, int64_t lda, const PackedInt8Weights& w, int32_t* c, int64_t ldc) {
+  check_gemm_args(m, lda, w, ldc);
+  if (m == 0) return;
+  const TileKernel kern = kernel_for(cpu_isa_at("int8_gemm"));
+  if (kern.tile) {
+    detail::Int8Output out;
+    out.kind = detail::Int8Out::S32;
+    out.c = c;
+    out.ldc = ldc;
+    return run_tiles(a, m, lda, w, out, kern);
+  }
   run_gemm(a, m, lda, w, [&](int64_t m0, int64_t rows, int64_t n0, int64_t cols, const int32_t* acc) {
     for (int64_t i = 0; i < rows; ++i)
       for (int64_t j = 0; j < cols; ++j) c[(m0 + i) * ldc + n0 + j] = acc[i * 16 + j];
@@ -98,6 +155,17 @@ void int8_gemm_s32(const uint8_t* a, int64_t m, int64_t lda, const PackedInt8Wei
 void int8_gemm_f32(const uint8_t* a, int64_t m, int64_t lda, const PackedInt8Weights& w, const Int8Epilogue& ep,
                    float* c, int64_t ldc) {
   check_epilogue(ep);
+  check_gemm_args(m, lda, w, ldc);
+  if (m == 0) return;
+  const TileKernel kern = kernel_for(cpu_isa_at("int8_gemm"));
+  if (kern.tile) {
+    detail::Int8Output out;
+    out.kind = detail::Int8Out::F32;
+    out.c = c;
+    out.ldc = ldc;
+    out.ep = &ep;
+    return run_tiles(a, m, lda, w, out, kern);
+  }
   run_gemm(a, m, lda, w, [&](int64_t m0, int64_t rows, int64_t n0, int64_t cols, const int32_t* acc) {
     for (int64_t i = 0; i < rows; ++i)
       for (int64_t j = 0; j < cols; ++j) c[(m0 + i) * ldc + n0 + j] = dequantised(acc[i * 16 + j], m0 + i, n0 + j, w, ep);
@@ -109,7 +177,20 @@ void int8_gemm_u8(const uint8_t* a, int64_t m, int64_t lda, const PackedInt8Weig
   check_epilogue(ep);
   AM_CHECK(out_scale > 0 && std::isfinite(out_scale), ValueError, "int8_gemm_u8: out_scale must be positive, got ",
            out_scale);
+  check_gemm_args(m, lda, w, ldc);
+  if (m == 0) return;
   const float inv = 1.0f / out_scale;
+  const TileKernel kern = kernel_for(cpu_isa_at("int8_gemm"));
+  if (kern.tile) {
+    detail::Int8Output out;
+    out.kind = detail::Int8Out::U8;
+    out.c = c;
+    out.ldc = ldc;
+    out.ep = &ep;
+    out.inv_out_scale = inv;
+    out.out_zero = float(out_zero);
+    return run_tiles(a, m, lda, w, out, kern);
+  }
   run_gemm(a, m, lda, w, [&](int64_t m0, int64_t rows, int64_t n0, int64_t cols, const int32_t* acc) {
     for (int64_t i = 0; i < rows; ++i)
       for (int64_t j = 0; j < cols; ++j) {
@@ -119,6 +200,6 @@ void int8_gemm_u8(const uint8_t* a, int64_t m, int64_t lda, const PackedInt8Weig
   });
 }
 
-const char* int8_gemm_kernel_name() { return "baseline"; }
+const char* int8_gemm_kernel_name() { return kernel_for(cpu_isa()).name; }
 
 }  // namespace aimass::quant

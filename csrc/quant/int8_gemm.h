@@ -10,12 +10,16 @@
 // per tensor for static); W symmetrically per output channel (zero point 0), so the zero point
 // of A is removed with the weights' column sums instead of a pass over A.
 //
-// Kernels (chosen at run time by cpu_isa() and cpu_has_avx512_vnni(), core/cpu_isa.h):
-//   AVX-512 VNNI: vpdpbusd (u8 x s8 quads summed into s32, no intermediate saturation);
-//   AVX2: vpmaddubsw sums pairs into s16, which saturates (255*127*2 > 32767): A's bytes are
-//         split into their low 7 bits and the top bit and both halves multiplied exactly, so
-//         the result equals the exact sum, never a clipped one;
+// Kernels (chosen at run time by cpu_isa() and cpu_has_avx512_vnni(), core/cpu_isa.h; each
+// computes a tile of C over all of K in registers and applies the epilogue as it stores it):
+//   AVX-512 VNNI (int8_gemm_avx512.cpp): 8 rows x 48 columns, vpdpbusd (u8 x s8 quads summed
+//         into s32, no intermediate saturation);
+//   AVX2 (int8_gemm_avx2.cpp; also AVX-512 CPUs without VNNI): 4 rows x 16 columns; vpmaddubsw
+//         sums pairs into s16, which saturates (255*127*2 > 32767): A's bytes are split into
+//         their low 7 bits and the top bit and both halves multiplied exactly, so the result
+//         equals the exact sum, never a clipped one;
 //   baseline: portable C++, the reference the others are tested against.
+// Every kernel gives the same int32 sums, and the same float / u8 epilogue bit for bit.
 // Every kernel reads the same packed layout (PackedInt8Weights), so a model packed once runs at
 // any ISA level.
 #pragma once
@@ -50,7 +54,8 @@ struct Int8Epilogue {
 };
 
 // A: (m, k) u8, row stride lda >= k. C: (m, n) float, row stride ldc >= n. Runs on the thread
-// pool (core/parallel.h) over blocks of M and N.
+// pool (core/parallel.h) over blocks of M and N. ValueError for m < 0, a short stride, weights
+// not made by pack_int8_weights, or an epilogue without a_scale / a_zero / w_scale.
 void int8_gemm_f32(const uint8_t* a, int64_t m, int64_t lda, const PackedInt8Weights& w, const Int8Epilogue& ep,
                    float* c, int64_t ldc);
 // As int8_gemm_f32, then requantised to u8 with (out_scale, out_zero).

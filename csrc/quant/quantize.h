@@ -3,6 +3,8 @@
 //   symmetric s8:   q = clamp(round_half_even(x / scale), -127, 127),      x ~ q * scale
 // The u8 range always contains 0 (so zero padding and ReLU outputs are exact). A row or tensor
 // holding NaN or +-inf gets scale NaN, so whatever is computed from it is NaN, as in float.
+// The u8 loops are vectorised (AVX-512 / AVX2, quantize_simd.cpp) with the same bytes at every
+// level: the same float operations, x * (1 / scale) then round half to even.
 #pragma once
 #include <cstdint>
 

@@ -1,13 +1,16 @@
-// weight_only.h: the formats, quantisation, and the portable baseline GEMM.
+// weight_only.h: the formats, quantisation, the portable baseline GEMM and the run-time choice
+// (the SIMD GEMMs are in weight_only_avx512.cpp and weight_only_avx2.cpp, kernels.h).
 #include "quant/weight_only.h"
 
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
+#include "core/cpu_isa.h"
 #include "core/dtype.h"
 #include "core/error.h"
 #include "core/parallel.h"
+#include "quant/kernels.h"
 
 namespace aimass::quant {
 
@@ -98,8 +101,18 @@ void dequantize_weight_only(const uint8_t* q, const uint16_t* scales, int64_t n,
 void weight_only_gemm(const float* x, int64_t m, int64_t ldx, const uint8_t* q, const uint16_t* scales, int64_t n,
                       int64_t k, int64_t group, int bits, const float* bias, bool relu, float* y, int64_t ldy) {
   check_weight_only_format(n, k, group, bits);
-  AM_CHECK(m >= 0 && ldx >= k && ldy >= n, ValueError, "weight_only_gemm: bad strides");
+  AM_CHECK(m >= 0, ValueError, "weight_only_gemm: negative m = ", m);
+  AM_CHECK(ldx >= k && ldy >= n, ValueError, "weight_only_gemm: row strides ldx = ", ldx, " (k = ", k, ") and ldy = ",
+           ldy, " (n = ", n, ") must be at least the row lengths");
   if (m == 0) return;
+  const CpuIsa isa = cpu_isa_at("weight_only_gemm");
+#ifdef AM_QUANT_X86
+  if (isa == CpuIsa::Avx512)
+    return detail::weight_only_gemm_avx512(x, m, ldx, q, scales, n, k, group, bits, bias, relu, y, ldy);
+  if (isa == CpuIsa::Avx2)
+    return detail::weight_only_gemm_avx2(x, m, ldx, q, scales, n, k, group, bits, bias, relu, y, ldy);
+#endif
+  (void)isa;
   const int64_t groups = weight_only_groups(k, group), row_bytes = weight_only_row_bytes(k, group, bits);
   parallel_for(0, n, std::max<int64_t>(1, 4096 / std::max<int64_t>(m, 1)), [&](int64_t n0, int64_t n1) {
     std::vector<float> buf(static_cast<size_t>(group));
@@ -123,6 +136,11 @@ void weight_only_gemm(const float* x, int64_t m, int64_t ldx, const uint8_t* q, 
   });
 }
 
-const char* weight_only_kernel_name() { return "baseline"; }
+const char* weight_only_kernel_name() {
+#ifdef AM_QUANT_X86
+  if (int(cpu_isa()) >= int(CpuIsa::Avx2)) return cpu_isa_name(cpu_isa());  // "avx512" or "avx2"
+#endif
+  return "baseline";
+}
 
 }  // namespace aimass::quant

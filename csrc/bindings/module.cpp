@@ -1,5 +1,10 @@
 #include "bindings/bindings.h"
 
+namespace aimass::bindings {
+// bindings/qat.cpp: fake quantisation ops in aimass._core.quant, the QAT layers in aimass._core.nn
+void bind_qat(py::module_& quant, py::module_& nn);
+}  // namespace aimass::bindings
+
 PYBIND11_MODULE(_core, m) {
   using namespace aimass::bindings;
   m.doc() = "aimass native core (private: use the aimass package)";
@@ -24,6 +29,7 @@ PYBIND11_MODULE(_core, m) {
   bind_training(nn);
   py::module_ quant = m.def_submodule("quant", "compression: quantisation ops, observers, pruning, distillation (use aimass.quant)");
   bind_quant(quant, nn);
+  bind_qat(quant, nn);
   bind_prune(quant);
   bind_distill(quant);
 }

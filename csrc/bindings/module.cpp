@@ -1,10 +1,5 @@
 #include "bindings/bindings.h"
 
-namespace aimass::bindings {
-// bindings/qat.cpp: fake quantisation ops in aimass._core.quant, the QAT layers in aimass._core.nn
-void bind_qat(py::module_& quant, py::module_& nn);
-}  // namespace aimass::bindings
-
 PYBIND11_MODULE(_core, m) {
   using namespace aimass::bindings;
   m.doc() = "aimass native core (private: use the aimass package)";

@@ -9,6 +9,7 @@
 #include "autograd/convert.h"
 #include "autograd/dropout.h"
 #include "autograd/elementwise.h"
+#include "autograd/fake_quant.h"
 #include "autograd/index.h"
 #include "autograd/linalg.h"
 #include "autograd/linear.h"

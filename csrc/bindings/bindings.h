@@ -33,6 +33,7 @@ void bind_knn(py::module_& m);              // aimass._core.knn: k-nearest-neigh
 void bind_serve(py::module_& m);            // aimass._core.serve: the dynamic batcher
 // aimass._core.quant: quantisation ops and observers; the quantised layers in aimass._core.nn
 void bind_quant(py::module_& quant, py::module_& nn);
+void bind_qat(py::module_& quant, py::module_& nn);  // fake quantisation ops; the QAT layers in aimass._core.nn
 void bind_prune(py::module_& quant);        // aimass._core.quant: pruning masks
 void bind_distill(py::module_& quant);      // aimass._core.quant: distillation pair, loss, metrics
 

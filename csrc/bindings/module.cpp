@@ -24,6 +24,7 @@ PYBIND11_MODULE(_core, m) {
   bind_training(nn);
   py::module_ quant = m.def_submodule("quant", "compression: quantisation ops, observers, pruning, distillation (use aimass.quant)");
   bind_quant(quant, nn);
+  bind_qat(quant, nn);
   bind_prune(quant);
   bind_distill(quant);
 }

@@ -23,6 +23,8 @@ from .layers import (  # noqa: F401
     Dense,
     Dropout,
     Embedding,
+    FakeQuantConv2D,
+    FakeQuantDense,
     Flatten,
     GlobalAveragePooling2D,
     LayerNorm,

@@ -211,6 +211,23 @@ def _calibration_array(calibration, fn: str):
     return array
 
 
+def _static_plan(path: str, layer: Module, min_layer_size: int) -> tuple[bool, LayerDecision | None]:
+    """Whether static int8 (quantize, and prepare_qat / convert) takes ``layer``: (True, None) for a
+    candidate, else (False, why it stays float), the decision None for layers int8 does not concern."""
+    kind = type(layer)
+    if kind not in (layers.Dense, layers.Conv2D):
+        if kind in (layers.Conv1D,) or kind.__name__ in ("MultiHeadAttention", "TransformerBlock", "Embedding"):
+            return False, LayerDecision(path, kind.__name__, False, "float",
+                                        f"no static int8 kernel for {kind.__name__}")
+        return False, None
+    if kind is layers.Conv2D and layer.get_config().get("groups", 1) != 1:
+        return False, LayerDecision(path, "Conv2D", False, "float", "grouped convolution has no int8 kernel")
+    reason = _size_reason(layer, min_layer_size)
+    if reason:
+        return False, LayerDecision(path, kind.__name__, False, "float", reason)
+    return True, None
+
+
 def quantize(model: Module, calibration, *, method: str = "minmax", percentile: float = 99.99,
              momentum: float = 0.01, symmetric: bool = False, batch_size: int = 256,
              min_sqnr_db: float = DEFAULT_MIN_SQNR_DB, min_layer_size: int = DEFAULT_MIN_LAYER_SIZE,
@@ -235,20 +252,11 @@ def quantize(model: Module, calibration, *, method: str = "minmax", percentile: 
     candidates: dict[str, Module] = {}
     decisions: dict[str, LayerDecision] = {}
     for path, layer in leaf_layers(float_model):
-        kind = type(layer)
-        if kind not in (layers.Dense, layers.Conv2D):
-            if kind in (layers.Conv1D,) or kind.__name__ in ("MultiHeadAttention", "TransformerBlock", "Embedding"):
-                decisions[path] = LayerDecision(path, kind.__name__, False, "float",
-                                                f"no static int8 kernel for {kind.__name__}")
-            continue
-        if kind is layers.Conv2D and layer.get_config().get("groups", 1) != 1:
-            decisions[path] = LayerDecision(path, "Conv2D", False, "float", "grouped convolution has no int8 kernel")
-            continue
-        reason = _size_reason(layer, min_layer_size)
-        if reason:
-            decisions[path] = LayerDecision(path, kind.__name__, False, "float", reason)
-            continue
-        candidates[path] = layer
+        candidate, decision = _static_plan(path, layer, min_layer_size)
+        if candidate:
+            candidates[path] = layer
+        elif decision is not None:
+            decisions[path] = decision
 
     # 2. Calibration: the float model with observers in front of each candidate.
     observers = {path: _core.quant.Observer(method, momentum=momentum, percentile=percentile) for path in candidates}

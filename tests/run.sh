@@ -63,7 +63,7 @@ levels_below_best() {
 # The pytest files whose ops run through the per-ISA kernels (the SIMD table, our GEMM, the k-NN
 # scan, pooling, the optimizer steps), for the extra levels.
 simd_suites=(elementwise activation reduce norm softmax matmul conv pool linear loss cross_entropy dtypes nn_layers
-  knn_flat knn_ivf kmeans optim training cpu_isa)
+  knn_flat knn_ivf kmeans optim training cpu_isa quant_ops qat)
 simd_suites=("${simd_suites[@]/#/$root/tests/python/test_}")
 simd_suites=("${simd_suites[@]/%/.py}")
 

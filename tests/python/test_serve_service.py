@@ -453,3 +453,13 @@ def test_kind_gpu_without_a_gpu_is_a_load_error_that_says_so(tmp_path, service_o
     reason = [e for e in s.repository_index() if e["name"] == "g"][0]["reason"]
     assert "KIND_GPU" in reason
     assert s.model_ready("auto")  # KIND_AUTO falls back to the CPU
+
+
+def test_quantised_models_are_served_on_the_cpu(tmp_path, service_of):
+    q = am.quant.quantize_dynamic(_mlp(d=64), min_layer_size=0)
+    _put(tmp_path, "q_gpu", 1, q, {"instance_group": [{"kind": "KIND_GPU"}]})
+    _put(tmp_path, "q_auto", 1, q, {"instance_group": [{"kind": "KIND_AUTO"}]})
+    s = service_of()
+    reason = [e for e in s.repository_index() if e["name"] == "q_gpu"][0]["reason"]
+    assert "QuantizedDense" in reason and "KIND_CPU" in reason
+    assert s.model_ready("q_auto")  # placed on the CPU even where a GPU is present

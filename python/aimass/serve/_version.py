@@ -39,10 +39,26 @@ def _place(obj, kind: str, where: str):
 
     if kind == "KIND_CPU" or (kind == "KIND_AUTO" and not cuda.is_available()):
         return obj
+    cpu_only = _cpu_only_layers(obj)
+    if cpu_only and kind == "KIND_AUTO":
+        return obj  # the int8 / int4 kernels run on the CPU (csrc/ops/quant.h): serve it there
+    if cpu_only:
+        raise ServeError(400, f"{where}: instance_group asks for KIND_GPU, but the model's quantised layers "
+                              f"({', '.join(sorted(cpu_only))}) run on the CPU only; use KIND_CPU or KIND_AUTO")
     if not cuda.is_available():
         raise ServeError(400, f"{where}: instance_group asks for KIND_GPU, but {cuda.unavailable_reason()}")
     moved = obj.to("cuda")
     return obj if moved is None else moved
+
+
+_CPU_ONLY_LAYERS = {"QuantizedDense", "QuantizedConv2D", "QuantizedEmbedding", "WeightOnlyDense"}
+
+
+def _cpu_only_layers(obj) -> set[str]:
+    modules = getattr(obj, "modules", None)
+    if not callable(modules):
+        return set()
+    return {type(m).__name__ for m in modules() if type(m).__name__ in _CPU_ONLY_LAYERS}
 
 
 def _k_and_filter(parameters: dict, default_k: int, model: str) -> tuple[int, list[int], bool]:

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "core/error.h"
@@ -153,6 +154,69 @@ Tensor int8_linear(const Tensor& x, const quant::PackedInt8Weights& w, const Ten
   return y;
 }
 
+namespace {
+
+// Row r of the output for one u8 image (C, H, W): ow rows of dst (row stride ld), each the C*KH*KW
+// window values in (c, kh, kw) order, `pad` outside the image.
+void im2col_row_u8(const uint8_t* img, int64_t c, int64_t h, int64_t wd, int64_t kh, int64_t kw,
+                   const Conv2dParams& p, uint8_t pad, int64_t r, int64_t ow, uint8_t* dst, int64_t ld) {
+  // Output columns [s_lo, s_hi) see only columns inside the image (the whole window); the
+  // others clip. Empty when the window never fits.
+  const int64_t span = (kw - 1) * p.dilation_w;
+  int64_t s_lo = p.pad_left > 0 ? (p.pad_left + p.stride_w - 1) / p.stride_w : 0;
+  int64_t s_hi = wd - 1 - span + p.pad_left >= 0 ? (wd - 1 - span + p.pad_left) / p.stride_w + 1 : 0;
+  s_lo = std::min(s_lo, ow);
+  s_hi = std::max(s_lo, std::min(s_hi, ow));
+  const bool dense = p.dilation_w == 1;
+  for (int64_t ch = 0; ch < c; ++ch)
+    for (int64_t a = 0; a < kh; ++a) {
+      uint8_t* d = dst + (ch * kh + a) * kw;
+      const int64_t yy = r * p.stride_h - p.pad_top + a * p.dilation_h;
+      if (yy < 0 || yy >= h) {
+        for (int64_t s = 0; s < ow; ++s) std::memset(d + s * ld, pad, size_t(kw));
+        continue;
+      }
+      const uint8_t* src = img + (ch * h + yy) * wd;
+      auto clipped = [&](int64_t s) {
+        for (int64_t b = 0; b < kw; ++b) {
+          const int64_t xx = s * p.stride_w - p.pad_left + b * p.dilation_w;
+          d[s * ld + b] = (xx >= 0 && xx < wd) ? src[xx] : pad;
+        }
+      };
+      for (int64_t s = 0; s < s_lo; ++s) clipped(s);
+      if (dense && kw == 3) {
+        for (int64_t s = s_lo; s < s_hi; ++s) std::memcpy(d + s * ld, src + s * p.stride_w - p.pad_left, 3);
+      } else if (dense) {
+        for (int64_t s = s_lo; s < s_hi; ++s) std::memcpy(d + s * ld, src + s * p.stride_w - p.pad_left, size_t(kw));
+      } else {
+        for (int64_t s = s_lo; s < s_hi; ++s)
+          for (int64_t b = 0; b < kw; ++b) d[s * ld + b] = src[s * p.stride_w - p.pad_left + b * p.dilation_w];
+      }
+      for (int64_t s = s_hi; s < ow; ++s) clipped(s);
+    }
+}
+
+// out (images * pixels, o) -> y (images, o, pixels), in 32 x 32 tiles over the pool.
+void transpose_to_nchw(const float* out, int64_t images, int64_t pixels, int64_t o, float* y) {
+  constexpr int64_t kT = 32;
+  const int64_t p_tiles = (pixels + kT - 1) / kT, o_tiles = (o + kT - 1) / kT;
+  const int64_t per_image = p_tiles * o_tiles;
+  parallel_for(0, images * per_image, std::max<int64_t>(1, 64 / std::max<int64_t>(per_image, 1)),
+               [&](int64_t t0, int64_t t1) {
+                 for (int64_t t = t0; t < t1; ++t) {
+                   const int64_t img = t / per_image, pt = t % per_image / o_tiles, ot = t % o_tiles;
+                   const float* src = out + img * pixels * o;
+                   float* dst = y + img * o * pixels;
+                   const int64_t p0 = pt * kT, p1 = std::min(pixels, p0 + kT);
+                   const int64_t f0 = ot * kT, f1 = std::min(o, f0 + kT);
+                   for (int64_t f = f0; f < f1; ++f)
+                     for (int64_t px = p0; px < p1; ++px) dst[f * pixels + px] = src[px * o + f];
+                 }
+               });
+}
+
+}  // namespace
+
 Tensor int8_conv2d(const Tensor& x, const quant::PackedInt8Weights& w, int64_t kh, int64_t kw, const Tensor& w_scale,
                    const Tensor& bias, const Conv2dParams& p, const ActivationQuant& aq, bool relu) {
   const char* op = "int8_conv2d";
@@ -187,32 +251,28 @@ Tensor int8_conv2d(const Tensor& x, const quant::PackedInt8Weights& w, int64_t k
   ep.w_scale = w_scale.data<float>();
   ep.bias = bias.defined() ? bias.data<float>() : nullptr;
   ep.relu = relu;
-  // Per image: cols (pixels, C*KH*KW) u8 -> out (pixels, O) -> y[i] (O, pixels).
-  std::vector<uint8_t> cols(size_t(pixels * w.k));
-  std::vector<float> out(size_t(pixels * o));
+  // Chunks of images: cols (images * pixels, C*KH*KW) u8 -> one GEMM -> out (images * pixels, O)
+  // float -> y (images, O, pixels). A chunk's two buffers stay under kChunkBytes.
+  constexpr int64_t kChunkBytes = int64_t(32) << 20;
+  const int64_t image_bytes = pixels * (w.k + o * int64_t(sizeof(float)));
+  const int64_t chunk = std::max<int64_t>(1, std::min(n, kChunkBytes / std::max<int64_t>(image_bytes, 1)));
+  std::vector<uint8_t> cols(size_t(chunk * pixels * w.k));
+  std::vector<float> out(size_t(chunk * pixels * o));
   float* yp = y.data<float>();
-  for (int64_t i = 0; i < n; ++i) {
-    const uint8_t* img = xq.data() + i * c * h * wd;
-    parallel_for(0, oh, std::max<int64_t>(1, 4096 / std::max<int64_t>(ow * w.k, 1)), [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r)
-        for (int64_t s = 0; s < ow; ++s) {
-          uint8_t* dst = cols.data() + (r * ow + s) * w.k;
-          for (int64_t ch = 0; ch < c; ++ch)
-            for (int64_t a = 0; a < kh; ++a) {
-              const int64_t yy = r * p.stride_h - p.pad_top + a * p.dilation_h;
-              for (int64_t b = 0; b < kw; ++b) {
-                const int64_t xx = s * p.stride_w - p.pad_left + b * p.dilation_w;
-                *dst++ = (yy >= 0 && yy < h && xx >= 0 && xx < wd) ? img[(ch * h + yy) * wd + xx] : pad;
-              }
-            }
-        }
+  const int64_t image_in = c * h * wd;
+  // Rows of the cols buffer per task: whole output rows of one image, ~16 KiB of bytes a task.
+  const int64_t row_grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(ow * w.k, 1));
+  for (int64_t i0 = 0; i0 < n; i0 += chunk) {
+    const int64_t images = std::min(chunk, n - i0);
+    parallel_for(0, images * oh, row_grain, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t img = t / oh, r = t % oh;
+        im2col_row_u8(xq.data() + (i0 + img) * image_in, c, h, wd, kh, kw, p, pad, r, ow,
+                      cols.data() + (img * pixels + r * ow) * w.k, w.k);
+      }
     });
-    quant::int8_gemm_f32(cols.data(), pixels, w.k, w, ep, out.data(), o);
-    float* yi = yp + i * o * pixels;
-    parallel_for(0, o, std::max<int64_t>(1, 16384 / std::max<int64_t>(pixels, 1)), [&](int64_t o0, int64_t o1) {
-      for (int64_t f = o0; f < o1; ++f)
-        for (int64_t px = 0; px < pixels; ++px) yi[f * pixels + px] = out[size_t(px * o + f)];
-    });
+    quant::int8_gemm_f32(cols.data(), images * pixels, w.k, w, ep, out.data(), o);
+    transpose_to_nchw(out.data(), images, pixels, o, yp + i0 * o * pixels);
   }
   return y;
 }

@@ -156,43 +156,23 @@ Tensor int8_linear(const Tensor& x, const quant::PackedInt8Weights& w, const Ten
 
 namespace {
 
-// Row r of the output for one u8 image (C, H, W): ow rows of dst (row stride ld), each the C*KH*KW
-// window values in (c, kh, kw) order, `pad` outside the image.
-void im2col_row_u8(const uint8_t* img, int64_t c, int64_t h, int64_t wd, int64_t kh, int64_t kw,
-                   const Conv2dParams& p, uint8_t pad, int64_t r, int64_t ow, uint8_t* dst, int64_t ld) {
-  // Output columns [s_lo, s_hi) see only columns inside the image (the whole window); the
-  // others clip. Empty when the window never fits.
-  const int64_t span = (kw - 1) * p.dilation_w;
-  int64_t s_lo = p.pad_left > 0 ? (p.pad_left + p.stride_w - 1) / p.stride_w : 0;
-  int64_t s_hi = wd - 1 - span + p.pad_left >= 0 ? (wd - 1 - span + p.pad_left) / p.stride_w + 1 : 0;
-  s_lo = std::min(s_lo, ow);
-  s_hi = std::max(s_lo, std::min(s_hi, ow));
-  const bool dense = p.dilation_w == 1;
+// Row r of the output for one padded u8 image (C, HP, WP) (the padding already in it, so no window
+// is clipped): ow rows of dst (row stride ld), each the C*KH*KW window values in (c, kh, kw) order.
+void im2col_row_u8(const uint8_t* img, int64_t c, int64_t hp, int64_t wp, int64_t kh, int64_t kw,
+                   const Conv2dParams& p, int64_t r, int64_t ow, uint8_t* dst, int64_t ld) {
+  const int64_t sw = p.stride_w, dw = p.dilation_w;
   for (int64_t ch = 0; ch < c; ++ch)
     for (int64_t a = 0; a < kh; ++a) {
       uint8_t* d = dst + (ch * kh + a) * kw;
-      const int64_t yy = r * p.stride_h - p.pad_top + a * p.dilation_h;
-      if (yy < 0 || yy >= h) {
-        for (int64_t s = 0; s < ow; ++s) std::memset(d + s * ld, pad, size_t(kw));
-        continue;
-      }
-      const uint8_t* src = img + (ch * h + yy) * wd;
-      auto clipped = [&](int64_t s) {
-        for (int64_t b = 0; b < kw; ++b) {
-          const int64_t xx = s * p.stride_w - p.pad_left + b * p.dilation_w;
-          d[s * ld + b] = (xx >= 0 && xx < wd) ? src[xx] : pad;
-        }
-      };
-      for (int64_t s = 0; s < s_lo; ++s) clipped(s);
-      if (dense && kw == 3) {
-        for (int64_t s = s_lo; s < s_hi; ++s) std::memcpy(d + s * ld, src + s * p.stride_w - p.pad_left, 3);
-      } else if (dense) {
-        for (int64_t s = s_lo; s < s_hi; ++s) std::memcpy(d + s * ld, src + s * p.stride_w - p.pad_left, size_t(kw));
+      const uint8_t* src = img + (ch * hp + r * p.stride_h + a * p.dilation_h) * wp;
+      if (dw == 1 && kw == 3) {  // the common case: a fixed-size copy the compiler inlines
+        for (int64_t s = 0; s < ow; ++s) std::memcpy(d + s * ld, src + s * sw, 3);
+      } else if (dw == 1) {
+        for (int64_t s = 0; s < ow; ++s) std::memcpy(d + s * ld, src + s * sw, size_t(kw));
       } else {
-        for (int64_t s = s_lo; s < s_hi; ++s)
-          for (int64_t b = 0; b < kw; ++b) d[s * ld + b] = src[s * p.stride_w - p.pad_left + b * p.dilation_w];
+        for (int64_t s = 0; s < ow; ++s)
+          for (int64_t b = 0; b < kw; ++b) d[s * ld + b] = src[s * sw + b * dw];
       }
-      for (int64_t s = s_hi; s < ow; ++s) clipped(s);
     }
 }
 
@@ -242,6 +222,20 @@ Tensor int8_conv2d(const Tensor& x, const quant::PackedInt8Weights& w, int64_t k
   std::vector<uint8_t> xq(size_t(xf.numel()));
   quant::quantize_u8(xf.data<float>(), xf.numel(), aq.scale, aq.zero, xq.data());
   const uint8_t pad = uint8_t(aq.zero);
+  // Padded with the zero point (real 0): (N, C, HP, WP), so that im2col never clips a window.
+  const int64_t hp = h + p.pad_top + p.pad_bottom, wp = wd + p.pad_left + p.pad_right;
+  std::vector<uint8_t> padded;
+  const uint8_t* xpad = xq.data();
+  if (hp != h || wp != wd) {
+    padded.assign(size_t(n * c * hp * wp), pad);
+    parallel_for(0, n * c, std::max<int64_t>(1, 65536 / std::max<int64_t>(hp * wp, 1)), [&](int64_t q0, int64_t q1) {
+      for (int64_t plane = q0; plane < q1; ++plane)
+        for (int64_t yy = 0; yy < h; ++yy)
+          std::memcpy(padded.data() + (plane * hp + p.pad_top + yy) * wp + p.pad_left,
+                      xq.data() + (plane * h + yy) * wd, size_t(wd));
+    });
+    xpad = padded.data();
+  }
   const float a_scale = aq.scale;
   const int32_t a_zero = aq.zero;
   quant::Int8Epilogue ep;
@@ -259,7 +253,7 @@ Tensor int8_conv2d(const Tensor& x, const quant::PackedInt8Weights& w, int64_t k
   std::vector<uint8_t> cols(size_t(chunk * pixels * w.k));
   std::vector<float> out(size_t(chunk * pixels * o));
   float* yp = y.data<float>();
-  const int64_t image_in = c * h * wd;
+  const int64_t image_in = c * hp * wp;
   // Rows of the cols buffer per task: whole output rows of one image, ~16 KiB of bytes a task.
   const int64_t row_grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(ow * w.k, 1));
   for (int64_t i0 = 0; i0 < n; i0 += chunk) {
@@ -267,7 +261,7 @@ Tensor int8_conv2d(const Tensor& x, const quant::PackedInt8Weights& w, int64_t k
     parallel_for(0, images * oh, row_grain, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) {
         const int64_t img = t / oh, r = t % oh;
-        im2col_row_u8(xq.data() + (i0 + img) * image_in, c, h, wd, kh, kw, p, pad, r, ow,
+        im2col_row_u8(xpad + (i0 + img) * image_in, c, hp, wp, kh, kw, p, r, ow,
                       cols.data() + (img * pixels + r * ow) * w.k, w.k);
       }
     });

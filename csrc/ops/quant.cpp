@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "core/error.h"
@@ -158,22 +159,29 @@ namespace {
 
 // Row r of the output for one padded u8 image (C, HP, WP) (the padding already in it, so no window
 // is clipped): ow rows of dst (row stride ld), each the C*KH*KW window values in (c, kh, kw) order.
-void im2col_row_u8(const uint8_t* img, int64_t c, int64_t hp, int64_t wp, int64_t kh, int64_t kw,
+// off: (C*KH,) the offset of each window row (c, kh) in the image. Each dst row is written in
+// order; for 3-wide dense windows as 4-byte copies whose fourth byte the next window row
+// overwrites (the last one copies 3), so the image must have 1 readable byte after its end.
+void im2col_row_u8(const uint8_t* img, const int64_t* off, int64_t groups, int64_t wp, int64_t kw,
                    const Conv2dParams& p, int64_t r, int64_t ow, uint8_t* dst, int64_t ld) {
   const int64_t sw = p.stride_w, dw = p.dilation_w;
-  for (int64_t ch = 0; ch < c; ++ch)
-    for (int64_t a = 0; a < kh; ++a) {
-      uint8_t* d = dst + (ch * kh + a) * kw;
-      const uint8_t* src = img + (ch * hp + r * p.stride_h + a * p.dilation_h) * wp;
-      if (dw == 1 && kw == 3) {  // the common case: a fixed-size copy the compiler inlines
-        for (int64_t s = 0; s < ow; ++s) std::memcpy(d + s * ld, src + s * sw, 3);
-      } else if (dw == 1) {
-        for (int64_t s = 0; s < ow; ++s) std::memcpy(d + s * ld, src + s * sw, size_t(kw));
-      } else {
-        for (int64_t s = 0; s < ow; ++s)
-          for (int64_t b = 0; b < kw; ++b) d[s * ld + b] = src[s * sw + b * dw];
+  for (int64_t s = 0; s < ow; ++s) {
+    const uint8_t* base = img + r * p.stride_h * wp + s * sw;
+    uint8_t* d = dst + s * ld;
+    if (dw == 1 && kw == 3) {
+      for (int64_t g = 0; g + 1 < groups; ++g) {
+        uint32_t v;
+        std::memcpy(&v, base + off[g], 4);
+        std::memcpy(d + g * 3, &v, 4);
       }
+      std::memcpy(d + (groups - 1) * 3, base + off[groups - 1], 3);
+    } else if (dw == 1) {
+      for (int64_t g = 0; g < groups; ++g) std::memcpy(d + g * kw, base + off[g], size_t(kw));
+    } else {
+      for (int64_t g = 0; g < groups; ++g)
+        for (int64_t b = 0; b < kw; ++b) d[g * kw + b] = base[off[g] + b * dw];
     }
+  }
 }
 
 // out (images * pixels, o) -> y (images, o, pixels), in 32 x 32 tiles over the pool.
@@ -219,22 +227,34 @@ Tensor int8_conv2d(const Tensor& x, const quant::PackedInt8Weights& w, int64_t k
   Tensor y = Tensor::empty({n, o, oh, ow}, DType::Float32);
   if (n == 0) return y;
   // The whole batch quantised once: u8 (N, C, H, W).
-  std::vector<uint8_t> xq(size_t(xf.numel()));
-  quant::quantize_u8(xf.data<float>(), xf.numel(), aq.scale, aq.zero, xq.data());
+  // Buffers left uninitialised (new T[]): every byte is written before it is read, and
+  // zero-filling a chunk's ~10 MiB took as long as its im2col.
+  std::unique_ptr<uint8_t[]> xq(new uint8_t[size_t(xf.numel()) + 4]);  // + 4: see im2col_row_u8
+  quant::quantize_u8(xf.data<float>(), xf.numel(), aq.scale, aq.zero, xq.get());
   const uint8_t pad = uint8_t(aq.zero);
   // Padded with the zero point (real 0): (N, C, HP, WP), so that im2col never clips a window.
   const int64_t hp = h + p.pad_top + p.pad_bottom, wp = wd + p.pad_left + p.pad_right;
-  std::vector<uint8_t> padded;
-  const uint8_t* xpad = xq.data();
+  std::unique_ptr<uint8_t[]> padded;
+  const uint8_t* xpad = xq.get();
   if (hp != h || wp != wd) {
-    padded.assign(size_t(n * c * hp * wp), pad);
+    padded.reset(new uint8_t[size_t(n * c * hp * wp) + 4]);
+    uint8_t* pd = padded.get();
+    pd[n * c * hp * wp] = pd[n * c * hp * wp + 1] = pd[n * c * hp * wp + 2] = pd[n * c * hp * wp + 3] = pad;
     parallel_for(0, n * c, std::max<int64_t>(1, 65536 / std::max<int64_t>(hp * wp, 1)), [&](int64_t q0, int64_t q1) {
-      for (int64_t plane = q0; plane < q1; ++plane)
-        for (int64_t yy = 0; yy < h; ++yy)
-          std::memcpy(padded.data() + (plane * hp + p.pad_top + yy) * wp + p.pad_left,
-                      xq.data() + (plane * h + yy) * wd, size_t(wd));
+      for (int64_t plane = q0; plane < q1; ++plane) {
+        uint8_t* dst = pd + plane * hp * wp;
+        const uint8_t* src = xq.get() + plane * h * wd;
+        std::memset(dst, pad, size_t(p.pad_top * wp));
+        for (int64_t yy = 0; yy < h; ++yy) {
+          uint8_t* row = dst + (p.pad_top + yy) * wp;
+          for (int64_t x = 0; x < p.pad_left; ++x) row[x] = pad;  // loops: these are a few bytes
+          for (int64_t x = 0; x < wd; ++x) row[p.pad_left + x] = src[yy * wd + x];
+          for (int64_t x = p.pad_left + wd; x < wp; ++x) row[x] = pad;
+        }
+        std::memset(dst + (p.pad_top + h) * wp, pad, size_t(p.pad_bottom * wp));
+      }
     });
-    xpad = padded.data();
+    xpad = pd;
   }
   const float a_scale = aq.scale;
   const int32_t a_zero = aq.zero;
@@ -250,23 +270,28 @@ Tensor int8_conv2d(const Tensor& x, const quant::PackedInt8Weights& w, int64_t k
   constexpr int64_t kChunkBytes = int64_t(32) << 20;
   const int64_t image_bytes = pixels * (w.k + o * int64_t(sizeof(float)));
   const int64_t chunk = std::max<int64_t>(1, std::min(n, kChunkBytes / std::max<int64_t>(image_bytes, 1)));
-  std::vector<uint8_t> cols(size_t(chunk * pixels * w.k));
-  std::vector<float> out(size_t(chunk * pixels * o));
+  std::unique_ptr<uint8_t[]> cols_buf(new uint8_t[size_t(chunk * pixels * w.k)]);
+  std::unique_ptr<float[]> out_buf(new float[size_t(chunk * pixels * o)]);
+  uint8_t* cols = cols_buf.get();
+  float* out = out_buf.get();
   float* yp = y.data<float>();
   const int64_t image_in = c * hp * wp;
   // Rows of the cols buffer per task: whole output rows of one image, ~16 KiB of bytes a task.
   const int64_t row_grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(ow * w.k, 1));
+  std::vector<int64_t> row_off(size_t(c * kh));  // (c, kh) -> offset of that window row in an image
+  for (int64_t ch = 0; ch < c; ++ch)
+    for (int64_t a = 0; a < kh; ++a) row_off[size_t(ch * kh + a)] = (ch * hp + a * p.dilation_h) * wp;
   for (int64_t i0 = 0; i0 < n; i0 += chunk) {
     const int64_t images = std::min(chunk, n - i0);
     parallel_for(0, images * oh, row_grain, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) {
         const int64_t img = t / oh, r = t % oh;
-        im2col_row_u8(xpad + (i0 + img) * image_in, c, hp, wp, kh, kw, p, r, ow,
-                      cols.data() + (img * pixels + r * ow) * w.k, w.k);
+        im2col_row_u8(xpad + (i0 + img) * image_in, row_off.data(), c * kh, wp, kw, p, r, ow,
+                      cols + (img * pixels + r * ow) * w.k, w.k);
       }
     });
-    quant::int8_gemm_f32(cols.data(), images * pixels, w.k, w, ep, out.data(), o);
-    transpose_to_nchw(out.data(), images, pixels, o, yp + i0 * o * pixels);
+    quant::int8_gemm_f32(cols, images * pixels, w.k, w, ep, out, o);
+    transpose_to_nchw(out, images, pixels, o, yp + i0 * o * pixels);
   }
   return y;
 }

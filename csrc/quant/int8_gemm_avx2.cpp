@@ -72,8 +72,9 @@ AM_TARGET_AVX2 __attribute__((always_inline)) inline void step(__m256i (&acc)[R]
   for (int h = 0; h < NB; ++h) {
     const int8_t* p = wp + h * block_bytes;
     if (R < 4) _mm_prefetch(reinterpret_cast<const char*>(p + 1024), _MM_HINT_T0);  // few rows: memory-bound
-    const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));       // columns 0-7 x 4 k
-    const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32));  // columns 8-15
+    __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));  // columns 0-7 x 4 k
+    __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32));  // columns 8-15
+    if (R > 1) __asm__("" : "+x"(w0), "+x"(w1));  // in registers, not folded into every row's vpmaddubsw
 #pragma GCC unroll 4
     for (int i = 0; i < R; ++i) {
       const __m256i av = _mm256_set1_epi32(aq[i]);

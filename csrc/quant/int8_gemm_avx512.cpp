@@ -67,6 +67,9 @@ AM_TARGET_AVX512_VNNI __attribute__((always_inline)) inline void step(__m512i (&
   for (int h = 0; h < NB; ++h) {
     if (kPrefetch) _mm_prefetch(reinterpret_cast<const char*>(wp + h * block_bytes + kPrefetchAhead), _MM_HINT_T0);
     wv[h] = _mm512_loadu_si512(wp + h * block_bytes);
+    // Kept in a register: otherwise GCC folds the load into every row's vpdpbusd (R loads of
+    // the same 64 bytes), which made 3 rows slower than 4.
+    if (R > 1) __asm__("" : "+v"(wv[h]));
   }
 #pragma GCC unroll 8
   for (int i = 0; i < R; ++i) {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <memory>
 #include <vector>
 
 #include "core/error.h"
@@ -153,6 +155,56 @@ Tensor int8_linear(const Tensor& x, const quant::PackedInt8Weights& w, const Ten
   return y;
 }
 
+namespace {
+
+// Row r of the output for one padded u8 image (C, HP, WP) (the padding already in it, so no window
+// is clipped): ow rows of dst (row stride ld), each the C*KH*KW window values in (c, kh, kw) order.
+// off: (C*KH,) the offset of each window row (c, kh) in the image. Each dst row is written in
+// order; for 3-wide dense windows as 4-byte copies whose fourth byte the next window row
+// overwrites (the last one copies 3), so the image must have 1 readable byte after its end.
+void im2col_row_u8(const uint8_t* img, const int64_t* off, int64_t groups, int64_t wp, int64_t kw,
+                   const Conv2dParams& p, int64_t r, int64_t ow, uint8_t* dst, int64_t ld) {
+  const int64_t sw = p.stride_w, dw = p.dilation_w;
+  for (int64_t s = 0; s < ow; ++s) {
+    const uint8_t* base = img + r * p.stride_h * wp + s * sw;
+    uint8_t* d = dst + s * ld;
+    if (dw == 1 && kw == 3) {
+      for (int64_t g = 0; g + 1 < groups; ++g) {
+        uint32_t v;
+        std::memcpy(&v, base + off[g], 4);
+        std::memcpy(d + g * 3, &v, 4);
+      }
+      std::memcpy(d + (groups - 1) * 3, base + off[groups - 1], 3);
+    } else if (dw == 1) {
+      for (int64_t g = 0; g < groups; ++g) std::memcpy(d + g * kw, base + off[g], size_t(kw));
+    } else {
+      for (int64_t g = 0; g < groups; ++g)
+        for (int64_t b = 0; b < kw; ++b) d[g * kw + b] = base[off[g] + b * dw];
+    }
+  }
+}
+
+// out (images * pixels, o) -> y (images, o, pixels), in 32 x 32 tiles over the pool.
+void transpose_to_nchw(const float* out, int64_t images, int64_t pixels, int64_t o, float* y) {
+  constexpr int64_t kT = 32;
+  const int64_t p_tiles = (pixels + kT - 1) / kT, o_tiles = (o + kT - 1) / kT;
+  const int64_t per_image = p_tiles * o_tiles;
+  parallel_for(0, images * per_image, std::max<int64_t>(1, 64 / std::max<int64_t>(per_image, 1)),
+               [&](int64_t t0, int64_t t1) {
+                 for (int64_t t = t0; t < t1; ++t) {
+                   const int64_t img = t / per_image, pt = t % per_image / o_tiles, ot = t % o_tiles;
+                   const float* src = out + img * pixels * o;
+                   float* dst = y + img * o * pixels;
+                   const int64_t p0 = pt * kT, p1 = std::min(pixels, p0 + kT);
+                   const int64_t f0 = ot * kT, f1 = std::min(o, f0 + kT);
+                   for (int64_t f = f0; f < f1; ++f)
+                     for (int64_t px = p0; px < p1; ++px) dst[f * pixels + px] = src[px * o + f];
+                 }
+               });
+}
+
+}  // namespace
+
 Tensor int8_conv2d(const Tensor& x, const quant::PackedInt8Weights& w, int64_t kh, int64_t kw, const Tensor& w_scale,
                    const Tensor& bias, const Conv2dParams& p, const ActivationQuant& aq, bool relu) {
   const char* op = "int8_conv2d";
@@ -175,9 +227,35 @@ Tensor int8_conv2d(const Tensor& x, const quant::PackedInt8Weights& w, int64_t k
   Tensor y = Tensor::empty({n, o, oh, ow}, DType::Float32);
   if (n == 0) return y;
   // The whole batch quantised once: u8 (N, C, H, W).
-  std::vector<uint8_t> xq(size_t(xf.numel()));
-  quant::quantize_u8(xf.data<float>(), xf.numel(), aq.scale, aq.zero, xq.data());
+  // Buffers left uninitialised (new T[]): every byte is written before it is read, and
+  // zero-filling a chunk's ~10 MiB took as long as its im2col.
+  std::unique_ptr<uint8_t[]> xq(new uint8_t[size_t(xf.numel()) + 4]);  // + 4: see im2col_row_u8
+  quant::quantize_u8(xf.data<float>(), xf.numel(), aq.scale, aq.zero, xq.get());
   const uint8_t pad = uint8_t(aq.zero);
+  // Padded with the zero point (real 0): (N, C, HP, WP), so that im2col never clips a window.
+  const int64_t hp = h + p.pad_top + p.pad_bottom, wp = wd + p.pad_left + p.pad_right;
+  std::unique_ptr<uint8_t[]> padded;
+  const uint8_t* xpad = xq.get();
+  if (hp != h || wp != wd) {
+    padded.reset(new uint8_t[size_t(n * c * hp * wp) + 4]);
+    uint8_t* pd = padded.get();
+    pd[n * c * hp * wp] = pd[n * c * hp * wp + 1] = pd[n * c * hp * wp + 2] = pd[n * c * hp * wp + 3] = pad;
+    parallel_for(0, n * c, std::max<int64_t>(1, 65536 / std::max<int64_t>(hp * wp, 1)), [&](int64_t q0, int64_t q1) {
+      for (int64_t plane = q0; plane < q1; ++plane) {
+        uint8_t* dst = pd + plane * hp * wp;
+        const uint8_t* src = xq.get() + plane * h * wd;
+        std::memset(dst, pad, size_t(p.pad_top * wp));
+        for (int64_t yy = 0; yy < h; ++yy) {
+          uint8_t* row = dst + (p.pad_top + yy) * wp;
+          for (int64_t x = 0; x < p.pad_left; ++x) row[x] = pad;  // loops: these are a few bytes
+          for (int64_t x = 0; x < wd; ++x) row[p.pad_left + x] = src[yy * wd + x];
+          for (int64_t x = p.pad_left + wd; x < wp; ++x) row[x] = pad;
+        }
+        std::memset(dst + (p.pad_top + h) * wp, pad, size_t(p.pad_bottom * wp));
+      }
+    });
+    xpad = pd;
+  }
   const float a_scale = aq.scale;
   const int32_t a_zero = aq.zero;
   quant::Int8Epilogue ep;
@@ -187,32 +265,33 @@ Tensor int8_conv2d(const Tensor& x, const quant::PackedInt8Weights& w, int64_t k
   ep.w_scale = w_scale.data<float>();
   ep.bias = bias.defined() ? bias.data<float>() : nullptr;
   ep.relu = relu;
-  // Per image: cols (pixels, C*KH*KW) u8 -> out (pixels, O) -> y[i] (O, pixels).
-  std::vector<uint8_t> cols(size_t(pixels * w.k));
-  std::vector<float> out(size_t(pixels * o));
+  // Chunks of images: cols (images * pixels, C*KH*KW) u8 -> one GEMM -> out (images * pixels, O)
+  // float -> y (images, O, pixels). A chunk's two buffers stay under kChunkBytes.
+  constexpr int64_t kChunkBytes = int64_t(32) << 20;
+  const int64_t image_bytes = pixels * (w.k + o * int64_t(sizeof(float)));
+  const int64_t chunk = std::max<int64_t>(1, std::min(n, kChunkBytes / std::max<int64_t>(image_bytes, 1)));
+  std::unique_ptr<uint8_t[]> cols_buf(new uint8_t[size_t(chunk * pixels * w.k)]);
+  std::unique_ptr<float[]> out_buf(new float[size_t(chunk * pixels * o)]);
+  uint8_t* cols = cols_buf.get();
+  float* out = out_buf.get();
   float* yp = y.data<float>();
-  for (int64_t i = 0; i < n; ++i) {
-    const uint8_t* img = xq.data() + i * c * h * wd;
-    parallel_for(0, oh, std::max<int64_t>(1, 4096 / std::max<int64_t>(ow * w.k, 1)), [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r)
-        for (int64_t s = 0; s < ow; ++s) {
-          uint8_t* dst = cols.data() + (r * ow + s) * w.k;
-          for (int64_t ch = 0; ch < c; ++ch)
-            for (int64_t a = 0; a < kh; ++a) {
-              const int64_t yy = r * p.stride_h - p.pad_top + a * p.dilation_h;
-              for (int64_t b = 0; b < kw; ++b) {
-                const int64_t xx = s * p.stride_w - p.pad_left + b * p.dilation_w;
-                *dst++ = (yy >= 0 && yy < h && xx >= 0 && xx < wd) ? img[(ch * h + yy) * wd + xx] : pad;
-              }
-            }
-        }
+  const int64_t image_in = c * hp * wp;
+  // Rows of the cols buffer per task: whole output rows of one image, ~16 KiB of bytes a task.
+  const int64_t row_grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(ow * w.k, 1));
+  std::vector<int64_t> row_off(size_t(c * kh));  // (c, kh) -> offset of that window row in an image
+  for (int64_t ch = 0; ch < c; ++ch)
+    for (int64_t a = 0; a < kh; ++a) row_off[size_t(ch * kh + a)] = (ch * hp + a * p.dilation_h) * wp;
+  for (int64_t i0 = 0; i0 < n; i0 += chunk) {
+    const int64_t images = std::min(chunk, n - i0);
+    parallel_for(0, images * oh, row_grain, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t img = t / oh, r = t % oh;
+        im2col_row_u8(xpad + (i0 + img) * image_in, row_off.data(), c * kh, wp, kw, p, r, ow,
+                      cols + (img * pixels + r * ow) * w.k, w.k);
+      }
     });
-    quant::int8_gemm_f32(cols.data(), pixels, w.k, w, ep, out.data(), o);
-    float* yi = yp + i * o * pixels;
-    parallel_for(0, o, std::max<int64_t>(1, 16384 / std::max<int64_t>(pixels, 1)), [&](int64_t o0, int64_t o1) {
-      for (int64_t f = o0; f < o1; ++f)
-        for (int64_t px = 0; px < pixels; ++px) yi[f * pixels + px] = out[size_t(px * o + f)];
-    });
+    quant::int8_gemm_f32(cols, images * pixels, w.k, w, ep, out, o);
+    transpose_to_nchw(out, images, pixels, o, yp + i0 * o * pixels);
   }
   return y;
 }

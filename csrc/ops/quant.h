@@ -37,6 +37,7 @@ Tensor int8_linear(const Tensor& x, const quant::PackedInt8Weights& w, const Ten
                    const ActivationQuant& aq, bool relu);
 // x: float (N, C, H, W) -> float32 (N, O, OH, OW): im2col of u8 activations (padding with the zero
 // point, so padded pixels are exact zeros) into the int8 GEMM. w packs (O, C * KH * KW). groups 1.
+// Runs on chunks of images (im2col buffer + GEMM output <= 32 MiB a chunk), one GEMM a chunk.
 Tensor int8_conv2d(const Tensor& x, const quant::PackedInt8Weights& w, int64_t kh, int64_t kw, const Tensor& w_scale,
                    const Tensor& bias, const Conv2dParams& p, const ActivationQuant& aq, bool relu);
 // x: float (..., K) -> float32 (..., N) = x @ dequant(q, scales)^T + bias, ReLU when asked.

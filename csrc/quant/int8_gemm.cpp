@@ -59,18 +59,23 @@ void accumulate_block_baseline(const uint8_t* a, int64_t lda, int64_t rows, cons
 }
 
 // A SIMD kernel: its tile function and tile shape (rows x 16 * blocks columns).
+// small: the tile for M <= small_rows (wide strips of columns, small_rows x 16 * small_blocks).
 struct TileKernel {
   detail::Int8TileFn tile = nullptr;
   int64_t rows = 0, blocks = 0;
   const char* name = "baseline";
+  detail::Int8TileFn small = nullptr;
+  int64_t small_rows = 0, small_blocks = 0;
 };
 
 TileKernel kernel_for(CpuIsa isa) {
 #ifdef AM_QUANT_X86
   if (isa == CpuIsa::Avx512 && cpu_has_avx512_vnni())
-    return {detail::int8_tile_avx512_vnni, detail::kVnniTileRows, detail::kVnniTileBlocks, "avx512_vnni"};
+    return {detail::int8_tile_avx512_vnni,       detail::kVnniTileRows,  detail::kVnniTileBlocks, "avx512_vnni",
+            detail::int8_small_tile_avx512_vnni, detail::kVnniSmallRows, detail::kVnniSmallBlocks};
   if (int(isa) >= int(CpuIsa::Avx2))  // also AVX-512 without VNNI (Skylake-X)
-    return {detail::int8_tile_avx2, detail::kAvx2TileRows, detail::kAvx2TileBlocks, "avx2"};
+    return {detail::int8_tile_avx2,       detail::kAvx2TileRows,  detail::kAvx2TileBlocks, "avx2",
+            detail::int8_small_tile_avx2, detail::kAvx2SmallRows, detail::kAvx2SmallBlocks};
 #endif
   return {};
 }
@@ -78,8 +83,15 @@ TileKernel kernel_for(CpuIsa isa) {
 // The thread pool over M x N: items are (chunk of rows, panel of kern.blocks blocks), panels
 // inner, so a thread's consecutive items share the chunk of A (at most ~256 KiB, in L2) and each
 // panel of W is read from memory once per chunk and then from L2 by every tile of rows.
+// M <= kern.small_rows (batch-1 inference: memory-bound on the weights) takes the small tile, one
+// row chunk, and the pool splits the columns, so that every core streams its share of W.
 void run_tiles(const uint8_t* a, int64_t m, int64_t lda, const PackedInt8Weights& w, const detail::Int8Output& out,
-               const TileKernel& kern) {
+               TileKernel kern) {
+  if (kern.small && m <= kern.small_rows) {
+    kern.tile = kern.small;
+    kern.rows = kern.small_rows;
+    kern.blocks = kern.small_blocks;
+  }
   const int64_t n_blocks = (w.n + 15) / 16, n_panels = (n_blocks + kern.blocks - 1) / kern.blocks;
   int64_t chunk = std::max<int64_t>(kern.rows, (int64_t(1) << 18) / std::max<int64_t>(w.k, 1) / kern.rows * kern.rows);
   chunk = std::min(chunk, (m + kern.rows - 1) / kern.rows * kern.rows);

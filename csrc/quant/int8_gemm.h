@@ -13,11 +13,12 @@
 // Kernels (chosen at run time by cpu_isa() and cpu_has_avx512_vnni(), core/cpu_isa.h; each
 // computes a tile of C over all of K in registers and applies the epilogue as it stores it):
 //   AVX-512 VNNI (int8_gemm_avx512.cpp): 8 rows x 48 columns, vpdpbusd (u8 x s8 quads summed
-//         into s32, no intermediate saturation);
+//         into s32, no intermediate saturation); for M <= 4 (batch-1 inference, bound by reading
+//         W) 1-4 rows x up to 128 columns, several accumulator chains a row, W prefetched;
 //   AVX2 (int8_gemm_avx2.cpp; also AVX-512 CPUs without VNNI): 4 rows x 16 columns; vpmaddubsw
 //         sums pairs into s16, which saturates (255*127*2 > 32767): A's bytes are split into
 //         their low 7 bits and the top bit and both halves multiplied exactly, so the result
-//         equals the exact sum, never a clipped one;
+//         equals the exact sum, never a clipped one; for M <= 2, 1-2 rows x 32 columns;
 //   baseline: portable C++, the reference the others are tested against.
 // Every kernel gives the same int32 sums, and the same float / u8 epilogue bit for bit.
 // Every kernel reads the same packed layout (PackedInt8Weights), so a model packed once runs at
@@ -54,7 +55,7 @@ struct Int8Epilogue {
 };
 
 // A: (m, k) u8, row stride lda >= k. C: (m, n) float, row stride ldc >= n. Runs on the thread
-// pool (core/parallel.h) over blocks of M and N. ValueError for m < 0, a short stride, weights
+// pool (core/parallel.h) over blocks of M and N (only N for the small-M tiles). ValueError for m < 0, a short stride, weights
 // not made by pack_int8_weights, or an epilogue without a_scale / a_zero / w_scale.
 void int8_gemm_f32(const uint8_t* a, int64_t m, int64_t lda, const PackedInt8Weights& w, const Int8Epilogue& ep,
                    float* c, int64_t ldc);

@@ -1,5 +1,6 @@
-// The AVX2 tile of the int8 GEMM (int8_gemm.h, kernels.h): C tile (rows <= 4, 16 columns) in 8
-// ymm accumulators (two halves of 8 columns per row) for the whole of K.
+// The AVX2 tiles of the int8 GEMM (int8_gemm.h, kernels.h): C tile (rows <= 4, 16 columns) in 8
+// ymm accumulators (two halves of 8 columns per row) for the whole of K; for small M, 1-2 rows x
+// 32 columns.
 // vpmaddubsw sums pairs of u8 x s8 products into s16 and saturates (255 * 127 * 2 > 32767), so
 // each byte of A is split, a = lo + 128 * hi with lo = a & 127 and hi = a >> 7 in {0, 1}:
 //   maddubs(lo, w): |pair| <= 127 * 128 * 2 = 32512, exact;  maddubs(hi, w): |pair| <= 256, exact;
@@ -61,33 +62,44 @@ AM_TARGET_AVX2 inline void write8(__m256i acc, int64_t row, int64_t col, int64_t
   std::memcpy(static_cast<uint8_t*>(out.c) + row * out.ldc + col, bytes, size_t(cols < 8 ? cols : 8));
 }
 
-template <int R>
-AM_TARGET_AVX2 __attribute__((always_inline)) inline void step(__m256i (&acc)[R][2], const int8_t* wp,
-                                                               const int32_t* aq) {
-  const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp));       // columns 0-7 x 4 k
-  const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + 32));  // columns 8-15
+// One 4-k step of R rows x NB blocks (block h's weights at wp + h * block_bytes).
+template <int R, int NB>
+AM_TARGET_AVX2 __attribute__((always_inline)) inline void step(__m256i (&acc)[R][NB][2], const int8_t* wp,
+                                                               int64_t block_bytes, const int32_t* aq) {
   const __m256i low7 = _mm256_set1_epi8(0x7f), one8 = _mm256_set1_epi8(1);
   const __m256i one16 = _mm256_set1_epi16(1), c128 = _mm256_set1_epi16(128);
+#pragma GCC unroll 2
+  for (int h = 0; h < NB; ++h) {
+    const int8_t* p = wp + h * block_bytes;
+    if (R < 4) _mm_prefetch(reinterpret_cast<const char*>(p + 1024), _MM_HINT_T0);  // few rows: memory-bound
+    __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));  // columns 0-7 x 4 k
+    __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32));  // columns 8-15
+    if (R > 1) __asm__("" : "+x"(w0), "+x"(w1));  // in registers, not folded into every row's vpmaddubsw
 #pragma GCC unroll 4
-  for (int i = 0; i < R; ++i) {
-    const __m256i av = _mm256_set1_epi32(aq[i]);
-    const __m256i lo = _mm256_and_si256(av, low7);
-    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(av, 7), one8);
-    acc[i][0] = _mm256_add_epi32(acc[i][0], _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(lo, w0), one16),
-                                                             _mm256_madd_epi16(_mm256_maddubs_epi16(hi, w0), c128)));
-    acc[i][1] = _mm256_add_epi32(acc[i][1], _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(lo, w1), one16),
-                                                             _mm256_madd_epi16(_mm256_maddubs_epi16(hi, w1), c128)));
+    for (int i = 0; i < R; ++i) {
+      const __m256i av = _mm256_set1_epi32(aq[i]);
+      const __m256i lo = _mm256_and_si256(av, low7);
+      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(av, 7), one8);
+      acc[i][h][0] = _mm256_add_epi32(acc[i][h][0],
+                                      _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(lo, w0), one16),
+                                                       _mm256_madd_epi16(_mm256_maddubs_epi16(hi, w0), c128)));
+      acc[i][h][1] = _mm256_add_epi32(acc[i][h][1],
+                                      _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(lo, w1), one16),
+                                                       _mm256_madd_epi16(_mm256_maddubs_epi16(hi, w1), c128)));
+    }
   }
 }
 
-template <int R>
-AM_TARGET_AVX2 void tile(const uint8_t* a, int64_t lda, int64_t m0, const PackedInt8Weights& w, int64_t nb,
-                         const Int8Output& out) {
-  const int64_t k4_count = w.k_padded / 4, k4_full = w.k / 4;
-  const int8_t* wp = w.data.data() + nb * k4_count * 64;
-  __m256i acc[R][2];
+template <int R, int NB>
+AM_TARGET_AVX2 void tile(const uint8_t* a, int64_t lda, int64_t m0, const PackedInt8Weights& w, int64_t nb0,
+                         int64_t blocks, const Int8Output& out) {
+  const int64_t k4_count = w.k_padded / 4, k4_full = w.k / 4, block_bytes = k4_count * 64;
+  const int8_t* wp = w.data.data() + nb0 * block_bytes;
+  __m256i acc[R][NB][2];
 #pragma GCC unroll 4
-  for (int i = 0; i < R; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_si256();
+  for (int i = 0; i < R; ++i)
+#pragma GCC unroll 2
+    for (int h = 0; h < NB; ++h) acc[i][h][0] = acc[i][h][1] = _mm256_setzero_si256();
   for (int64_t k4 = 0; k4 < k4_count; ++k4) {  // one loop with the k % 4 step: see int8_gemm_avx512.cpp
     int32_t aq[R];
     if (k4 < k4_full) {
@@ -96,18 +108,22 @@ AM_TARGET_AVX2 void tile(const uint8_t* a, int64_t lda, int64_t m0, const Packed
     } else {
       for (int i = 0; i < R; ++i) aq[i] = quad(a + i * lda + k4 * 4, w.k - k4 * 4);
     }
-    step<R>(acc, wp + k4 * 64, aq);
+    step<R, NB>(acc, wp + k4 * 64, block_bytes, aq);
   }
-  alignas(32) int32_t sums[R][2][8];
+  alignas(32) int32_t sums[R][NB][2][8];
 #pragma GCC unroll 4
-  for (int i = 0; i < R; ++i) {
-    _mm256_store_si256(reinterpret_cast<__m256i*>(sums[i][0]), acc[i][0]);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(sums[i][1]), acc[i][1]);
-  }
-  const int64_t col = nb * 16, cols = w.n - col;
-  for (int i = 0; i < R; ++i) {
-    write8(_mm256_load_si256(reinterpret_cast<const __m256i*>(sums[i][0])), m0 + i, col, cols, w, out);
-    write8(_mm256_load_si256(reinterpret_cast<const __m256i*>(sums[i][1])), m0 + i, col + 8, cols - 8, w, out);
+  for (int i = 0; i < R; ++i)
+#pragma GCC unroll 2
+    for (int h = 0; h < NB; ++h) {
+      _mm256_store_si256(reinterpret_cast<__m256i*>(sums[i][h][0]), acc[i][h][0]);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(sums[i][h][1]), acc[i][h][1]);
+    }
+  for (int64_t h = 0; h < blocks; ++h) {
+    const int64_t col = (nb0 + h) * 16, cols = w.n - col;
+    for (int i = 0; i < R; ++i) {
+      write8(_mm256_load_si256(reinterpret_cast<const __m256i*>(sums[i][h][0])), m0 + i, col, cols, w, out);
+      write8(_mm256_load_si256(reinterpret_cast<const __m256i*>(sums[i][h][1])), m0 + i, col + 8, cols - 8, w, out);
+    }
   }
 }
 
@@ -117,11 +133,19 @@ void int8_tile_avx2(const uint8_t* a, int64_t lda, int64_t rows, int64_t m0, con
                     int64_t blocks, const Int8Output& out) {
   static_assert(kAvx2TileRows == 4 && kAvx2TileBlocks == 1, "the switch below");
   switch (rows) {
-    case 1: return tile<1>(a, lda, m0, w, nb0, out);
-    case 2: return tile<2>(a, lda, m0, w, nb0, out);
-    case 3: return tile<3>(a, lda, m0, w, nb0, out);
-    default: return tile<4>(a, lda, m0, w, nb0, out);
+    case 1: return tile<1, 1>(a, lda, m0, w, nb0, blocks, out);
+    case 2: return tile<2, 1>(a, lda, m0, w, nb0, blocks, out);
+    case 3: return tile<3, 1>(a, lda, m0, w, nb0, blocks, out);
+    default: return tile<4, 1>(a, lda, m0, w, nb0, blocks, out);
   }
+}
+
+// Small M: 1-2 rows x 2 blocks, four / eight independent accumulator chains instead of two / four.
+void int8_small_tile_avx2(const uint8_t* a, int64_t lda, int64_t rows, int64_t m0, const PackedInt8Weights& w,
+                          int64_t nb0, int64_t blocks, const Int8Output& out) {
+  static_assert(kAvx2SmallRows == 2 && kAvx2SmallBlocks == 2, "the switch below");
+  if (rows == 1) return blocks == 2 ? tile<1, 2>(a, lda, m0, w, nb0, 2, out) : tile<1, 1>(a, lda, m0, w, nb0, 1, out);
+  return blocks == 2 ? tile<2, 2>(a, lda, m0, w, nb0, 2, out) : tile<2, 1>(a, lda, m0, w, nb0, 1, out);
 }
 
 }  // namespace aimass::quant::detail

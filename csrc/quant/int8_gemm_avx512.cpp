@@ -56,21 +56,32 @@ AM_TARGET_AVX512_VNNI inline void write16(__m512i acc, int64_t row, int64_t col,
                        _mm512_cvtusepi32_epi8(_mm512_cvtps_epi32(q)));
 }
 
-template <int R, int NB>
+// Bytes ahead of the current k4 step that the small-M tiles prefetch in each block's stream.
+constexpr int64_t kPrefetchAhead = 1024;
+
+template <int R, int NB, bool kPrefetch>
 AM_TARGET_AVX512_VNNI __attribute__((always_inline)) inline void step(__m512i (&acc)[R][NB], const int8_t* wp,
                                                                       int64_t block_bytes, const int32_t* aq) {
   __m512i wv[NB];
-#pragma GCC unroll 4
-  for (int h = 0; h < NB; ++h) wv[h] = _mm512_loadu_si512(wp + h * block_bytes);
+#pragma GCC unroll 8
+  for (int h = 0; h < NB; ++h) {
+    if (kPrefetch) _mm_prefetch(reinterpret_cast<const char*>(wp + h * block_bytes + kPrefetchAhead), _MM_HINT_T0);
+    wv[h] = _mm512_loadu_si512(wp + h * block_bytes);
+    // Kept in a register: otherwise GCC folds the load into every row's vpdpbusd (R loads of
+    // the same 64 bytes), which made 3 rows slower than 4.
+    if (R > 1) __asm__("" : "+v"(wv[h]));
+  }
 #pragma GCC unroll 8
   for (int i = 0; i < R; ++i) {
     const __m512i av = _mm512_set1_epi32(aq[i]);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int h = 0; h < NB; ++h) acc[i][h] = _mm512_dpbusd_epi32(acc[i][h], av, wv[h]);
   }
 }
 
-template <int R, int NB>
+// Prefetching pays off when few rows share each weight vector (memory-bound); the 8-row tile
+// spends its loads on A and the hardware prefetcher keeps up with it.
+template <int R, int NB, bool kPrefetch = (R <= 4)>
 AM_TARGET_AVX512_VNNI void tile(const uint8_t* a, int64_t lda, int64_t, int64_t m0, const PackedInt8Weights& w,
                                 int64_t nb0, int64_t, const Int8Output& out) {
   const int64_t k4_count = w.k_padded / 4, k4_full = w.k / 4, block_bytes = k4_count * 64;
@@ -78,7 +89,7 @@ AM_TARGET_AVX512_VNNI void tile(const uint8_t* a, int64_t lda, int64_t, int64_t 
   __m512i acc[R][NB];
 #pragma GCC unroll 8
   for (int i = 0; i < R; ++i)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int h = 0; h < NB; ++h) acc[i][h] = _mm512_setzero_si512();
   // k % 4 left: the last step reads A's last bytes through quad() (the weights are zero past k,
   // and A may end there); one loop for both, so the accumulators have one home.
@@ -90,14 +101,14 @@ AM_TARGET_AVX512_VNNI void tile(const uint8_t* a, int64_t lda, int64_t, int64_t 
     } else {
       for (int i = 0; i < R; ++i) aq[i] = quad(a + i * lda + k4 * 4, w.k - k4 * 4);
     }
-    step<R, NB>(acc, wp + k4 * 64, block_bytes, aq);
+    step<R, NB, kPrefetch>(acc, wp + k4 * 64, block_bytes, aq);
   }
   // Through memory, so that the accumulators are only ever indexed by unrolled constants and
   // stay in registers in the loop above.
   alignas(64) int32_t sums[R][NB][16];
 #pragma GCC unroll 8
   for (int i = 0; i < R; ++i)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int h = 0; h < NB; ++h) _mm512_store_si512(sums[i][h], acc[i][h]);
   for (int h = 0; h < NB; ++h) {
     const int64_t col = (nb0 + h) * 16, cols = w.n - col;
@@ -113,7 +124,40 @@ constexpr Int8TileFn kByBlocks[kVnniTileBlocks] = {tile<R, 1>, tile<R, 2>, tile<
 const Int8TileFn* const kTiles[kVnniTileRows] = {kByBlocks<1>, kByBlocks<2>, kByBlocks<3>, kByBlocks<4>,
                                                  kByBlocks<5>, kByBlocks<6>, kByBlocks<7>, kByBlocks<8>};
 
+// Small M (rows <= 4): strips of up to 8 blocks (128 columns), so that every row keeps several
+// independent vpdpbusd chains in flight (1 row x 3 blocks would wait on 3 chains' latency) and
+// each weight vector loaded serves every row. 1-2 rows take the 8 blocks in one pass (16 / 24
+// zmm); 3-4 rows in two passes of 4 (20 zmm each), A's rows re-read from L1.
+template <int R>
+AM_TARGET_AVX512_VNNI void small_tile(const uint8_t* a, int64_t lda, int64_t m0, const PackedInt8Weights& w,
+                                      int64_t nb0, int64_t blocks, const Int8Output& out) {
+  constexpr int kPass = R <= 2 ? 8 : 4;
+  for (int64_t b = 0; b < blocks; b += kPass) {
+    switch (blocks - b < kPass ? blocks - b : kPass) {
+      case 1: tile<R, 1>(a, lda, R, m0, w, nb0 + b, 1, out); break;
+      case 2: tile<R, 2>(a, lda, R, m0, w, nb0 + b, 2, out); break;
+      case 3: tile<R, 3>(a, lda, R, m0, w, nb0 + b, 3, out); break;
+      case 4: tile<R, 4>(a, lda, R, m0, w, nb0 + b, 4, out); break;
+      case 5: tile<R, kPass == 8 ? 5 : 1>(a, lda, R, m0, w, nb0 + b, 5, out); break;
+      case 6: tile<R, kPass == 8 ? 6 : 1>(a, lda, R, m0, w, nb0 + b, 6, out); break;
+      case 7: tile<R, kPass == 8 ? 7 : 1>(a, lda, R, m0, w, nb0 + b, 7, out); break;
+      default: tile<R, kPass>(a, lda, R, m0, w, nb0 + b, kPass, out); break;
+    }
+  }
+}
+
 }  // namespace
+
+void int8_small_tile_avx512_vnni(const uint8_t* a, int64_t lda, int64_t rows, int64_t m0, const PackedInt8Weights& w,
+                                 int64_t nb0, int64_t blocks, const Int8Output& out) {
+  static_assert(kVnniSmallRows == 4 && kVnniSmallBlocks == 8, "the switch below");
+  switch (rows) {
+    case 1: return small_tile<1>(a, lda, m0, w, nb0, blocks, out);
+    case 2: return small_tile<2>(a, lda, m0, w, nb0, blocks, out);
+    case 3: return small_tile<3>(a, lda, m0, w, nb0, blocks, out);
+    default: return small_tile<4>(a, lda, m0, w, nb0, blocks, out);
+  }
+}
 
 void int8_tile_avx512_vnni(const uint8_t* a, int64_t lda, int64_t rows, int64_t m0, const PackedInt8Weights& w,
                            int64_t nb0, int64_t blocks, const Int8Output& out) {

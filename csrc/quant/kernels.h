@@ -35,9 +35,17 @@ using Int8TileFn = void (*)(const uint8_t* a, int64_t lda, int64_t rows, int64_t
 void int8_tile_avx512_vnni(const uint8_t* a, int64_t lda, int64_t rows, int64_t m0, const PackedInt8Weights& w,
                            int64_t nb0, int64_t blocks, const Int8Output& out);
 constexpr int64_t kVnniTileRows = 8, kVnniTileBlocks = 3;  // 8 x 48: 24 zmm accumulators
+// Small M (rows <= 4, taken when M <= kVnniSmallRows): up to 8 blocks (128 columns) a tile.
+void int8_small_tile_avx512_vnni(const uint8_t* a, int64_t lda, int64_t rows, int64_t m0, const PackedInt8Weights& w,
+                                 int64_t nb0, int64_t blocks, const Int8Output& out);
+constexpr int64_t kVnniSmallRows = 4, kVnniSmallBlocks = 8;
 void int8_tile_avx2(const uint8_t* a, int64_t lda, int64_t rows, int64_t m0, const PackedInt8Weights& w, int64_t nb0,
                     int64_t blocks, const Int8Output& out);
 constexpr int64_t kAvx2TileRows = 4, kAvx2TileBlocks = 1;  // 4 x 16: 8 ymm accumulators
+// Small M (rows <= 2, taken when M <= kAvx2SmallRows): 2 blocks (32 columns) a tile.
+void int8_small_tile_avx2(const uint8_t* a, int64_t lda, int64_t rows, int64_t m0, const PackedInt8Weights& w,
+                          int64_t nb0, int64_t blocks, const Int8Output& out);
+constexpr int64_t kAvx2SmallRows = 2, kAvx2SmallBlocks = 2;
 
 // ---------------------------------------------------------------- quantisation
 // Over x[0, k): lo = min(0, min x), hi = max(0, max x); returns false when some x is NaN or +-inf.

@@ -184,6 +184,19 @@ TEST_P(QuantKernels, Int8GemmMatchesTheReferenceExactly) {
   expect_took_level("int8_gemm");
 }
 
+// Small M takes its own tiles (wide strips of columns, several accumulators a row): every m up to
+// and just past their height, n covering full and partial strips (1 to 8 blocks of 16 and a
+// ragged end), k with and without a k % 4 tail, long enough for the prefetch to run ahead.
+TEST_P(QuantKernels, Int8GemmSmallMMatchesTheReferenceExactly) {
+  unsigned seed = 100;
+  for (int64_t m : {1, 2, 3, 4, 5})
+    for (int64_t n : {1, 16, 40, 128, 129, 200, 300})
+      for (int64_t k : {3, 64, 1030}) check_int8_case(GemmCase{m, n, k}, false, 0, seed++);
+  for (int8_t wv : {int8_t(127), int8_t(-128)})
+    for (int64_t m : {1, 2, 3, 5}) check_int8_case(GemmCase{m, 150, 2051}, true, wv, 7);
+  expect_took_level("int8_gemm");
+}
+
 // a = 255 and w = +-127 (and -128) everywhere: every vpmaddubsw pair would saturate at s16
 // (255 * 127 * 2 > 32767); the sums must be the exact ones.
 TEST_P(QuantKernels, Int8GemmExtremeValuesAreExact) {

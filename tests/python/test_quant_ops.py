@@ -287,3 +287,59 @@ def test_observer_bad_input():
 def test_kernel_names():
     assert Q.int8_gemm_kernel() in ("avx512_vnni", "avx2", "baseline")
     assert Q.weight_only_kernel() in ("avx512", "avx2", "baseline")
+
+
+# ------------------------------------------------------------------------------------- int8 conv
+
+def ref_int8_conv2d(x, qw, ws, bias, scale, zero, stride, padding, dilation, relu):
+    """The integer arithmetic of int8_conv2d: x quantised per tensor, padded with the zero point
+    (real 0), windows in (c, kh, kw) order against the int8 weights, exact int64 sums."""
+    n, c, h, w = x.shape
+    o, _, kh, kw = qw.shape
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    qa = np.clip(np.rint(x * np.float32(1 / scale)) + zero, 0, 255).astype(np.int64)
+    qa = np.pad(qa, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=zero)
+    oh = (h + 2 * ph - (kh - 1) * dh - 1) // sh + 1
+    ow = (w + 2 * pw - (kw - 1) * dw - 1) // sw + 1
+    cols = np.empty((n, oh, ow, c, kh, kw), np.int64)
+    for a in range(kh):
+        for b in range(kw):
+            cols[:, :, :, :, a, b] = qa[:, :, a * dh:a * dh + (oh - 1) * sh + 1:sh,
+                                        b * dw:b * dw + (ow - 1) * sw + 1:sw].transpose(0, 2, 3, 1)
+    qw2 = qw.reshape(o, -1).astype(np.int64)
+    acc = cols.reshape(n * oh * ow, -1) @ qw2.T - zero * qw2.sum(1)[None, :]
+    y = acc.astype(np.float64) * scale * ws[None, :].astype(np.float64)
+    if bias is not None:
+        y += bias
+    if relu:
+        y = np.maximum(y, 0)
+    return y.reshape(n, oh, ow, o).transpose(0, 3, 1, 2)
+
+
+@pytest.mark.parametrize("batch", [1, 3, 70])
+@pytest.mark.parametrize("c,h,w,o,kernel,stride,padding,dilation", [
+    (1, 8, 8, 32, (3, 3), (1, 1), (1, 1), (1, 1)),     # the digits CNN's first layer
+    (32, 8, 8, 32, (3, 3), (1, 1), (1, 1), (1, 1)),    # and its second
+    (3, 11, 9, 20, (3, 3), (2, 2), (1, 1), (1, 1)),    # stride 2
+    (4, 10, 12, 17, (5, 3), (1, 2), (2, 0), (1, 1)),   # 5x3, uneven stride and padding
+    (2, 13, 13, 8, (3, 3), (1, 1), (2, 2), (2, 2)),    # dilation
+    (5, 7, 6, 40, (1, 1), (1, 1), (0, 0), (1, 1)),     # 1x1
+    (3, 6, 20, 9, (2, 7), (1, 3), (0, 3), (1, 2)),     # wide kernel, dilated, strided
+    (2, 4, 4, 3, (3, 3), (1, 1), (3, 3), (1, 1)),      # padding wider than the window reach
+])
+def test_int8_conv2d_matches_integer_reference(batch, c, h, w, o, kernel, stride, padding, dilation):
+    x = rng.uniform(-1, 2, (batch, c, h, w)).astype(np.float32)
+    qw = rng.integers(-127, 128, (o, c) + kernel).astype(np.int8)
+    ws = rng.uniform(0.001, 0.05, o).astype(np.float32)
+    b = rng.standard_normal(o).astype(np.float32)
+    scale, zero = Q.u8_qparams(-1.0, 2.0)
+    relu = batch != 3
+    layer = am.nn.QuantizedConv2D(o, kernel, strides=stride, padding=padding, dilation=dilation,
+                                  activation="relu" if relu else None, in_channels=c)
+    layer.load_state_dict({"weight": am.tensor(qw), "weight_scale": am.tensor(ws), "bias": am.tensor(b),
+                           "input_scale": am.tensor(np.array([scale], np.float32)),
+                           "input_zero_point": am.tensor(np.array([zero], np.int32))})
+    y = layer(am.tensor(x)).numpy()
+    ref = ref_int8_conv2d(x, qw, ws, b, scale, zero, stride, padding, dilation, relu)
+    assert y.shape == ref.shape
+    np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5 * np.abs(ref).max())

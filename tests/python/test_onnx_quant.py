@@ -299,7 +299,21 @@ def test_every_opset_with_all_three_kinds(tmp_path, opset):
     assert (onnx.TensorProto.INT4 in _int_initializers(proto).values()) == (opset >= 21)
 
 
-def test_int8_attention_is_refused_by_name(tmp_path):
-    model = am.nn.Sequential([am.nn.Reshape((2, 8), input_shape=(16,)), am.nn.MultiHeadAttention(8, 2)])
-    with pytest.raises(NotImplementedError, match="int8 projections"):
-        am.onnx.export(am.quant.quantize_dynamic(model), str(tmp_path / "a.onnx"))
+def test_int8_attention_and_transformer_block_export(tmp_path):
+    am.manual_seed(0)
+    model = am.nn.Sequential([am.nn.Dense(32, input_shape=(6, 16)), am.nn.TransformerBlock(32, 4, mlp_dim=64),
+                              am.nn.MultiHeadAttention(32, 4)])
+    q = am.quant.quantize_dynamic(model)
+    path = str(tmp_path / "attn.onnx")
+    am.onnx.export(q, path)   # runs ONNX Runtime on the file and compares with predict
+    import onnx
+    import onnxruntime as ort
+
+    ops = [n.op_type for n in onnx.load(path).graph.node]
+    # the block's 4 projections and 2 MLP layers, the MHA's 4 (the first Dense, 16 x 32, is too small: float)
+    assert ops.count("MatMulInteger") == 6 + 4
+    x = np.random.default_rng(1).standard_normal((3, 6, 16)).astype(np.float32)
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    out = sess.run(None, {sess.get_inputs()[0].name: x})[0]
+    ref = q.predict(x)
+    assert np.abs(out - ref).max() < 0.05 * np.abs(ref).max()

@@ -213,8 +213,7 @@ def attention(b: GraphBuilder, layer, x: str, shape: tuple, name: str, causal: b
     t, dh = shape[1], e // h
 
     def project(proj: str) -> str:
-        child = layer._child(proj)
-        return dense_matmul(b, x, 3, _array(child, "weight"), _array(child, "bias"), f"{name}.{proj}")
+        return _projection(b, layer._child(proj), x, f"{name}.{proj}")
 
     heads = b.ints([0, 0, h, dh], f"{name}.heads_shape")
 
@@ -232,25 +231,25 @@ def attention(b: GraphBuilder, layer, x: str, shape: tuple, name: str, causal: b
     probs = b.op("Softmax", [scores], f"{name}.probs", axis=-1)
     ctx = b.op("Transpose", [b.op("MatMul", [probs, v], f"{name}.context")], f"{name}.context_t", perm=[0, 2, 1, 3])
     ctx = b.op("Reshape", [ctx, b.ints([0, 0, e], f"{name}.merge_shape")], f"{name}.merged")  # (B, T, E)
-    out = layer._child("out_proj")
-    return dense_matmul(b, ctx, 3, _array(out, "weight"), _array(out, "bias"), f"{name}.out_proj")
+    return _projection(b, layer._child("out_proj"), ctx, f"{name}.out_proj")
 
 
-def _float_only(layer, name):
-    if layer.get_config().get("quantized"):
-        raise NotImplementedError(f"am.onnx.export: {name} is a {type(layer).__name__} with int8 projections "
-                                  f"(quantized=True, from am.quant.quantize_dynamic); it is not exported yet: export "
-                                  f"the float model, or quantise it with ONNX Runtime after export")
+def _projection(b: GraphBuilder, child, x: str, name: str) -> str:
+    """A projection of an attention layer or block (3-D x), with its activation: a Dense as MatMul
+    + Add, or a QuantizedDense (quantized=True, from am.quant.quantize_dynamic) as DynamicQuantizeLinear
+    + MatMulInteger, as quantized_dense writes it."""
+    if type(child) is _nn.QuantizedDense:
+        return quantized_dense(b, child, [x], None, None, name)
+    y = dense_matmul(b, x, 3, _array(child, "weight"), _array(child, "bias"), name)
+    return activation(b, child.get_config()["activation"], y, name)
 
 
 def multi_head_attention(b, layer, xs, shapes, out_shape, name):
-    _float_only(layer, name)
     return attention(b, layer, xs[0], shapes[0], name)
 
 
 def transformer_block(b, layer, xs, shapes, out_shape, name):
     """Pre-norm: y = x + attn(ln1(x)); y + fc2(fc1(ln2(y))), as csrc/nn/attention.cpp."""
-    _float_only(layer, name)
     config = layer.get_config()
     x, e = xs[0], config["embed_dim"]
 
@@ -259,9 +258,7 @@ def transformer_block(b, layer, xs, shapes, out_shape, name):
         return layer_norm_arrays(b, v, (e,), _array(ln, "weight"), _array(ln, "bias"), config["eps"], f"{name}.{child}")
 
     def fc(child: str, v: str) -> str:
-        d = layer._child(child)
-        y = dense_matmul(b, v, 3, _array(d, "weight"), _array(d, "bias"), f"{name}.{child}")
-        return activation(b, d.get_config()["activation"], y, f"{name}.{child}")
+        return _projection(b, layer._child(child), v, f"{name}.{child}")
 
     h = attention(b, layer._child("attn"), norm("ln1", x), shapes[0], f"{name}.attn", causal=config["causal"])
     y = b.op("Add", [x, h], f"{name}.residual1")
@@ -282,7 +279,8 @@ def transformer_block(b, layer, xs, shapes, out_shape, name):
 # Dynamic QuantizedDense as ONNX Runtime's own quantize_dynamic writes it: DynamicQuantizeLinear
 # (uint8, the same scale / zero point formula as the native kernel, but per tensor where the
 # kernel quantises per row), MatMulInteger with the int8 weights (in, units), Cast, Mul by
-# input_scale * weight_scale, Add bias; ONNX Runtime fuses it into DynamicQuantizeMatMul.
+# input_scale * weight_scale, Add bias; ONNX Runtime fuses it into DynamicQuantizeMatMul. The
+# int8 projections of MultiHeadAttention / TransformerBlock(quantized=True) are written the same way.
 #
 # WeightOnlyDense at opset >= 21: the weights as INT4 / INT8 (in, units) with one float32 scale per
 # group of group_size inputs, a blocked DequantizeLinear (axis 0, block_size = group_size, which

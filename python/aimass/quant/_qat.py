@@ -24,10 +24,9 @@ import numpy as np
 from .. import _core, tensor
 from ..nn import functional_api, layers
 from ..nn.module import Module
-from ._fuse import fuse_for_inference
 from ._graph import check_rebuildable, leaf_layers, rebuild
-from ._quantize import (DEFAULT_MIN_LAYER_SIZE, _attach, _calibration_array, _check_model, _int8_conv, _int8_dense,
-                        _keep_signature, _Observe, _static_plan)
+from ._quantize import (DEFAULT_MIN_LAYER_SIZE, _attach, _calibrate, _calibration_array, _check_model, _float_copy,
+                        _int8_conv, _int8_dense, _keep_signature, _static_plan)
 from ._report import LayerDecision, QuantizationReport
 
 _QAT_METHODS = ("moving_average", "minmax")
@@ -75,10 +74,7 @@ def prepare_qat(model: Module, calibration=None, *, method: str = "moving_averag
         raise ValueError(f"am.quant.prepare_qat: momentum must be in (0, 1], got {momentum!r}")
     data = None if calibration is None else _calibration_array(calibration, "prepare_qat")
     report = QuantizationReport(f"int8 QAT prepared ({method})")
-    float_model = fuse_for_inference(model) if fuse else rebuild(model, lambda p, l: None)
-    if fuse and len(leaf_layers(float_model)) < len(leaf_layers(model)):
-        report.notes.append(f"folded BatchNorm / fused ReLU: {len(leaf_layers(model))} layers became "
-                            f"{len(leaf_layers(float_model))}")
+    float_model = _float_copy(model, fuse, report)
 
     candidates: dict[str, Module] = {}
     decisions: dict[str, LayerDecision] = {}
@@ -93,14 +89,7 @@ def prepare_qat(model: Module, calibration=None, *, method: str = "moving_averag
     ranges: dict[str, tuple[float, float]] = {}
     if data is not None and candidates:
         observers = {path: _core.quant.Observer(method, momentum=momentum) for path in candidates}
-        probe = rebuild(float_model, lambda p, l: _Observe(l, observers[p]) if p in candidates else None,
-                        copy_others=False)
-        try:
-            probe.predict(data, batch_size=batch_size)
-        except ValueError as e:
-            if "observer" in str(e):
-                raise ValueError(f"am.quant.prepare_qat: {e}") from None
-            raise ValueError(f"am.quant.prepare_qat: the calibration data does not fit the model: {e}") from None
+        _calibrate(float_model, observers, data, batch_size, "prepare_qat")
         ranges = {path: observers[path].range() for path in candidates}
 
     def replace(path: str, layer: Module):

@@ -228,6 +228,38 @@ def _static_plan(path: str, layer: Module, min_layer_size: int) -> tuple[bool, L
     return True, None
 
 
+def _float_copy(model: Module, fuse: bool, report: QuantizationReport) -> Module:
+    """The float model the static passes work on: folded and fused (fuse), else a plain copy; the
+    report notes a folding."""
+    float_model = fuse_for_inference(model) if fuse else rebuild(model, lambda p, l: None)
+    if fuse and len(leaf_layers(float_model)) < len(leaf_layers(model)):
+        report.notes.append(f"folded BatchNorm / fused ReLU: {len(leaf_layers(model))} layers became "
+                            f"{len(leaf_layers(float_model))}")
+    return float_model
+
+
+def _calibrate(float_model: Module, observers: dict, data, batch_size: int, fn: str) -> dict[str, "_Observe"]:
+    """Runs ``data`` through float_model with observers[path] watching the input of each layer at
+    those paths; returns the watchers (their kept rows). Nothing runs without observers."""
+    watchers: dict[str, _Observe] = {}
+
+    def observe(path: str, layer: Module):
+        if path not in observers:
+            return None
+        watchers[path] = _Observe(layer, observers[path])
+        return watchers[path]
+
+    if observers:
+        probe = rebuild(float_model, observe, copy_others=False)
+        try:
+            probe.predict(data, batch_size=batch_size)
+        except ValueError as e:
+            if "observer" in str(e):
+                raise ValueError(f"am.quant.{fn}: {e}") from None
+            raise ValueError(f"am.quant.{fn}: the calibration data does not fit the model: {e}") from None
+    return watchers
+
+
 def quantize(model: Module, calibration, *, method: str = "minmax", percentile: float = 99.99,
              momentum: float = 0.01, symmetric: bool = False, batch_size: int = 256,
              min_sqnr_db: float = DEFAULT_MIN_SQNR_DB, min_layer_size: int = DEFAULT_MIN_LAYER_SIZE,
@@ -243,10 +275,7 @@ def quantize(model: Module, calibration, *, method: str = "minmax", percentile: 
         raise ValueError(f"am.quant.quantize: method must be one of {_METHODS}, got {method!r}")
     data = _calibration_array(calibration, "quantize")
     report = QuantizationReport(f"int8 static ({method})")
-    float_model = fuse_for_inference(model) if fuse else rebuild(model, lambda p, l: None)
-    if fuse and len(leaf_layers(float_model)) < len(leaf_layers(model)):
-        report.notes.append(f"folded BatchNorm / fused ReLU: {len(leaf_layers(model))} layers became "
-                            f"{len(leaf_layers(float_model))}")
+    float_model = _float_copy(model, fuse, report)
 
     # 1. Which layers are candidates; the rest stay float without calibration.
     candidates: dict[str, Module] = {}
@@ -260,22 +289,7 @@ def quantize(model: Module, calibration, *, method: str = "minmax", percentile: 
 
     # 2. Calibration: the float model with observers in front of each candidate.
     observers = {path: _core.quant.Observer(method, momentum=momentum, percentile=percentile) for path in candidates}
-    watchers: dict[str, _Observe] = {}
-
-    def observe(path: str, layer: Module):
-        if path not in candidates:
-            return None
-        watchers[path] = _Observe(layer, observers[path])
-        return watchers[path]
-
-    if candidates:
-        probe = rebuild(float_model, observe, copy_others=False)
-        try:
-            probe.predict(data, batch_size=batch_size)
-        except ValueError as e:
-            if "observer" in str(e):
-                raise ValueError(f"am.quant.quantize: {e}") from None
-            raise ValueError(f"am.quant.quantize: the calibration data does not fit the model: {e}") from None
+    watchers = _calibrate(float_model, observers, data, batch_size, "quantize")
 
     # 3. Convert each candidate, and keep it in float when its outputs lose too much.
     def convert(path: str, layer: Module):

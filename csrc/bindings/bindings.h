@@ -36,6 +36,11 @@ void bind_quant(py::module_& quant, py::module_& nn);
 void bind_qat(py::module_& quant, py::module_& nn);  // fake quantisation ops; the QAT layers in aimass._core.nn
 void bind_prune(py::module_& quant);        // aimass._core.quant: pruning masks
 void bind_distill(py::module_& quant);      // aimass._core.quant: distillation pair, loss, metrics
+// aimass._core.hpo: the native halves of am.hpo's samplers and pruners (hpo/*.h)
+void bind_hpo(py::module_& hpo);           // Pareto ranks and hypervolume
+void bind_hpo_tpe(py::module_& hpo);       // TPE, random, grid and QMC samplers
+void bind_hpo_evolution(py::module_& hpo); // CMA-ES, NSGA-II and the Gaussian-process sampler
+void bind_hpo_pruners(py::module_& hpo);   // pruners and parameter importances
 
 // Python value -> C++ value conversions used across the binding files.
 DType to_dtype_arg(const py::object& dtype);                 // am.float32, "float32", np.float32, np.dtype

@@ -27,4 +27,9 @@ PYBIND11_MODULE(_core, m) {
   bind_qat(quant, nn);
   bind_prune(quant);
   bind_distill(quant);
+  py::module_ hpo = m.def_submodule("hpo", "hyperparameter search: samplers, pruners, Pareto fronts (use aimass.hpo)");
+  bind_hpo(hpo);
+  bind_hpo_tpe(hpo);
+  bind_hpo_evolution(hpo);
+  bind_hpo_pruners(hpo);
 }

@@ -198,9 +198,6 @@ def _is_nan(v: Any) -> bool:
 class _Deprecated:
     """The distributions of Optuna 2, still accepted (with a FutureWarning) and stored as the new ones."""
 
-    def __init_subclass__(cls, **kw: Any) -> None:
-        super().__init_subclass__(**kw)
-
     def _warn(self) -> None:
         warnings.warn(f"{type(self).__name__} has been deprecated; use {type(self).__mro__[2].__name__} instead.",
                       FutureWarning, stacklevel=3)

@@ -24,7 +24,7 @@ def _root() -> _logging.Logger:
         logger = _logging.getLogger(_ROOT)
         if _handler is None:
             _handler = _logging.StreamHandler(sys.stderr)
-            _handler.setFormatter(_logging.Formatter("[I %(asctime)s] %(message)s"))
+            _handler.setFormatter(_logging.Formatter("[%(levelname).1s %(asctime)s] %(message)s"))
             logger.addHandler(_handler)
             logger.setLevel(INFO)
             logger.propagate = False

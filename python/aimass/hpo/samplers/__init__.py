@@ -1,0 +1,6 @@
+"""Samplers: how a study proposes each trial's parameters (native halves in csrc/hpo)."""
+from ._base import BaseSampler
+from ._random import RandomSampler
+from ._search_space import IntersectionSearchSpace, intersection_search_space
+
+__all__ = ["BaseSampler", "RandomSampler", "IntersectionSearchSpace", "intersection_search_space"]

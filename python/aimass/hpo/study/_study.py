@@ -170,9 +170,9 @@ class Study:
             self.add_trial(trial)
 
     def _pop_waiting_trial_id(self) -> int | None:
-        for trial in self._storage.get_all_trials(self._study_id, deepcopy=False, states=(TrialState.WAITING,)):
-            if self._storage.set_trial_state_values(trial._trial_id, TrialState.RUNNING):
-                return trial._trial_id
+        for trial_id in self._storage.get_waiting_trial_ids(self._study_id):
+            if self._storage.set_trial_state_values(trial_id, TrialState.RUNNING):
+                return trial_id
         return None
 
     def _has_trial_with_params(self, params: dict[str, Any]) -> bool:

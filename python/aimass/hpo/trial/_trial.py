@@ -36,8 +36,10 @@ class Trial(SuggestMixin):
         if self._relative_params is None:
             sampler = self.study.sampler
             frozen = self._cached_frozen_trial
-            self._relative_search_space = sampler.infer_relative_search_space(self.study, frozen)
-            self._relative_params = sampler.sample_relative(self.study, frozen, self._relative_search_space)
+            from ..pruners import _filter_study
+            study = _filter_study(self.study, frozen)  # a Hyperband bracket's trials, as Optuna
+            self._relative_search_space = sampler.infer_relative_search_space(study, frozen)
+            self._relative_params = sampler.sample_relative(study, frozen, self._relative_search_space)
         return self._relative_params
 
     def _is_relative_param(self, name: str, distribution: BaseDistribution) -> bool:
@@ -72,7 +74,8 @@ class Trial(SuggestMixin):
         elif self._is_relative_param(name, distribution):
             value = self.relative_params[name]
         else:
-            value = self.study.sampler.sample_independent(self.study, trial, name, distribution)
+            from ..pruners import _filter_study
+            value = self.study.sampler.sample_independent(_filter_study(self.study, trial), trial, name, distribution)
         internal = distribution.to_internal_repr(value)  # ValueError for NaN and the like
         self.storage.set_trial_param(self._trial_id, name, internal, distribution)
         trial.distributions[name] = distribution

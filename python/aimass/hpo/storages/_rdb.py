@@ -199,10 +199,15 @@ class RDBStorage(BaseStorage, BaseHeartbeat):
             raise ValueError(f"storage URL {self._safe_url()}: unknown database dialect "
                              f"{self._parsed.drivername!r}") from None
         self._sqlite = backend == "sqlite"
+        memory = self._sqlite and self._parsed.database in (None, "", ":memory:")
+        # a second pool whose connections stay in autocommit mode (switching one costs a round trip)
+        self._autocommit = None if memory else sa.create_engine(self._parsed, isolation_level="AUTOCOMMIT", **kwargs)
         self._returning = self.engine.dialect.insert_returning
-        if self._sqlite and self._parsed.database not in (None, "", ":memory:"):
+        self._upsert_needs_txn = self.engine.dialect.name not in ("sqlite", "postgresql")
+        if self._sqlite and not memory:
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-        self._pid = os.getpid()
+            sa.event.listen(self._autocommit, "connect", _sqlite_pragmas)
+        self._pid = self._pid_autocommit = os.getpid()
         self._lock = threading.RLock()
         self._caches: dict[int, _StudyCache] = {}
         self._owned: dict[int, FrozenTrial] = {}  # unfinished trials this object created or took
@@ -223,19 +228,24 @@ class RDBStorage(BaseStorage, BaseHeartbeat):
         self._parsed = _check_url(self.url)
         self._connect()
 
-    def _begin(self) -> Any:
+    def _begin(self, atomic: bool) -> Any:
         if os.getpid() != self._pid:  # forked: the parent's pooled connections are not ours
             self.engine.dispose(close=False)
             self._pid = os.getpid()
-        return self.engine.begin()
+        if os.getpid() != self._pid_autocommit and self._autocommit is not None:
+            self._autocommit.dispose(close=False)
+            self._pid_autocommit = os.getpid()
+        return self.engine.begin() if atomic or self._autocommit is None else self._autocommit.connect()
 
-    def _run(self, fn: Callable[[sa.Connection], Any]) -> Any:
-        """fn(conn) in one transaction, retried when the database is locked, busy or deadlocked."""
+    def _run(self, fn: Callable[[sa.Connection], Any], atomic: bool = True) -> Any:
+        """fn(conn) in one transaction (atomic=False: each statement commits by itself, which saves
+        the BEGIN and COMMIT round trips where fn writes with one statement or only reads), retried
+        when the database is locked, busy or deadlocked."""
         deadline = None
         delay = 0.002
         while True:
             try:
-                with self._begin() as conn:
+                with self._begin(atomic) as conn:
                     return fn(conn)
             except sa.exc.OperationalError as e:
                 if not _is_transient(e):
@@ -498,10 +508,10 @@ class RDBStorage(BaseStorage, BaseHeartbeat):
             except sa.exc.IntegrityError:
                 raise ValueError(f"the parameter '{param_name}' of trial_id {trial_id} is already set") from None
             if n == 0:
-                raise self._not_updatable(conn, trial_id)
+                raise self._not_updatable(conn, trial_id) or KeyError(f"No trial with trial_id {trial_id} exists.")
             with self._lock:
                 cache.dists.setdefault(param_name, first)
-        self._run(put)
+        self._run(put, atomic=False)
         with self._lock:
             owned = self._owned.get(trial_id)
             if owned is not None:
@@ -532,7 +542,9 @@ class RDBStorage(BaseStorage, BaseHeartbeat):
                     return False  # RUNNING asked of a trial another worker took first
                 raise err
             if values is not None:
-                conn.execute(_DELETE_VALUES, {"tid": trial_id})
+                owned = self._owned.get(trial_id)
+                if owned is None or owned.values is not None:
+                    conn.execute(_DELETE_VALUES, {"tid": trial_id})
                 conn.execute(trial_values.insert(), [dict(zip(("value", "value_type"), _value_to_stored(v)),
                                                           trial_id=trial_id, objective=i)
                                                      for i, v in enumerate(values)])
@@ -559,8 +571,8 @@ class RDBStorage(BaseStorage, BaseHeartbeat):
     def _set_trial_row(self, table: sa.Table, trial_id: int, key: dict, value: dict) -> None:
         def put(conn: sa.Connection) -> None:
             if not self._upsert(conn, table, {"trial_id": trial_id, **key}, value, guard_trial=trial_id):
-                raise self._not_updatable(conn, trial_id)
-        self._run(put)
+                raise self._not_updatable(conn, trial_id) or KeyError(f"No trial with trial_id {trial_id} exists.")
+        self._run(put, atomic=self._upsert_needs_txn)
 
     def set_trial_intermediate_value(self, trial_id: int, step: int, intermediate_value: float) -> None:
         v, kind = _ivalue_to_stored(float(intermediate_value))
@@ -614,7 +626,7 @@ class RDBStorage(BaseStorage, BaseHeartbeat):
                 chunk = ids[i:i + 900]
                 parts.extend(conn.execute(_DETAILS, {"ids": chunk}).all())
             return trial_rows, parts
-        trial_rows, parts = self._run(get)
+        trial_rows, parts = self._run(get, atomic=False)
         built: dict[int, FrozenTrial] = {}
         for r in trial_rows:
             built[r.trial_id] = FrozenTrial(r.number, _STATE_BY_NAME[r.state], None, _local(r.datetime_start),
@@ -695,7 +707,7 @@ class RDBStorage(BaseStorage, BaseHeartbeat):
             if not rows and last < 0:
                 self._study_exists(conn, study_id)
             return rows
-        rows = self._run(get)
+        rows = self._run(get, atomic=False)
         with self._lock:
             rows = [r for r in rows if r.trial_id not in cache.finished]
         need = [r for r in rows if r.state not in _UNFINISHED or states is None or _STATE_BY_NAME[r.state] in states]
@@ -729,7 +741,7 @@ class RDBStorage(BaseStorage, BaseHeartbeat):
         def beat(conn: sa.Connection) -> None:
             now = _utcnow_sql(conn)
             self._upsert(conn, trial_heartbeats, {"trial_id": trial_id}, {"heartbeat": now})
-        self._run(beat)
+        self._run(beat, atomic=self._upsert_needs_txn)
 
     def _get_stale_trial_ids(self, study_id: int) -> list[int]:
         assert self.heartbeat_interval is not None

@@ -383,3 +383,18 @@ def test_in_memory_storage_rejects_updates_to_finished_trials():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert not study._storage.set_trial_state_values(study.ask()._trial_id, TrialState.RUNNING)
+
+
+def test_max_trials_callback_counts_completed_trials():
+    study = hpo.create_study()
+    study.optimize(lambda t: 1 / 0, n_trials=3, catch=(ZeroDivisionError,))
+    study.optimize(quadratic, n_trials=50, callbacks=[hpo.study.MaxTrialsCallback(5)])
+    assert study.get_trials(states=(TrialState.COMPLETE,)).__len__() == 5 and len(study.trials) == 8
+
+
+def test_partial_fixed_sampler_fixes_some_parameters():
+    sampler = hpo.samplers.PartialFixedSampler({"y": 2}, hpo.samplers.RandomSampler(seed=7))
+    study = hpo.create_study(sampler=sampler)
+    study.optimize(quadratic, n_trials=10)
+    assert {t.params["y"] for t in study.trials} == {2}
+    assert len({t.params["x"] for t in study.trials}) == 10

@@ -8,7 +8,7 @@
 //                 IMMA path for row/column-major int8 (Ampere / Hopper: "TN", m and k multiples of
 //                 4, leading dimensions multiples of 4, 4-byte aligned pointers; the op layer pads
 //                 K and N); where cuBLASLt finds no algorithm (or AIMASS_CUDA_INT8_GEMM=dp4a), a
-//                 shared-memory tiled __dp4a kernel. Then our epilogue: acc_u8 = acc_s8 +
+//                 shared-memory tiled __dp4a kernel (AIMASS_CUDA_INT8_GEMM=cublaslt: no fallback). Then our epilogue: acc_u8 = acc_s8 +
 //                 128 * col_sum (a is the u8 activations minus 128), and quant/int8_gemm.h's
 //                 dequantisation / requantisation, bit for bit (explicit _rn intrinsics: no FMA
 //                 contraction, as the CPU is compiled with -ffp-contract=off).
@@ -209,11 +209,15 @@ bool lt_int8_gemm(const Tensor& a, const Tensor& w, const Tensor& acc) {
       if (heuristic.workspaceSize)
         workspace = Tensor::empty({int64_t(heuristic.workspaceSize)}, DType::UInt8, acc.device());
       const int32_t one = 1, zero = 0;
-      AM_LT_CHECK(cublasLtMatmul(h, desc, &one, w.data_ptr(), a_layout, a.data_ptr(), b_layout, &zero, acc.data_ptr(),
-                                 c_layout, acc.data_ptr(), c_layout, &heuristic.algo,
-                                 heuristic.workspaceSize ? workspace.data_ptr() : nullptr, heuristic.workspaceSize,
-                                 0));
-      found = true;
+      const cublasStatus_t status =
+          cublasLtMatmul(h, desc, &one, w.data_ptr(), a_layout, a.data_ptr(), b_layout, &zero, acc.data_ptr(), c_layout,
+                         acc.data_ptr(), c_layout, &heuristic.algo,
+                         heuristic.workspaceSize ? workspace.data_ptr() : nullptr, heuristic.workspaceSize, 0);
+      // An algorithm offered but then refused (a layout rule we missed): the dp4a kernel instead.
+      if (status != CUBLAS_STATUS_NOT_SUPPORTED) {
+        check_lt(status, "cublasLtMatmul");
+        found = true;
+      }
     }
   } catch (...) {
     destroy();
@@ -253,9 +257,15 @@ __global__ void __launch_bounds__(kTile * 8) dp4a_gemm_kernel(const int* a, cons
   }
 }
 
-bool force_dp4a() {
+// AIMASS_CUDA_INT8_GEMM (read on every call, for tests): "dp4a" takes the fallback kernel;
+// "cublaslt" requires cuBLASLt (RuntimeError where it offers no algorithm); unset: cuBLASLt, else
+// the fallback.
+enum class GemmPath { Auto, Dp4a, CublasLt };
+GemmPath gemm_path() {
   const char* v = std::getenv("AIMASS_CUDA_INT8_GEMM");
-  return v && std::strcmp(v, "dp4a") == 0;
+  if (v && std::strcmp(v, "dp4a") == 0) return GemmPath::Dp4a;
+  if (v && std::strcmp(v, "cublaslt") == 0) return GemmPath::CublasLt;
+  return GemmPath::Auto;
 }
 
 // ---------------------------------------------------------------- int8_gemm: the epilogue
@@ -346,7 +356,10 @@ AIMASS_CUDA_KERNEL(int8_gemm)(const Tensor& a, const Tensor& w, const Tensor& co
   if (m == 0 || n == 0) return;
   gpu::DeviceGuard guard(out.device().index, "int8_gemm");
   Tensor acc = Tensor::empty({m, np}, DType::Int32, out.device());
-  if (gpu::force_dp4a() || !gpu::lt_int8_gemm(a, w, acc)) {
+  const gpu::GemmPath path = gpu::gemm_path();
+  if (path == gpu::GemmPath::Dp4a || !gpu::lt_int8_gemm(a, w, acc)) {
+    AM_CHECK(path != gpu::GemmPath::CublasLt, RuntimeError, "cuda int8_gemm: cuBLASLt has no int8 algorithm for (M, N, K) = (",
+             m, ", ", np, ", ", kp, ") and AIMASS_CUDA_INT8_GEMM=cublaslt requires one");
     const dim3 grid(unsigned((np + gpu::kTile - 1) / gpu::kTile), unsigned((m + gpu::kTile - 1) / gpu::kTile));
     AM_CHECK(grid.y <= 65535, NotImplementedError, "cuda int8_gemm: M = ", m, " rows exceed one launch");
     gpu::dp4a_gemm_kernel<<<grid, dim3(gpu::kTile, 8)>>>(static_cast<const int*>(a.data_ptr()),

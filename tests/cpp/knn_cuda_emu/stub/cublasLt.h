@@ -10,7 +10,6 @@ typedef struct EmuLt* cublasLtHandle_t;
 typedef struct EmuLtDesc* cublasLtMatmulDesc_t;
 typedef struct EmuLtDesc* cublasLtMatrixLayout_t;
 typedef struct EmuLtDesc* cublasLtMatmulPreference_t;
-enum { CUBLAS_STATUS_NOT_SUPPORTED = 15 };
 enum { CUBLAS_COMPUTE_32I = 72 };
 enum { CUDA_R_8I = 3, CUDA_R_32I = 10 };
 typedef enum { CUBLASLT_MATMUL_DESC_TRANSA = 3, CUBLASLT_MATMUL_DESC_TRANSB = 4 } cublasLtMatmulDescAttributes_t;
@@ -28,12 +27,12 @@ inline cublasStatus_t cublasLtMatmulAlgoGetHeuristic(cublasLtHandle_t, cublasLtM
                                                      cublasLtMatrixLayout_t, cublasLtMatrixLayout_t, cublasLtMatmulPreference_t, int,
                                                      cublasLtMatmulHeuristicResult_t*, int* results) {
   *results = 0;
-  return cublasStatus_t(CUBLAS_STATUS_NOT_SUPPORTED);
+  return CUBLAS_STATUS_NOT_SUPPORTED;
 }
 inline cublasStatus_t cublasLtMatmul(cublasLtHandle_t, cublasLtMatmulDesc_t, const void*, const void*, cublasLtMatrixLayout_t, const void*,
                                      cublasLtMatrixLayout_t, const void*, const void*, cublasLtMatrixLayout_t, void*,
                                      cublasLtMatrixLayout_t, const cublasLtMatmulAlgo_t*, void*, size_t, cudaStream_t) {
-  return cublasStatus_t(CUBLAS_STATUS_NOT_SUPPORTED);  // never reached: no heuristic is offered
+  return CUBLAS_STATUS_NOT_SUPPORTED;  // never reached: no heuristic is offered
 }
 inline cublasStatus_t cublasLtMatmulPreferenceDestroy(cublasLtMatmulPreference_t) { return CUBLAS_STATUS_SUCCESS; }
 inline cublasStatus_t cublasLtMatrixLayoutDestroy(cublasLtMatrixLayout_t) { return CUBLAS_STATUS_SUCCESS; }

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Verifies the CUDA int8 / int4 kernels (csrc/ops/cuda/quant_*.cu) on a machine with an NVIDIA GPU:
+# written without one, this is their first real run. Correctness only, no timings.
+#   1. builds the CUDA backend (AIMASS_CUDA=ON) unless BUILD already holds one;
+#   2. GoogleTest QuantCudaKernels.* (each kernel against its CPU reference, both int8 GEMM paths,
+#      plus one run that requires cuBLASLt's IMMA path) and CudaKernels.* (the rest of the backend),
+#      under compute-sanitizer memcheck too where it is installed;
+#   3. pytest tests/python/test_quant_cuda.py (ops and layers .to("cuda") against the CPU),
+#      test_backends.py's quantised-layers case and test_cuda_symbols.py.
+# Usage: benchmarks/gpu_quant_check.sh   (BUILD=build/cuda, PYTHON=python, ARCH=90 by default)
+# Exits non-zero on the first failure. Needs cmake, ninja, nvcc, GTest, and a Python with numpy,
+# pybind11 and pytest.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD:-$root/build/cuda}
+py=${PYTHON:-python}
+stamp() { printf '\n=== %s  [%s]\n' "$1" "$(date +%H:%M:%S)"; }
+
+nvidia-smi -L || { echo "no NVIDIA GPU visible (nvidia-smi failed)" >&2; exit 1; }
+if [[ ! -f "$build/lib/libaimass_cuda.so" ]]; then
+  stamp "configure and build $build (AIMASS_CUDA=ON, sm_${ARCH:-90})"
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DAIMASS_CUDA=ON -DAIMASS_BUILD_TESTS=ON \
+    -DCMAKE_CUDA_ARCHITECTURES="${ARCH:-90}" -DPython_EXECUTABLE="$(command -v "$py")"
+fi
+stamp "build"
+cmake --build "$build" -j "$(nproc)"
+
+stamp "GoogleTest: QuantCudaKernels.* and CudaKernels.*"
+"$build/lib/aimass_tests" --gtest_filter='QuantCudaKernels.*:CudaKernels.*:Quant*' --gtest_brief=1
+if command -v compute-sanitizer >/dev/null; then
+  stamp "compute-sanitizer memcheck: QuantCudaKernels.*"
+  compute-sanitizer --tool memcheck --error-exitcode 1 "$build/lib/aimass_tests" \
+    --gtest_filter='QuantCudaKernels.*' --gtest_brief=1
+  stamp "compute-sanitizer racecheck: QuantCudaKernels.* (shared memory: the quantiser and dp4a tiles)"
+  compute-sanitizer --tool racecheck --error-exitcode 1 "$build/lib/aimass_tests" \
+    --gtest_filter='QuantCudaKernels.QuantizeU8*:QuantCudaKernels.Int8Gemm*' --gtest_brief=1
+else
+  echo "note: compute-sanitizer not found, memcheck skipped"
+fi
+
+stamp "pytest: test_quant_cuda.py, the quantised-layers backend case, test_cuda_symbols.py"
+pkg=$(mktemp -d)
+cp -r "$root/python/aimass" "$pkg/" && cp "$build"/lib/*.so "$pkg/aimass/"
+(cd "$pkg" && PYTHONPATH="$pkg" "$py" -m pytest -c "$root/pyproject.toml" --rootdir "$root" -q -p no:cacheprovider \
+  -rs "$root/tests/python/test_quant_cuda.py" "$root/tests/python/test_cuda_symbols.py" \
+  "$root/tests/python/test_backends.py" -k "quant or cuda_backend_exports or every_kernel")
+# A skip here means CUDA was not usable: that is a failure of this check, not a pass.
+(cd "$pkg" && PYTHONPATH="$pkg" "$py" -c "import aimass as am, sys; sys.exit(0 if am.cuda.is_available() else 1)") ||
+  { echo "CUDA not available to aimass: the tests above skipped" >&2; exit 1; }
+stamp "all CUDA int8 / int4 checks passed"

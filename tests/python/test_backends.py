@@ -498,7 +498,8 @@ def test_backend_quantized_layers(device):
         ref = q.predict(x)
         q.to(device)
         got = q.predict(am.tensor(x, device=device))
-        np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max())
+        # dynamic: the float Conv2D's last bit (cuDNN) may move a u8 code of the next layer's input
+        np.testing.assert_allclose(got, ref, rtol=0, atol=2e-2 * np.abs(ref).max())
     emb = am.nn.QuantizedEmbedding(20, 6)
     emb.load_state_dict({"weight": am.tensor(rng.integers(-127, 128, (20, 6)).astype(np.int8)),
                          "weight_scale": am.tensor(rng.uniform(0.01, 0.1, 20).astype(np.float32))})

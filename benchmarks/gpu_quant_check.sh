@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Verifies the CUDA int8 / int4 kernels (csrc/ops/cuda/quant_*.cu) on a machine with an NVIDIA GPU:
-# written without one, this is their first real run. Correctness only, no timings.
+# written without one, this is their first real run. Correctness first; timings last, for information.
 #   1. builds the CUDA backend (AIMASS_CUDA=ON) unless BUILD already holds one;
 #   2. GoogleTest QuantCudaKernels.* (each kernel against its CPU reference, both int8 GEMM paths,
 #      plus one run that requires cuBLASLt's IMMA path) and CudaKernels.* (the rest of the backend),
 #      under compute-sanitizer memcheck too where it is installed;
 #   3. pytest tests/python/test_quant_cuda.py (ops and layers .to("cuda") against the CPU),
-#      test_backends.py's quantised-layers case and test_cuda_symbols.py.
+#      test_backends.py's quantised-layers case and test_cuda_symbols.py;
+#   4. informational timings against our CUDA float32 linear (benchmarks/bench_quant_cuda.py --quick).
 # Usage: benchmarks/gpu_quant_check.sh   (BUILD=build/cuda, PYTHON=python, ARCH=90 by default)
 # Exits non-zero on the first failure. Needs cmake, ninja, nvcc, GTest, and a Python with numpy,
 # pybind11 and pytest.
@@ -48,3 +49,5 @@ cp -r "$root/python/aimass" "$pkg/" && cp "$build"/lib/*.so "$pkg/aimass/"
 (cd "$pkg" && PYTHONPATH="$pkg" "$py" -c "import aimass as am, sys; sys.exit(0 if am.cuda.is_available() else 1)") ||
   { echo "CUDA not available to aimass: the tests above skipped" >&2; exit 1; }
 stamp "all CUDA int8 / int4 checks passed"
+stamp "timings (informational): benchmarks/bench_quant_cuda.py --quick"
+(cd "$pkg" && PYTHONPATH="$pkg" "$py" "$root/benchmarks/bench_quant_cuda.py" --quick) || echo "note: the timing run failed" >&2

@@ -322,8 +322,8 @@ Tensor weight_only_linear(const Tensor& x, const Tensor& q, const Tensor& scales
   Tensor y = Tensor::empty(with_last(x.shape(), n), DType::Float32, q.device());
   if (m == 0) return y;
   if (q.device().is_cuda()) {
-    // The GEMV reads q 16 bytes at a time: a view at an odd offset is copied to a fresh buffer.
-    const Tensor qa = reinterpret_cast<uintptr_t>(q.data_ptr()) % 16 ? to_dtype(q, q.dtype(), true) : q;
+    // The GEMV reads q 4 bytes at a time: a view at an odd offset is copied to a fresh buffer.
+    const Tensor qa = reinterpret_cast<uintptr_t>(q.data_ptr()) % 4 ? to_dtype(q, q.dtype(), true) : q;
     weight_only_gemm_kernel.on(q.device())(matrix(xf, m, k), qa, scales, k, group, bits, bias, relu, matrix(y, m, n));
     return y;
   }

@@ -1,11 +1,11 @@
 // Weight-only int8 / int4 GEMM on CUDA (contract: ops/kernels/quant.h; format and CPU reference:
 // quant/weight_only.h): out (M, N) = x (M, K) @ dequant(q, scales)^T + bias, ReLU when asked.
-//   M <= 16  (memory-bound: the weights' bytes set the time) one warp per output column n: each
-//            lane reads 16 bytes of q's row n at a time (16 int8 or 32 int4 weights, all in one
-//            group, since a group's bytes are a multiple of 16), dequantises them in registers
-//            with the group's fp16 scale and accumulates x[m] . w in float32 for every row m;
-//            the 32 lanes' sums are then added by shuffles. Rows past K (the format's zero
-//            padding) are skipped, x is never read past K.
+//   M <= 16  (memory-bound: the weights' bytes set the time) one warp per output column n: the
+//            lanes read 4 bytes each of q's row n side by side (4 int8 or 8 int4 weights, in one
+//            group), dequantise them in registers with the group's fp16 scale and accumulate
+//            x[m] . w in float32 for every row m, x read 4 floats a load where aligned; the 32
+//            lanes' sums are then added by shuffles. x is never read past K (the weights there
+//            are the format's zero padding).
 //   M > 16   tiles of output channels dequantised to float32 (<= 64 MiB a tile), each one
 //            cuBLAS SGEMM (full float32, no TF32: cublas_handle), then one bias / ReLU pass.
 // The int4 layout: byte i of a group holds element i in its low nibble and i + group/2 in its high.
@@ -37,42 +37,44 @@ unsigned grid_for(int64_t n) {
 struct WoShape {
   int64_t m, n, k, group, groups, row_bytes;
   int bits;
+  bool vec_x;  // x rows start 16-byte aligned (K % 4 == 0, aligned base): 4 floats in one load
 };
 
-// acc[r] += sum over the weights of 16 bytes at byte offset b of q's row (in group g) of x[r][e] * w_e.
-// kRows: the template's row count; s.m <= kRows rows are real.
-template <int kRows>
-__device__ __forceinline__ void wo_accumulate(const float* x, const WoShape& s, const uint8_t* bytes, int64_t b,
-                                              float d, float* acc) {
-  if (s.bits == 8) {
-    const int64_t e0 = b;  // one weight a byte
-#pragma unroll
-    for (int t = 0; t < 16; ++t) {
-      const int64_t e = e0 + t;
-      if (e >= s.k) break;
-      const float wv = float(int8_t(bytes[t])) * d;
-#pragma unroll
-      for (int r = 0; r < kRows; ++r)
-        if (r < s.m) acc[r] = fmaf(x[r * s.k + e], wv, acc[r]);
-    }
+// v[0..3] = x[e .. e + 3] of one row (e a multiple of 4), zeros past K (the weights there are the
+// format's zero padding; x must not be read there).
+__device__ __forceinline__ void load_x4(const float* xr, int64_t e, const WoShape& s, float* v) {
+  if (s.vec_x && e + 4 <= s.k) {
+    const float4 f = *reinterpret_cast<const float4*>(xr + e);
+    v[0] = f.x;
+    v[1] = f.y;
+    v[2] = f.z;
+    v[3] = f.w;
   } else {
-    const int64_t half = s.group / 2, g = b / half, j0 = b % half;
-    const int64_t lo0 = g * s.group + j0, hi0 = lo0 + half;
 #pragma unroll
-    for (int t = 0; t < 16; ++t) {
-      const float wl = float(int(bytes[t] & 0xf) - 8) * d, wh = float(int(bytes[t] >> 4) - 8) * d;
-      const int64_t el = lo0 + t, eh = hi0 + t;
-#pragma unroll
-      for (int r = 0; r < kRows; ++r) {
-        if (r >= s.m) continue;
-        if (el < s.k) acc[r] = fmaf(x[r * s.k + el], wl, acc[r]);
-        if (eh < s.k) acc[r] = fmaf(x[r * s.k + eh], wh, acc[r]);
-      }
-    }
+    for (int t = 0; t < 4; ++t) v[t] = e + t < s.k ? xr[e + t] : 0.0f;
   }
 }
 
-// One warp per output column n = blockIdx.x * kWarps + warp; blockDim.x == 32 * kWarps.
+// acc[r] += x[r][e0 .. e0 + 3] . w[0..3] for the s.m <= kRows real rows.
+template <int kRows>
+__device__ __forceinline__ void fma_rows(const float* x, const WoShape& s, int64_t e0, const float* w, float* acc) {
+#pragma unroll
+  for (int r = 0; r < kRows; ++r) {
+    if (r >= s.m) break;
+    float v[4];
+    load_x4(x + r * s.k, e0, s, v);
+#pragma unroll
+    for (int t = 0; t < 4; ++t) acc[r] = fmaf(v[t], w[t], acc[r]);
+  }
+}
+
+// One warp per output column n = blockIdx.x * kWarps + warp; blockDim.x == 32 * kWarps. Lane l
+// takes the 4 bytes at b = 4 l + 128 i of q's row: the warp reads 128 contiguous bytes of the
+// row at a time, and 512 contiguous bytes of each x row. 4 bytes never straddle a group (a
+// group's bytes, group or group / 2, are multiples of 16): one scale for them.
+//   int8: weights e = b .. b + 3;
+//   int4: in group g = b / (group / 2) at byte j0 = b % (group / 2): the low nibbles are weights
+//         g * group + j0 + t, the high nibbles those group / 2 further on.
 template <int kRows>
 __global__ void __launch_bounds__(32 * kWarps) wo_gemv_kernel(const float* x, const uint8_t* q, const uint16_t* scales,
                                                               WoShape s, const float* bias, bool relu, float* out) {
@@ -80,18 +82,30 @@ __global__ void __launch_bounds__(32 * kWarps) wo_gemv_kernel(const float* x, co
   const int64_t n = int64_t(blockIdx.x) * kWarps + warp;
   if (n >= s.n) return;  // the whole warp: no shuffle below is left half-empty
   const uint8_t* row = q + n * s.row_bytes;
-  const int64_t group_bytes = s.group * s.bits / 8;
+  const int64_t group_bytes = s.group * s.bits / 8, half = s.group / 2;
   float acc[kRows];
 #pragma unroll
   for (int r = 0; r < kRows; ++r) acc[r] = 0.0f;
-  for (int64_t b = int64_t(lane) * 16; b < s.row_bytes; b += 32 * 16) {
-    const uint4 word = *reinterpret_cast<const uint4*>(row + b);  // 16-byte aligned: row_bytes % 16 == 0
-    uint8_t bytes[16];
-    const unsigned parts[4] = {word.x, word.y, word.z, word.w};
-#pragma unroll
-    for (int t = 0; t < 16; ++t) bytes[t] = uint8_t(parts[t / 4] >> (8 * (t % 4)));
+  for (int64_t b = int64_t(lane) * 4; b < s.row_bytes; b += 32 * 4) {
+    const uint32_t word = *reinterpret_cast<const uint32_t*>(row + b);  // 4-aligned: row_bytes % 16 == 0
     const float d = Half::to_float(scales[n * s.groups + b / group_bytes]);
-    wo_accumulate<kRows>(x, s, bytes, b, d, acc);
+    if (s.bits == 8) {
+      float w[4];
+#pragma unroll
+      for (int t = 0; t < 4; ++t) w[t] = float(int8_t(uint8_t(word >> (8 * t)))) * d;
+      fma_rows<kRows>(x, s, b, w, acc);
+    } else {
+      float lo[4], hi[4];
+#pragma unroll
+      for (int t = 0; t < 4; ++t) {
+        const uint32_t byte = (word >> (8 * t)) & 0xffu;
+        lo[t] = float(int(byte & 0xfu) - 8) * d;
+        hi[t] = float(int(byte >> 4) - 8) * d;
+      }
+      const int64_t lo0 = b / half * s.group + b % half;
+      fma_rows<kRows>(x, s, lo0, lo, acc);
+      fma_rows<kRows>(x, s, lo0 + half, hi, acc);
+    }
   }
 #pragma unroll
   for (int r = 0; r < kRows; ++r) {
@@ -148,10 +162,11 @@ AIMASS_CUDA_KERNEL(weight_only_gemm)(const Tensor& x, const Tensor& q, const Ten
   const int64_t m = x.size(0), n = q.size(0);
   if (m == 0 || n == 0) return;
   gpu::DeviceGuard guard(out.device().index, "weight_only_gemm");
-  AM_CHECK(reinterpret_cast<uintptr_t>(q.data_ptr()) % 16 == 0, ValueError,
-           "cuda weight_only_gemm: q must be 16-byte aligned, got ", q.describe());
-  gpu::WoShape s{m, n, k, group, scales.size(1), q.size(1), bits};
+  AM_CHECK(reinterpret_cast<uintptr_t>(q.data_ptr()) % 4 == 0, ValueError,
+           "cuda weight_only_gemm: q must be 4-byte aligned, got ", q.describe());
   const float* xp = x.data<float>();
+  const bool vec_x = k % 4 == 0 && reinterpret_cast<uintptr_t>(xp) % 16 == 0;
+  gpu::WoShape s{m, n, k, group, scales.size(1), q.size(1), bits, vec_x};
   const uint8_t* qp = static_cast<const uint8_t*>(q.data_ptr());
   const uint16_t* sp = static_cast<const uint16_t*>(scales.data_ptr());
   const float* bp = bias.defined() ? bias.data<float>() : nullptr;

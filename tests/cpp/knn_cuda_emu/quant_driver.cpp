@@ -195,7 +195,8 @@ int main(int argc, char** argv) {
     for (int64_t group : {32, 64, 128})
       for (int64_t m : {1, 3, 16, 17}) {
         if (quick && group == 64 && m != 3) continue;
-        weight_only_case(m, 37, group == 32 ? 100 : 300, group, bits, m != 3, m == 16);
+        weight_only_case(m, 37, group == 32 ? 100 : 300, group, bits, m != 3, m == 16);  // x read 4 floats a load
+        if (m != 17) weight_only_case(m, 9, 131, group, bits, true, false);                  // odd K: one float a load
       }
   embedding_case(9, 11, 13, false);
   embedding_case(9, 11, 13, true);

@@ -20,6 +20,7 @@
 #define __launch_bounds__(...)
 
 struct uint4 { unsigned x, y, z, w; };
+struct float4 { float x, y, z, w; };
 struct uint3 { unsigned x = 0, y = 0, z = 0; };
 struct dim3 {
   unsigned x = 1, y = 1, z = 1;

@@ -16,7 +16,7 @@ __global__ void int8_embedding_kernel(const int64_t* ids, int64_t n, const int8_
     const int64_t row = i / dim, j = i % dim, id = ids[row];
     if (id < 0 || id >= num) {
       out[i] = 0.0f;
-      *bad = 1;  // every writer stores the same value: no atomic needed
+      atomicExch(bad, 1);  // every writer stores the same 1; atomic so that no store is a race
       continue;
     }
     out[i] = float(table[id * dim + j]) * scale[id];

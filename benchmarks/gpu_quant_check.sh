@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Verifies the CUDA int8 / int4 kernels (csrc/ops/cuda/quant_*.cu) on a machine with an NVIDIA GPU:
 # written without one, this is their first real run. Correctness first; timings last, for information.
-#   1. builds the CUDA backend (AIMASS_CUDA=ON) unless BUILD already holds one;
+#   1. builds the CUDA backend (AIMASS_CUDA=ON) in BUILD (configured there first if need be);
 #   2. GoogleTest QuantCudaKernels.* (each kernel against its CPU reference, both int8 GEMM paths,
 #      plus one run that requires cuBLASLt's IMMA path) and CudaKernels.* (the rest of the backend),
 #      under compute-sanitizer memcheck too where it is installed;
 #   3. pytest tests/python/test_quant_cuda.py (ops and layers .to("cuda") against the CPU),
 #      test_backends.py's quantised-layers case and test_cuda_symbols.py;
 #   4. informational timings against our CUDA float32 linear (benchmarks/bench_quant_cuda.py --quick).
-# Usage: benchmarks/gpu_quant_check.sh   (BUILD=build/cuda, PYTHON=python, ARCH=90 by default)
+# Usage: benchmarks/gpu_quant_check.sh   (BUILD=build/cuda, PYTHON=python, ARCH=90 by default;
+#        SKIP_BUILD=1 to use BUILD/lib as it is, e.g. carried from a machine that built it)
 # Exits non-zero on the first failure. Needs cmake, ninja, nvcc, GTest, and a Python with numpy,
 # pybind11 and pytest.
 set -euo pipefail
@@ -18,13 +19,19 @@ py=${PYTHON:-python}
 stamp() { printf '\n=== %s  [%s]\n' "$1" "$(date +%H:%M:%S)"; }
 
 nvidia-smi -L || { echo "no NVIDIA GPU visible (nvidia-smi failed)" >&2; exit 1; }
-if [[ ! -f "$build/lib/libaimass_cuda.so" ]]; then
-  stamp "configure and build $build (AIMASS_CUDA=ON, sm_${ARCH:-90})"
-  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DAIMASS_CUDA=ON -DAIMASS_BUILD_TESTS=ON \
-    -DCMAKE_CUDA_ARCHITECTURES="${ARCH:-90}" -DPython_EXECUTABLE="$(command -v "$py")"
+if [[ "${SKIP_BUILD:-0}" == 1 ]]; then
+  # A build made elsewhere and carried here (its lib/ only): its RPATHs must resolve here too
+  # (the BLAS of scipy_openblas32; add its directory to LD_LIBRARY_PATH otherwise).
+  [[ -f "$build/lib/libaimass_cuda.so" ]] || { echo "SKIP_BUILD=1 but no $build/lib/libaimass_cuda.so" >&2; exit 1; }
+else
+  if [[ ! -f "$build/CMakeCache.txt" ]]; then
+    stamp "configure $build (AIMASS_CUDA=ON, sm_${ARCH:-90})"
+    cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DAIMASS_CUDA=ON -DAIMASS_BUILD_TESTS=ON \
+      -DCMAKE_CUDA_ARCHITECTURES="${ARCH:-90}" -DPython_EXECUTABLE="$(command -v "$py")"
+  fi
+  stamp "build"
+  cmake --build "$build" -j "$(nproc)"
 fi
-stamp "build"
-cmake --build "$build" -j "$(nproc)"
 
 stamp "GoogleTest: QuantCudaKernels.* and CudaKernels.*"
 "$build/lib/aimass_tests" --gtest_filter='QuantCudaKernels.*:CudaKernels.*:Quant*' --gtest_brief=1

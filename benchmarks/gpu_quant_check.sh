@@ -11,12 +11,19 @@
 # Usage: benchmarks/gpu_quant_check.sh   (BUILD=build/cuda, PYTHON=python, ARCH=90 by default;
 #        SKIP_BUILD=1 to use BUILD/lib as it is, e.g. carried from a machine that built it)
 # Exits non-zero on the first failure. Needs cmake, ninja, nvcc, GTest, and a Python with numpy,
-# pybind11 and pytest.
+# pybind11 and pytest (or their wheels in .whl/: bash tests/gpu_wheels.sh here, carry=[".whl"]).
+# tests/gpu_check.sh (every CUDA test of the project) runs these tests too; this script is the
+# focused, stricter one (memcheck, and a failure when CUDA turns out unusable).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$root/build/cuda}
-py=${PYTHON:-python}
+py=${PYTHON:-python3}
 stamp() { printf '\n=== %s  [%s]\n' "$1" "$(date +%H:%M:%S)"; }
+# The wheels tests/gpu_wheels.sh puts in .whl/ (pytest, numpy, pybind11, ...), as tests/gpu_check.sh.
+if compgen -G "$root/.whl/*.whl" >/dev/null; then
+  "$py" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site "$root"/.whl/*.whl
+  export PYTHONPATH=/tmp/site
+fi
 
 nvidia-smi -L || { echo "no NVIDIA GPU visible (nvidia-smi failed)" >&2; exit 1; }
 if [[ "${SKIP_BUILD:-0}" == 1 ]]; then
@@ -49,12 +56,12 @@ fi
 stamp "pytest: test_quant_cuda.py, the quantised-layers backend case, test_cuda_symbols.py"
 pkg=$(mktemp -d)
 cp -r "$root/python/aimass" "$pkg/" && cp "$build"/lib/*.so "$pkg/aimass/"
-(cd "$pkg" && PYTHONPATH="$pkg" "$py" -m pytest -c "$root/pyproject.toml" --rootdir "$root" -q -p no:cacheprovider \
+(cd "$pkg" && PYTHONPATH="$pkg${PYTHONPATH:+:$PYTHONPATH}" "$py" -m pytest -c "$root/pyproject.toml" --rootdir "$root" -q -p no:cacheprovider \
   -rs "$root/tests/python/test_quant_cuda.py" "$root/tests/python/test_cuda_symbols.py" \
   "$root/tests/python/test_backends.py" -k "quant or cuda_backend_exports or every_kernel")
 # A skip here means CUDA was not usable: that is a failure of this check, not a pass.
-(cd "$pkg" && PYTHONPATH="$pkg" "$py" -c "import aimass as am, sys; sys.exit(0 if am.cuda.is_available() else 1)") ||
+(cd "$pkg" && PYTHONPATH="$pkg${PYTHONPATH:+:$PYTHONPATH}" "$py" -c "import aimass as am, sys; sys.exit(0 if am.cuda.is_available() else 1)") ||
   { echo "CUDA not available to aimass: the tests above skipped" >&2; exit 1; }
 stamp "all CUDA int8 / int4 checks passed"
 stamp "timings (informational): benchmarks/bench_quant_cuda.py --quick"
-(cd "$pkg" && PYTHONPATH="$pkg" "$py" "$root/benchmarks/bench_quant_cuda.py" --quick) || echo "note: the timing run failed" >&2
+(cd "$pkg" && PYTHONPATH="$pkg${PYTHONPATH:+:$PYTHONPATH}" "$py" "$root/benchmarks/bench_quant_cuda.py" --quick) || echo "note: the timing run failed" >&2

@@ -51,6 +51,7 @@ run_step "pytest -m cuda" "${AIMASS_GPU_TEST_S:-240}" \
   --deselect "$root/tests/python/test_notebooks.py"
 run_step "bench_knn --only gpu" "${AIMASS_GPU_BENCH_S:-90}" python3 "$root/benchmarks/bench_knn.py" --only gpu --repeats 3
 run_step "bench_tensor --quick" "${AIMASS_GPU_BENCH_S:-90}" python3 "$root/benchmarks/bench_tensor.py" --quick
+run_step "bench_quant_cuda --quick" "${AIMASS_GPU_BENCH_S:-90}" python3 "$root/benchmarks/bench_quant_cuda.py" --quick --repeats 5
 
 step "done (status $status)"
 exit $status

@@ -49,7 +49,10 @@ void bind_hpo_pruners(py::module_& hpo) {
   hpo.def("crc32", [](const py::bytes& b) { return hpo::crc32(std::string(b)); }, py::arg("data"));
   hpo.def("patient_no_improvement", [](const Vector& values, int64_t patience, double min_delta, bool maximize) {
     return hpo::patient_no_improvement(data_of(values, "values"), values.shape(0), patience, min_delta, maximize);
-  }, py::arg("values"), py::arg("patience"), py::arg("min_delta"), py::arg("maximize"));
+  }, py::arg("values"), py::arg("patience"), py::arg("min_delta"), py::arg("maximize"));  hpo.def("wilcoxon_signed_rank_pvalue", [](const Vector& diffs, bool greater) {
+    return hpo::wilcoxon_signed_rank_pvalue(data_of(diffs, "diffs"), diffs.shape(0), greater);
+  }, py::arg("diffs"), py::arg("greater"), "scipy.stats.wilcoxon(diffs, alternative, zero_method='zsplit').pvalue");
+
   // ---- importances
   hpo.def("ped_anova_divergence", [](const Counts& top, const Counts& region, bool categorical, double prior_weight,
                                      bool evaluate_on_local) {

@@ -63,4 +63,12 @@ int64_t hyperband_bracket(const std::string& study_name, int64_t trial_number, c
 // False when n <= patience + 1.
 bool patient_no_improvement(const double* values, int64_t n, int64_t patience, double min_delta, bool maximize);
 
+// ---- wilcoxon pruner
+// One-sided p-value of the Wilcoxon signed-rank test on diffs[n] (paired differences), as
+// scipy.stats.wilcoxon(diffs, alternative="greater" or "less", zero_method="zsplit") with its
+// method="auto": the exact null distribution for n <= 50 without ties or zeros, an exact
+// sign-flip permutation test for n <= 13 otherwise, else the normal approximation with the tie
+// correction (no continuity correction). greater: the alternative is median(diffs) > 0.
+double wilcoxon_signed_rank_pvalue(const double* diffs, int64_t n, bool greater);
+
 }  // namespace aimass::hpo

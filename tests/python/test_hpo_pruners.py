@@ -57,7 +57,7 @@ def _run(mod, pruner, direction, plan):
     return decisions, attrs
 
 
-def _plan(rng, n_trials=25, max_steps=40, nan_rate=0.03):
+def _plan(rng, n_trials=20, max_steps=30, nan_rate=0.03):
     """Trials run four at a time, their reports interleaved at random."""
     plan, pending, slot = [], [], 0
     while slot < n_trials or pending:

@@ -46,6 +46,11 @@ void bind_hpo_pruners(py::module_& hpo) {
   hpo.def("hyperband_budgets", &hpo::hyperband_budgets, py::arg("n_brackets"), py::arg("reduction_factor"));
   hpo.def("hyperband_bracket", &hpo::hyperband_bracket, py::arg("study_name"), py::arg("trial_number"),
           py::arg("budgets"));
+  hpo.def("hyperband_brackets", [](const std::string& study_name, int64_t n_trials,
+                                   const std::vector<int64_t>& budgets) {
+    auto ids = hpo::hyperband_brackets(study_name, n_trials, budgets);
+    return py::array_t<int64_t>(py::ssize_t(ids.size()), ids.data());
+  }, py::arg("study_name"), py::arg("n_trials"), py::arg("budgets"), "the brackets of trials 0 .. n_trials - 1");
   hpo.def("crc32", [](const py::bytes& b) { return hpo::crc32(std::string(b)); }, py::arg("data"));
   hpo.def("patient_no_improvement", [](const Vector& values, int64_t patience, double min_delta, bool maximize) {
     return hpo::patient_no_improvement(data_of(values, "values"), values.shape(0), patience, min_delta, maximize);

@@ -133,6 +133,13 @@ int64_t hyperband_bracket(const std::string& study_name, int64_t trial_number, c
   return int64_t(budgets.size()) - 1;  // unreachable: left < total
 }
 
+std::vector<int64_t> hyperband_brackets(const std::string& study_name, int64_t n_trials,
+                                        const std::vector<int64_t>& budgets) {
+  std::vector<int64_t> out(size_t(std::max<int64_t>(n_trials, 0)));
+  for (int64_t i = 0; i < n_trials; ++i) out[size_t(i)] = hyperband_bracket(study_name, i, budgets);
+  return out;
+}
+
 bool patient_no_improvement(const double* values, int64_t n, int64_t patience, double min_delta, bool maximize) {
   AM_CHECK(patience >= 0, ValueError, "patience cannot be negative but got ", patience);
   if (n <= patience + 1) return false;

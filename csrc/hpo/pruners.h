@@ -57,6 +57,10 @@ uint32_t crc32(const std::string& bytes);
 // through the brackets' budgets.
 int64_t hyperband_bracket(const std::string& study_name, int64_t trial_number, const std::vector<int64_t>& budgets);
 
+// The brackets of trials 0 .. n_trials - 1 at once.
+std::vector<int64_t> hyperband_brackets(const std::string& study_name, int64_t n_trials,
+                                        const std::vector<int64_t>& budgets);
+
 // ---- patient pruner
 // values[n] sorted by step: whether the best of the last patience + 1 values fails to improve on
 // the best before them by more than min_delta (NaN ignored; all-NaN on either side: false).

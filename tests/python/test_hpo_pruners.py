@@ -188,3 +188,25 @@ def test_pruners_pickle():
     import pickle
     p = pickle.loads(pickle.dumps(ah.pruners.MedianPruner(3)))
     assert p._n_startup_trials == 3
+
+
+def test_samplers_see_the_hyperband_bracket():
+    seen = []
+
+    class Recording(ah.samplers.RandomSampler):
+        def sample_independent(self, study, trial, name, distribution):
+            seen.append((trial.number, type(study).__name__, len(study.get_trials(deepcopy=False))))
+            return super().sample_independent(study, trial, name, distribution)
+
+    pruner = ah.pruners.HyperbandPruner(min_resource=1, max_resource=9, reduction_factor=3)
+    study = ah.create_study(study_name="bracketed", sampler=Recording(seed=0), pruner=pruner)
+    pruner._try_initialization(study)  # (else done by the first prune)
+    for _ in range(12):
+        t = study.ask()
+        t.suggest_float("x", 0, 1)
+        study.tell(t, 0.0)
+    assert all(kind == "_BracketStudy" for _, kind, _ in seen)
+    # each trial's sampler sees only the trials of its bracket
+    for number, _, n_seen in seen:
+        bracket = pruner._bracket_ids("bracketed", number + 1)[number]
+        assert n_seen == sum(pruner._bracket_ids("bracketed", 12)[k] == bracket for k in range(number + 1))

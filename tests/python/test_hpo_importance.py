@@ -1,6 +1,5 @@
 """am.hpo.importance: PED-ANOVA equal to Optuna's on the same trials; fANOVA finds the parameter the
 objective depends on."""
-import math
 import warnings
 
 import numpy as np

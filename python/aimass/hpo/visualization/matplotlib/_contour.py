@@ -22,9 +22,7 @@ def plot_contour(study: Study, params: list[str] | None = None, *,
     plt = pyplot()
     trials = complete_trials(study)
     names = plot_params(study, trials, params)
-    if params is None and len(names) < 2:
-        names = names  # fewer than two parameters: nothing to draw
-    elif params is not None and len(params) < 2:
+    if params is not None and len(params) < 2:  # (fewer than two in the study: an empty plot)
         raise ValueError("plot_contour needs at least two parameters, got {}.".format(params))
     values = target_values(trials, target)
     reverse = target is None and not study._is_multi_objective() and study.direction == StudyDirection.MAXIMIZE

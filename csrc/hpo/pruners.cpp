@@ -133,6 +133,13 @@ int64_t hyperband_bracket(const std::string& study_name, int64_t trial_number, c
   return int64_t(budgets.size()) - 1;  // unreachable: left < total
 }
 
+std::vector<int64_t> hyperband_brackets(const std::string& study_name, int64_t n_trials,
+                                        const std::vector<int64_t>& budgets) {
+  std::vector<int64_t> out(size_t(std::max<int64_t>(n_trials, 0)));
+  for (int64_t i = 0; i < n_trials; ++i) out[size_t(i)] = hyperband_bracket(study_name, i, budgets);
+  return out;
+}
+
 bool patient_no_improvement(const double* values, int64_t n, int64_t patience, double min_delta, bool maximize) {
   AM_CHECK(patience >= 0, ValueError, "patience cannot be negative but got ", patience);
   if (n <= patience + 1) return false;
@@ -140,6 +147,78 @@ bool patient_no_improvement(const double* values, int64_t n, int64_t patience, d
   double before = nan_best(values, split, maximize), after = nan_best(values + split, n - split, maximize);
   // NaN on either side compares false: no pruning, as numpy's NaN from an all-NaN nanmin.
   return maximize ? before - min_delta > after : before + min_delta < after;
+}
+
+double wilcoxon_signed_rank_pvalue(const double* diffs, int64_t n, bool greater) {
+  AM_CHECK(n >= 1, ValueError, "wilcoxon: needs at least one difference");
+  for (int64_t i = 0; i < n; ++i) AM_CHECK(std::isfinite(diffs[i]), ValueError, "wilcoxon: diffs must be finite");
+  // Average ranks of |d| (zeros included: zsplit gives half of each zero's rank to either side).
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) order[size_t(i)] = i;
+  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return std::fabs(diffs[a]) < std::fabs(diffs[b]); });
+  std::vector<double> rank(static_cast<size_t>(n));
+  double tie_correct = 0;
+  bool has_ties = false;
+  for (int64_t i = 0; i < n;) {
+    int64_t j = i;
+    while (j + 1 < n && std::fabs(diffs[order[size_t(j + 1)]]) == std::fabs(diffs[order[size_t(i)]])) ++j;
+    double t = double(j - i + 1);
+    for (int64_t k = i; k <= j; ++k) rank[size_t(order[size_t(k)])] = double(i + j) / 2.0 + 1.0;
+    tie_correct += t * t * t - t;
+    has_ties = has_ties || t > 1;
+    i = j + 1;
+  }
+  auto r_plus_of = [&](uint64_t flips) {  // bit i set: diffs[i] negated
+    double r = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      double d = diffs[i];
+      if (d == 0) r += rank[size_t(i)] / 2;
+      else if ((d > 0) != bool((flips >> i) & 1)) r += rank[size_t(i)];
+    }
+    return r;
+  };
+  const double r_plus = r_plus_of(0);
+  bool has_zero = false;
+  for (int64_t i = 0; i < n; ++i) has_zero = has_zero || diffs[i] == 0;
+  const double nn = double(n);
+  if (n <= 50 && !has_ties && !has_zero) {
+    // Exact: r_plus is the sum of a uniformly random subset of {1..n}.
+    const int64_t max_sum = n * (n + 1) / 2;
+    std::vector<double> ways(size_t(max_sum + 1), 0.0);
+    ways[0] = 1;
+    for (int64_t k = 1; k <= n; ++k)
+      for (int64_t s = max_sum; s >= k; --s) ways[size_t(s)] += ways[size_t(s - k)];
+    const double total = std::ldexp(1.0, int(n));
+    const double mean = nn * (nn + 1) / 4;
+    auto cdf = [&](int64_t k) {  // P(T <= k), from the nearer tail as scipy
+      if (k < 0) return 0.0;
+      k = std::min(k, max_sum);
+      double s = 0;
+      if (double(k) <= mean) {
+        for (int64_t i = 0; i <= k; ++i) s += ways[size_t(i)];
+        return s / total;
+      }
+      for (int64_t i = k + 1; i <= max_sum; ++i) s += ways[size_t(i)];
+      return 1.0 - s / total;
+    };
+    if (greater) return std::clamp(1.0 - cdf(int64_t(std::floor(r_plus)) - 1), 0.0, 1.0);
+    return std::clamp(cdf(int64_t(std::ceil(r_plus))), 0.0, 1.0);
+  }
+  if (n <= 13) {
+    // Every sign flip of the differences (2^n, the identity included), scipy's exact permutation test.
+    const double gamma = std::fabs(std::numeric_limits<double>::epsilon() * 100 * r_plus);
+    uint64_t count = 0, total = uint64_t(1) << n;
+    for (uint64_t f = 0; f < total; ++f) {
+      double r = r_plus_of(f);
+      count += greater ? r >= r_plus - gamma : r <= r_plus + gamma;
+    }
+    return std::clamp(double(count) / double(total), 0.0, 1.0);
+  }
+  const double mn = nn * (nn + 1) * 0.25;
+  const double se = std::sqrt((nn * (nn + 1) * (2 * nn + 1) - tie_correct / 2) / 24);
+  const double z = (r_plus - mn) / se;
+  // Normal tails: P(Z >= z) for greater, P(Z <= z) for less.
+  return greater ? 0.5 * std::erfc(z / std::sqrt(2.0)) : 0.5 * std::erfc(-z / std::sqrt(2.0));
 }
 
 }  // namespace aimass::hpo

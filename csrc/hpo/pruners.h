@@ -57,10 +57,22 @@ uint32_t crc32(const std::string& bytes);
 // through the brackets' budgets.
 int64_t hyperband_bracket(const std::string& study_name, int64_t trial_number, const std::vector<int64_t>& budgets);
 
+// The brackets of trials 0 .. n_trials - 1 at once.
+std::vector<int64_t> hyperband_brackets(const std::string& study_name, int64_t n_trials,
+                                        const std::vector<int64_t>& budgets);
+
 // ---- patient pruner
 // values[n] sorted by step: whether the best of the last patience + 1 values fails to improve on
 // the best before them by more than min_delta (NaN ignored; all-NaN on either side: false).
 // False when n <= patience + 1.
 bool patient_no_improvement(const double* values, int64_t n, int64_t patience, double min_delta, bool maximize);
+
+// ---- wilcoxon pruner
+// One-sided p-value of the Wilcoxon signed-rank test on diffs[n] (paired differences), as
+// scipy.stats.wilcoxon(diffs, alternative="greater" or "less", zero_method="zsplit") with its
+// method="auto": the exact null distribution for n <= 50 without ties or zeros, an exact
+// sign-flip permutation test for n <= 13 otherwise, else the normal approximation with the tie
+// correction (no continuity correction). greater: the alternative is median(diffs) > 0.
+double wilcoxon_signed_rank_pvalue(const double* diffs, int64_t n, bool greater);
 
 }  // namespace aimass::hpo

@@ -77,3 +77,12 @@ TEST(HpoPruners, PatientNoImprovement) {
   EXPECT_TRUE(patient_no_improvement(v, 4, 1, 0.1, true));    // max 1.0 before, 0.6 after
   EXPECT_FALSE(patient_no_improvement(v, 4, 1, 0.1, false));  // 0.55 is within min_delta of 0.5
 }
+
+TEST(HpoPruners, WilcoxonAsScipy) {
+  double d[] = {0.5, 1.2, -0.3, 0.8, 2.0};  // no ties: exact; r_plus = 14 of 15
+  // scipy.stats.wilcoxon(d, alternative="greater", zero_method="zsplit").pvalue = 2/32
+  EXPECT_DOUBLE_EQ(wilcoxon_signed_rank_pvalue(d, 5, true), 2.0 / 32.0);
+  EXPECT_DOUBLE_EQ(wilcoxon_signed_rank_pvalue(d, 5, false), 31.0 / 32.0);
+  double nan_d[] = {1.0, std::numeric_limits<double>::quiet_NaN()};
+  EXPECT_THROW(wilcoxon_signed_rank_pvalue(nan_d, 2, true), aimass::ValueError);
+}

@@ -29,6 +29,7 @@ def _pair(name):
         "threshold": lambda: mod.pruners.ThresholdPruner(lower=0.1, upper=0.9, n_warmup_steps=2, interval_steps=2),
         "patient": lambda: mod.pruners.PatientPruner(None, patience=2, min_delta=0.01),
         "patient_median": lambda: mod.pruners.PatientPruner(mod.pruners.MedianPruner(n_startup_trials=1), patience=1),
+        "wilcoxon": lambda: mod.pruners.WilcoxonPruner(p_threshold=0.2, n_startup_steps=3),
     }[name]()
 
 
@@ -56,7 +57,7 @@ def _run(mod, pruner, direction, plan):
     return decisions, attrs
 
 
-def _plan(rng, n_trials=25, max_steps=40, nan_rate=0.03):
+def _plan(rng, n_trials=20, max_steps=30, nan_rate=0.03):
     """Trials run four at a time, their reports interleaved at random."""
     plan, pending, slot = [], [], 0
     while slot < n_trials or pending:
@@ -77,14 +78,14 @@ def _plan(rng, n_trials=25, max_steps=40, nan_rate=0.03):
 
 @pytest.mark.parametrize("name", ["median", "median_min", "percentile", "percentile_90", "sha", "sha_fixed",
                                   "sha_bootstrap", "hyperband", "hyperband_auto", "threshold", "patient",
-                                  "patient_median"])
+                                  "patient_median", "wilcoxon"])
 @pytest.mark.parametrize("direction", ["minimize", "maximize"])
 def test_decisions_match_optuna(name, direction):
     make = _pair(name)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Optuna's ExperimentalWarning, NaN RuntimeWarnings
         n_pruned = 0
-        for seed in range(4):
+        for seed in range(2 if name == "wilcoxon" else 4):  # Optuna's Wilcoxon runs scipy per report: slow
             plan = _plan(np.random.default_rng(seed))
             ours, our_attrs = _run(ah, make(ah), direction, plan)
             theirs, their_attrs = _run(optuna, make(optuna), direction, plan)
@@ -141,6 +142,7 @@ def test_hyperband_brackets_and_filtered_study_match_optuna():
     (lambda: ah.pruners.HyperbandPruner(max_resource="big"), "integer or 'auto'"),
     (lambda: ah.pruners.ThresholdPruner(lower=1.0, upper=0.0), "lower should be smaller"),
     (lambda: ah.pruners.PatientPruner(None, patience=-1), "patience cannot be negative"),
+    (lambda: ah.pruners.WilcoxonPruner(p_threshold=2.0), "p_threshold must be between 0 and 1"),
 ])
 def test_bad_arguments(make, match):
     with pytest.raises(ValueError, match=match):
@@ -166,7 +168,45 @@ def test_native_percentile_matches_numpy():
         assert (math.isnan(expected) and math.isnan(got)) or got == expected
 
 
+def test_native_wilcoxon_matches_scipy():
+    ss = pytest.importorskip("scipy.stats")
+    from aimass import _core
+    rng = np.random.default_rng(1)
+    for _ in range(40):
+        d = rng.normal(0.2, 1.0, int(rng.integers(2, 60)))
+        if rng.random() < 0.5:
+            d = np.round(d, 1)  # ties and zeros: the permutation and normal branches
+        for alt in ("greater", "less"):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                expected = ss.wilcoxon(d, alternative=alt, zero_method="zsplit").pvalue
+            assert _core.hpo.wilcoxon_signed_rank_pvalue(d, alt == "greater") == pytest.approx(expected, rel=1e-9,
+                                                                                                 abs=1e-14)
+
+
 def test_pruners_pickle():
     import pickle
     p = pickle.loads(pickle.dumps(ah.pruners.MedianPruner(3)))
     assert p._n_startup_trials == 3
+
+
+def test_samplers_see_the_hyperband_bracket():
+    seen = []
+
+    class Recording(ah.samplers.RandomSampler):
+        def sample_independent(self, study, trial, name, distribution):
+            seen.append((trial.number, type(study).__name__, len(study.get_trials(deepcopy=False))))
+            return super().sample_independent(study, trial, name, distribution)
+
+    pruner = ah.pruners.HyperbandPruner(min_resource=1, max_resource=9, reduction_factor=3)
+    study = ah.create_study(study_name="bracketed", sampler=Recording(seed=0), pruner=pruner)
+    pruner._try_initialization(study)  # (else done by the first prune)
+    for _ in range(12):
+        t = study.ask()
+        t.suggest_float("x", 0, 1)
+        study.tell(t, 0.0)
+    assert all(kind == "_BracketStudy" for _, kind, _ in seen)
+    # each trial's sampler sees only the trials of its bracket
+    for number, _, n_seen in seen:
+        bracket = pruner._bracket_ids("bracketed", number + 1)[number]
+        assert n_seen == sum(pruner._bracket_ids("bracketed", 12)[k] == bracket for k in range(number + 1))

@@ -14,7 +14,8 @@ Code written for Optuna runs with one changed import::
     study.optimize(objective, n_trials=100)
     print(study.best_params)
 """
-from . import distributions, exceptions, integration, logging, model_selection, pruners, samplers, storages, study, trial
+from . import (distributions, exceptions, importance, integration, logging, model_selection, pruners, samplers,
+               storages, study, trial, visualization)
 from ._fit_callback import PruningCallback
 from .exceptions import TrialPruned
 from .study import (Study, StudyDirection, StudySummary, copy_study, create_study, delete_study,

@@ -10,6 +10,7 @@ from ._patient import PatientPruner
 from ._percentile import MedianPruner, PercentilePruner
 from ._successive_halving import SuccessiveHalvingPruner
 from ._threshold import ThresholdPruner
+from ._wilcoxon import WilcoxonPruner
 
 if TYPE_CHECKING:
     from ..study._study import Study
@@ -25,4 +26,4 @@ def _filter_study(study: "Study", trial: "FrozenTrial") -> Any:
 
 
 __all__ = ["BasePruner", "NopPruner", "MedianPruner", "PercentilePruner", "SuccessiveHalvingPruner",
-           "HyperbandPruner", "ThresholdPruner", "PatientPruner"]
+           "HyperbandPruner", "ThresholdPruner", "PatientPruner", "WilcoxonPruner"]

@@ -37,6 +37,7 @@ class HyperbandPruner(BasePruner):
         self._trial_allocation_budgets: list[int] = []
         self._total_trial_allocation_budget = 0
         self._n_brackets: int | None = None
+        self._bracket_cache: dict[str, list[int]] = {}  # study name -> bracket of each trial number
 
     def prune(self, study: "Study", trial: FrozenTrial) -> bool:
         if not self._pruners:
@@ -58,6 +59,7 @@ class HyperbandPruner(BasePruner):
                                                               self._reduction_factor)
         self._trial_allocation_budgets = list(_core.hpo.hyperband_budgets(self._n_brackets, self._reduction_factor))
         self._total_trial_allocation_budget = sum(self._trial_allocation_budgets)
+        self._bracket_cache = {}
         self._pruners = [SuccessiveHalvingPruner(min_resource=self._min_resource,
                                                  reduction_factor=self._reduction_factor,
                                                  min_early_stopping_rate=s, bootstrap_count=self._bootstrap_count)
@@ -66,7 +68,16 @@ class HyperbandPruner(BasePruner):
     def _get_bracket_id(self, study: "Study", trial: FrozenTrial) -> int:
         if not self._pruners:
             return 0
-        return _core.hpo.hyperband_bracket(study.study_name, trial.number, self._trial_allocation_budgets)
+        return self._bracket_ids(study.study_name, trial.number + 1)[trial.number]
+
+    def _bracket_ids(self, study_name: str, n_trials: int) -> list[int]:
+        """The brackets of trials 0 .. n_trials - 1 (at least), hashed natively in batches and kept."""
+        ids = self._bracket_cache.get(study_name)
+        if ids is None or len(ids) < n_trials:
+            n = max(n_trials, 2 * len(ids or ()), 64)
+            ids = _core.hpo.hyperband_brackets(study_name, n, self._trial_allocation_budgets).tolist()
+            self._bracket_cache[study_name] = ids
+        return ids
 
     def _create_bracket_study(self, study: "Study", bracket_id: int) -> "_BracketStudy":
         return _BracketStudy(study, self, bracket_id)
@@ -87,9 +98,13 @@ class _BracketStudy:
         object.__setattr__(self, "pruner", pruner)
 
     def get_trials(self, deepcopy: bool = True, states: Container[TrialState] | None = None) -> list[FrozenTrial]:
-        study, pruner = self._study, self.pruner
+        get = object.__getattribute__
+        study, pruner, bracket = get(self, "_study"), get(self, "pruner"), get(self, "_bracket_id")
         trials = study._get_trials(deepcopy=deepcopy, states=states)
-        return [t for t in trials if pruner._get_bracket_id(self, t) == self._bracket_id]
+        if not trials or not pruner._pruners:
+            return trials if bracket == 0 else []
+        ids = pruner._bracket_ids(study.study_name, max(t.number for t in trials) + 1)
+        return [t for t in trials if ids[t.number] == bracket]
 
     @property
     def trials(self) -> list[FrozenTrial]:

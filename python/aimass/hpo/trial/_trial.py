@@ -36,7 +36,6 @@ class Trial(SuggestMixin):
         if self._relative_params is None:
             sampler = self.study.sampler
             frozen = self._cached_frozen_trial
-            from ..pruners import _filter_study
             study = _filter_study(self.study, frozen)  # a Hyperband bracket's trials, as Optuna
             self._relative_search_space = sampler.infer_relative_search_space(study, frozen)
             self._relative_params = sampler.sample_relative(study, frozen, self._relative_search_space)
@@ -74,7 +73,6 @@ class Trial(SuggestMixin):
         elif self._is_relative_param(name, distribution):
             value = self.relative_params[name]
         else:
-            from ..pruners import _filter_study
             value = self.study.sampler.sample_independent(_filter_study(self.study, trial), trial, name, distribution)
         internal = distribution.to_internal_repr(value)  # ValueError for NaN and the like
         self.storage.set_trial_param(self._trial_id, name, internal, distribution)
@@ -204,3 +202,11 @@ class FixedTrial(SuggestMixin):
     system_attrs = property(lambda self: self._system_attrs)
     datetime_start = property(lambda self: self._datetime_start)
     number = property(lambda self: self._number)
+
+
+def _filter_study(study: Any, trial: FrozenTrial) -> Any:
+    """pruners._filter_study (imported on first use: pruners import the trial records)."""
+    global _filter_study
+    from ..pruners import _filter_study as filter_study
+    _filter_study = filter_study
+    return filter_study(study, trial)

@@ -112,7 +112,7 @@ void bind_hpo_evolution(py::module_& hpo) {
 
   auto parents_of = [](const Array& parents, int64_t need, const char* name) {
     auto [p, n, d] = rows_of(parents, "parents");
-    AM_CHECK(n == (need > 0 ? need : d + 1), ValueError, name, " needs ", need > 0 ? need : d + 1, " parents, got ", n);
+    AM_CHECK(n == need, ValueError, name, " needs ", need, " parents, got ", n);
     return std::pair{p, d};
   };
   hpo.def("crossover_uniform", [=](const Array& parents, double swapping_prob, uint64_t seed) {
@@ -137,8 +137,8 @@ void bind_hpo_evolution(py::module_& hpo) {
     return array_of(hpo::crossover_blx_alpha(p, d, alpha, seed));
   }, py::arg("parents"), py::arg("alpha"), py::arg("seed"));
   hpo.def("crossover_spx", [=](const Array& parents, double epsilon, uint64_t seed) {
-    auto [p, d] = parents_of(parents, 0, "SPX crossover");
-    return array_of(hpo::crossover_spx(p, d, epsilon, seed));
+    auto [p, n, d] = rows_of(parents, "parents");
+    return array_of(hpo::crossover_spx(p, n, d, epsilon, seed));
   }, py::arg("parents"), py::arg("epsilon"), py::arg("seed"));
   hpo.def("crossover_undx", [=](const Array& parents, double sigma_xi, double sigma_eta, uint64_t seed) {
     auto [p, d] = parents_of(parents, 3, "UNDX crossover");
@@ -189,7 +189,8 @@ void bind_hpo_evolution(py::module_& hpo) {
                                         uint64_t seed, int64_t n_preliminary, int64_t n_local_search, double tol) {
     AM_CHECK(constraints.size() == constraint_thresholds.size(), ValueError,
              "one threshold per constraint GP is needed");
-    std::vector<hpo::AcqTerm> terms{{&objective, false, threshold}};
+    std::vector<hpo::AcqTerm> terms;  // threshold -inf (no feasible trial yet): the constraints alone
+    if (threshold > -INFINITY || constraints.empty()) terms.push_back({&objective, false, threshold});
     for (size_t c = 0; c < constraints.size(); ++c) terms.push_back({constraints[c], true, constraint_thresholds[c]});
     auto [s, ns, d] = rows_of(starts, "starts");
     if (starts.size() == 0) ns = 0;

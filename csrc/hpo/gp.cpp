@@ -1,11 +1,15 @@
 #include "hpo/gp.h"
 
+#include <cblas.h>
+#include <lapacke.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numeric>
 
 #include "core/error.h"
+#include "core/parallel.h"
 #include "hpo/evo_rng.h"
 
 namespace aimass::hpo {
@@ -24,36 +28,22 @@ inline double matern52_grad(double d2) {
   return -5.0 / 6.0 * (r + 1.0) * std::exp(-r);
 }
 
-// In-place lower Cholesky of a [n, n]; false if not positive definite.
+// In-place lower Cholesky of a [n, n] (LAPACK dpotrf; the upper triangle zeroed); false if not
+// positive definite.
 bool cholesky(std::vector<double>& a, int64_t n) {
-  for (int64_t j = 0; j < n; ++j) {
-    double s = a[j * n + j];
-    for (int64_t k = 0; k < j; ++k) s -= a[j * n + k] * a[j * n + k];
-    if (!(s > 0) || !std::isfinite(s)) return false;
-    double ljj = std::sqrt(s);
-    a[j * n + j] = ljj;
-    for (int64_t i = j + 1; i < n; ++i) {
-      double t = a[i * n + j];
-      for (int64_t k = 0; k < j; ++k) t -= a[i * n + k] * a[j * n + k];
-      a[i * n + j] = t / ljj;
-    }
-    for (int64_t i = 0; i < j; ++i) a[i * n + j] = 0.0;
+  if (n == 0) return true;
+  if (scipy_LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', lapack_int(n), a.data(), lapack_int(n)) != 0) return false;
+  for (int64_t i = 0; i < n; ++i) {
+    if (!(a[i * n + i] > 0) || !std::isfinite(a[i * n + i])) return false;
+    for (int64_t j = i + 1; j < n; ++j) a[i * n + j] = 0.0;
   }
   return true;
 }
 void solve_lower(const std::vector<double>& L, int64_t n, double* b) {  // L z = b
-  for (int64_t i = 0; i < n; ++i) {
-    double s = b[i];
-    for (int64_t k = 0; k < i; ++k) s -= L[i * n + k] * b[k];
-    b[i] = s / L[i * n + i];
-  }
+  scipy_cblas_dtrsv(CblasRowMajor, CblasLower, CblasNoTrans, CblasNonUnit, blasint(n), L.data(), blasint(n), b, 1);
 }
 void solve_upper_t(const std::vector<double>& L, int64_t n, double* b) {  // L^T x = b
-  for (int64_t i = n - 1; i >= 0; --i) {
-    double s = b[i];
-    for (int64_t k = i + 1; k < n; ++k) s -= L[k * n + i] * b[k];
-    b[i] = s / L[i * n + i];
-  }
+  scipy_cblas_dtrsv(CblasRowMajor, CblasLower, CblasTrans, CblasNonUnit, blasint(n), L.data(), blasint(n), b, 1);
 }
 
 double sq_dist(const double* a, const double* b, const uint8_t* cat, int64_t i) {
@@ -103,6 +93,7 @@ GaussianProcess::GaussianProcess(const double* X, int64_t n, int64_t d, const ui
   AM_CHECK(int64_t(params_.inverse_squared_lengthscales.size()) == d, ValueError,
            "inverse_squared_lengthscales must have one value per parameter (", d, "), got ",
            params_.inverse_squared_lengthscales.size());
+  SingleThreadedBlas one_blas_thread;
   L_.assign(n * n, 0.0);
   for (int64_t a = 0; a < n; ++a)
     for (int64_t b = 0; b <= a; ++b) L_[a * n + b] = L_[b * n + a] = kernel(&X_[a * d], &X_[b * d]);
@@ -121,15 +112,17 @@ double GaussianProcess::kernel(const double* a, const double* b) const {
 }
 
 void GaussianProcess::posterior(const double* x, int64_t k, double* mean, double* var) const {
-  std::vector<double> kx(n_);
+  // Kx [k, n] = k(x_r, X_j); mean = Kx a; V = Kx L^-T (rows L^-1 k_r); var = s - |V_r|^2
+  std::vector<double> Kx(k * n_);
+  for (int64_t r = 0; r < k; ++r)
+    for (int64_t j = 0; j < n_; ++j) Kx[r * n_ + j] = kernel(x + r * d_, &X_[j * d_]);
+  scipy_cblas_dgemv(CblasRowMajor, CblasNoTrans, blasint(k), blasint(n_), 1.0, Kx.data(), blasint(n_), alpha_.data(),
+                    1, 0.0, mean, 1);
+  scipy_cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, blasint(k), blasint(n_), 1.0,
+                    L_.data(), blasint(n_), Kx.data(), blasint(n_));
   for (int64_t r = 0; r < k; ++r) {
-    const double* p = x + r * d_;
-    double m = 0;
-    for (int64_t j = 0; j < n_; ++j) m += (kx[j] = kernel(p, &X_[j * d_])) * alpha_[j];
-    solve_lower(L_, n_, kx.data());  // v = L^-1 k, var = s - |v|^2
     double vv = 0;
-    for (double v : kx) vv += v * v;
-    mean[r] = m;
+    for (int64_t j = 0; j < n_; ++j) vv += Kx[r * n_ + j] * Kx[r * n_ + j];
     var[r] = std::max(0.0, params_.kernel_scale - vv);
   }
 }
@@ -199,20 +192,16 @@ struct FitLoss {
     for (int64_t a = 0; a < n; ++a) K[a * n + a] += noise;
     grad.assign(d + 2, 0.0);
     if (!cholesky(K, n)) return INFINITY;
-    std::vector<double> alpha(y, y + n);
-    solve_lower(K, n, alpha.data());
-    double quad = 0, logdet = 0;
-    for (int64_t i = 0; i < n; ++i) quad += alpha[i] * alpha[i], logdet += std::log(K[i * n + i]);
-    solve_upper_t(K, n, alpha.data());
-    // W = a a^T - K^-1, column by column of K^-1
-    std::vector<double> W(n * n), col(n);
-    for (int64_t c = 0; c < n; ++c) {
-      std::fill(col.begin(), col.end(), 0.0);
-      col[c] = 1.0;
-      solve_lower(K, n, col.data());
-      solve_upper_t(K, n, col.data());
-      for (int64_t r = 0; r < n; ++r) W[r * n + c] = alpha[r] * alpha[c] - col[r];
-    }
+    double logdet = 0;
+    for (int64_t i = 0; i < n; ++i) logdet += std::log(K[i * n + i]);
+    // K^-1 (lower triangle, LAPACK dpotri), a = K^-1 y, W = a a^T - K^-1 (full)
+    if (scipy_LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'L', lapack_int(n), K.data(), lapack_int(n)) != 0) return INFINITY;
+    std::vector<double> alpha(n), W(n * n);
+    scipy_cblas_dsymv(CblasRowMajor, CblasLower, blasint(n), 1.0, K.data(), blasint(n), y, 1, 0.0, alpha.data(), 1);
+    double quad = 0;
+    for (int64_t i = 0; i < n; ++i) quad += y[i] * alpha[i];
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j <= i; ++j) W[i * n + j] = W[j * n + i] = alpha[i] * alpha[j] - K[i * n + j];
     double tr_w = 0, gs = 0;
     for (int64_t a = 0; a < n; ++a) {
       tr_w += W[a * n + a];
@@ -305,6 +294,7 @@ double lbfgs_minimize(const F& f, std::vector<double>& x, double gtol, int max_i
 GpKernelParams gp_fit(const double* X, int64_t n, int64_t d, const uint8_t* cat, const double* y,
                       const GpKernelParams& init, double min_noise, bool deterministic, double gtol) {
   AM_CHECK(n >= 1 && d >= 1, ValueError, "gp_fit needs n >= 1 trials of d >= 1 parameters, got n=", n, " d=", d);
+  SingleThreadedBlas one_blas_thread;  // small matrices: OpenBLAS's threads would only spin
   FitLoss loss{X, n, d, cat, y, min_noise, deterministic};
   auto raw_of = [&](const GpKernelParams& p) {
     std::vector<double> raw(d + 2);
@@ -331,15 +321,28 @@ GpKernelParams gp_fit(const double* X, int64_t n, int64_t d, const uint8_t* cat,
   return p;
 }
 
+void acquisition_values(const std::vector<AcqTerm>& terms, const double* x, int64_t k, double* out) {
+  std::fill(out, out + k, 0.0);
+  if (k == 0) return;
+  const int64_t d = terms[0].gp->d();
+  SingleThreadedBlas one_blas_thread;  // small matrices: OpenBLAS's threads would only spin
+  parallel_for(0, k, 128, [&](int64_t r0, int64_t r1) {
+    std::vector<double> m(r1 - r0), v(r1 - r0);
+    for (const auto& t : terms) {
+      t.gp->posterior(x + r0 * d, r1 - r0, m.data(), v.data());
+      for (int64_t r = r0; r < r1; ++r) {
+        double sd = std::sqrt(v[r - r0] + kStabilizingNoise), mu = m[r - r0];
+        out[r] += t.is_constraint ? log_ndtr((t.threshold - mu) / sd)
+                                  : standard_log_ei((mu - t.threshold) / sd) + std::log(sd);
+      }
+    }
+  });
+}
+
 double acquisition_value(const std::vector<AcqTerm>& terms, const double* x) {
-  double total = 0;
-  for (const auto& t : terms) {
-    double m, v;
-    t.gp->posterior(x, 1, &m, &v);
-    double sd = std::sqrt(v + kStabilizingNoise);
-    total += t.is_constraint ? log_ndtr((t.threshold - m) / sd) : standard_log_ei((m - t.threshold) / sd) + std::log(sd);
-  }
-  return total;
+  double v;
+  acquisition_values(terms, x, 1, &v);
+  return v;
 }
 
 namespace {
@@ -379,14 +382,15 @@ std::vector<double> gp_optimize_acquisition(const std::vector<AcqTerm>& terms, i
                                             int64_t n_starts, uint64_t seed, int64_t n_preliminary,
                                             int64_t n_local_search, double tol, double* best_value) {
   AM_CHECK(!terms.empty() && int64_t(choices.size()) == d, ValueError,
-           "gp_optimize_acquisition needs an objective term and one choice list per parameter");
+           "gp_optimize_acquisition needs at least one term and one choice list per parameter");
+  SingleThreadedBlas one_blas_thread;
   EvoRng rng(seed);
   std::vector<double> cand(n_preliminary * d), vals(n_preliminary);
   for (int64_t r = 0; r < n_preliminary; ++r) {
     for (int64_t i = 0; i < d; ++i)
       cand[r * d + i] = choices[i].empty() ? rng.uniform() : choices[i][rng.below(int64_t(choices[i].size()))];
-    vals[r] = acquisition_value(terms, &cand[r * d]);
   }
+  acquisition_values(terms, cand.data(), n_preliminary, vals.data());
   std::vector<int64_t> order(n_preliminary);
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return vals[a] > vals[b]; });

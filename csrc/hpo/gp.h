@@ -85,5 +85,7 @@ std::vector<double> gp_optimize_acquisition(const std::vector<AcqTerm>& terms, i
                                             int64_t n_local_search, double tol, double* best_value);
 
 double acquisition_value(const std::vector<AcqTerm>& terms, const double* x);
+// the same at k points x [k, d] -> out [k] (batched posteriors, split over the thread pool)
+void acquisition_values(const std::vector<AcqTerm>& terms, const double* x, int64_t k, double* out);
 
 }  // namespace aimass::hpo

@@ -158,9 +158,9 @@ std::vector<double> crossover_blx_alpha(const double* p, int64_t d, double alpha
   return child;
 }
 
-std::vector<double> crossover_spx(const double* p, int64_t d, double epsilon, uint64_t seed) {
+std::vector<double> crossover_spx(const double* p, int64_t np, int64_t d, double epsilon, uint64_t seed) {
+  AM_CHECK(np >= 2, ValueError, "SPX crossover needs at least 2 parents, got ", np);
   EvoRng rng(seed);
-  const int64_t np = d + 1;  // parents
   std::vector<double> g(d, 0.0), ck(d, 0.0);
   for (int64_t k = 0; k < np; ++k)
     for (int64_t i = 0; i < d; ++i) g[i] += p[k * d + i] / double(np);

@@ -15,7 +15,7 @@
 //   uniform:    each gene from parent 0 or 1 (parent 1 with probability swapping_prob)
 //   sbx:        simulated binary crossover (Deb & Agrawal) with box-aware spread, eta
 //   blx_alpha:  uniform in [min - alpha * diff, max + alpha * diff] per gene
-//   spx:        simplex crossover (Tsutsui et al.) of d + 1 parents, epsilon
+//   spx:        simplex crossover (Tsutsui et al.) of n_parents parents (Optuna: 3), epsilon
 //   undx:       unimodal normal distribution crossover (Ono et al.) of 3 parents
 //   vsbx:       SBX with the child spread drawn per side (Optuna's VSBX)
 #pragma once
@@ -41,7 +41,7 @@ std::vector<double> crossover_sbx(const double* parents, int64_t d, const double
 std::vector<double> crossover_vsbx(const double* parents, int64_t d, double eta, double use_child_gene_prob,
                                    double uniform_crossover_prob, uint64_t seed);
 std::vector<double> crossover_blx_alpha(const double* parents, int64_t d, double alpha, uint64_t seed);
-std::vector<double> crossover_spx(const double* parents, int64_t d, double epsilon, uint64_t seed);
+std::vector<double> crossover_spx(const double* parents, int64_t n_parents, int64_t d, double epsilon, uint64_t seed);
 std::vector<double> crossover_undx(const double* parents, int64_t d, double sigma_xi, double sigma_eta,
                                    uint64_t seed);
 

@@ -209,3 +209,9 @@ def test_errors():
             lambda t: (t.suggest_float("x", 0, 1), t.suggest_float("y", 0, 1)), n_trials=3)
     with pytest.raises(ValueError, match="use_separable_cma` or `with_margin"):
         ah.samplers.CmaEsSampler(lr_adapt=True, use_separable_cma=True)
+
+
+def test_threads_share_one_sampler():
+    study = ah.create_study(sampler=ah.samplers.CmaEsSampler(seed=0))
+    study.optimize(_sphere, n_trials=200, n_jobs=3)
+    assert len(study.trials) == 200 and study.best_value < 1.0

@@ -13,6 +13,7 @@ tells the optimizer and, under ``restart_strategy="ipop"``, restarts with a pops
 from __future__ import annotations
 
 import math
+import threading
 import warnings
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -140,6 +141,7 @@ class CmaEsSampler(BaseSampler):
         self._attr_prefix = "sepcma:" if use_separable_cma else "cmawm:" if with_margin else "cma:"
         self._finished = _FinishedTrials(self._attr_prefix, consider_pruned_trials)
         self._states: dict[int, bytes] = {}  # trial number -> optimizer state it stores (decoded once)
+        self._lock = threading.Lock()
 
     def reseed_rng(self) -> None:
         self._independent_sampler.reseed_rng()
@@ -150,6 +152,11 @@ class CmaEsSampler(BaseSampler):
 
     def sample_relative(self, study: "Study", trial: FrozenTrial,
                         search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
+        with self._lock:  # n_jobs threads share the observation cache and the generator
+            return self._sample_relative(study, trial, search_space)
+
+    def _sample_relative(self, study: "Study", trial: FrozenTrial,
+                         search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
         self._raise_error_if_multi_objective(study)
         if not search_space:
             return {}
@@ -256,8 +263,10 @@ class CmaEsSampler(BaseSampler):
                            param_distribution: BaseDistribution) -> Any:
         self._raise_error_if_multi_objective(study)
         if self._warn_independent_sampling:
-            self._finished.sync(study)
-            if len(self._finished.values) >= self._n_startup_trials:
+            with self._lock:
+                self._finished.sync(study)
+                n_finished = len(self._finished.values)
+            if n_finished >= self._n_startup_trials:
                 _logger.warning(INDEPENDENT_SAMPLING_WARNING.format(
                     param_name=param_name, trial_number=trial.number,
                     independent_sampler_name=type(self._independent_sampler).__name__, sampler_name=type(self).__name__,

@@ -12,6 +12,7 @@ per trial (ParEGO) instead of log EHVI, and running trials are not fantasised ov
 """
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
@@ -101,6 +102,7 @@ class GPSampler(BaseSampler):
         self._tol = 1e-4
         self._obs = _Observations()
         self._kernel_cache: list[tuple[np.ndarray, float, float]] = []  # warm starts: objective, constraints
+        self._lock = threading.Lock()
 
     def reseed_rng(self) -> None:
         self._rng.seed()
@@ -123,6 +125,11 @@ class GPSampler(BaseSampler):
 
     def sample_relative(self, study: "Study", trial: FrozenTrial,
                         search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
+        with self._lock:  # n_jobs threads share the observation cache and the generator
+            return self._sample_relative(study, trial, search_space)
+
+    def _sample_relative(self, study: "Study", trial: FrozenTrial,
+                         search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
         if not search_space:
             return {}
         trans = UnitTransform(search_space)

@@ -222,10 +222,13 @@ class NSGAIIChildGenerationStrategy:
         numerical = {n: d for n, d in search_space.items() if not isinstance(d, CategoricalDistribution)}
         categorical = [n for n, d in search_space.items() if isinstance(d, CategoricalDistribution)]
         parents: list[FrozenTrial] = []
+        chosen: set[int] = set()  # indices into population; a parent is not drawn twice
         for _ in range(self._crossover.n_parents):
-            pool = [t for t in population if t not in parents] or population
+            pool = [i for i in range(len(population)) if i not in chosen] or list(range(len(population)))
             a, b = pool[self._rng.choice(len(pool))], pool[self._rng.choice(len(pool))]
-            parents.append(a if dominates(a, b, study.directions) else b)
+            pick = a if dominates(population[a], population[b], study.directions) else b
+            chosen.add(pick)
+            parents.append(population[pick])
         child: dict[str, Any] = {}
         for name in categorical:
             child[name] = (parents[-1] if self._rng.rand() < self._swapping_prob else parents[0]).params[name]
@@ -268,6 +271,8 @@ class BaseGASampler(BaseSampler):
         self._population_size = population_size
         self._lock = threading.Lock()
         self._reset_cache(None)
+        self._parents_study_id: int | None = None
+        self._parents: dict[int, list[FrozenTrial]] = {}  # generation -> its parent population
 
     def _reset_cache(self, study_id: int | None) -> None:
         self._cached_study_id = study_id
@@ -329,13 +334,21 @@ class BaseGASampler(BaseSampler):
     def get_parent_population(self, study: "Study", generation: int) -> list[FrozenTrial]:
         if generation == 0:
             return []
+        with self._lock:
+            if self._parents_study_id != study._study_id:
+                self._parents_study_id, self._parents = study._study_id, {}
+            if generation in self._parents:  # finished trials do not change: read them once
+                return self._parents[generation]
         key = self._PARENT_CACHE_KEY_PREFIX + str(generation)
         cached = study._storage.get_study_system_attrs(study._study_id).get(key)
         if cached is not None:
             ids = set(cached)
-            return [t for t in study._get_trials(deepcopy=False) if t._trial_id in ids]
-        parents = self.select_parent(study, generation)
-        study._storage.set_study_system_attr(study._study_id, key, [t._trial_id for t in parents])
+            parents = [t for t in study._get_trials(deepcopy=False) if t._trial_id in ids]
+        else:
+            parents = self.select_parent(study, generation)
+            study._storage.set_study_system_attr(study._study_id, key, [t._trial_id for t in parents])
+        with self._lock:
+            self._parents[generation] = parents
         return parents
 
 

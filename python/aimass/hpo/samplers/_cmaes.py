@@ -26,6 +26,7 @@ from ..study._direction import StudyDirection
 from ..trial._frozen import FrozenTrial
 from ..trial._state import TrialState
 from ._base import BaseSampler
+from ._constraints import trial_constraints
 from ._messages import INDEPENDENT_SAMPLING_WARNING, warn_deprecated, warn_experimental_argument
 from ._random import RandomSampler
 from ._search_space import IntersectionSearchSpace
@@ -279,7 +280,7 @@ class CmaEsSampler(BaseSampler):
 
     def after_trial(self, study: "Study", trial: FrozenTrial, state: TrialState,
                     values: Sequence[float] | None) -> None:
-        if trial.system_attrs.get("constraints"):
+        if trial_constraints(trial):
             warnings.warn("Constraints have been set, but CmaEsSampler will not use them for optimization.",
                           UserWarning, stacklevel=2)
         self._independent_sampler.after_trial(study, trial, state, values)

@@ -24,6 +24,7 @@ from ..study._direction import StudyDirection
 from ..trial._frozen import FrozenTrial
 from ..trial._state import TrialState
 from ._base import BaseSampler
+from ._constraints import trial_constraints
 from ._messages import INDEPENDENT_SAMPLING_WARNING, warn_deprecated, warn_experimental_argument
 from ._random import RandomSampler
 from ._search_space import IntersectionSearchSpace
@@ -75,7 +76,7 @@ class _Observations:
                 if all(name in t.params for name in space):
                     self.rows.append(trans.transform(t.params))
                     self.values.append(t.values)
-                    self.constraints.append(t.system_attrs.get("constraints"))
+                    self.constraints.append(trial_constraints(t))
             elif not t.state.is_finished():
                 unfinished.append(number)
         self._unfinished, self._unseen = unfinished, len(trials)

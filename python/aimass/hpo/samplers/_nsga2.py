@@ -24,6 +24,7 @@ from ..study._direction import StudyDirection
 from ..trial._frozen import FrozenTrial
 from ..trial._state import TrialState
 from ._base import BaseSampler
+from ._constraints import trial_constraints
 from ._messages import warn_deprecated, warn_experimental_argument
 from ._random import RandomSampler
 from ._search_space import IntersectionSearchSpace
@@ -137,14 +138,14 @@ def _penalty(trials: Sequence[FrozenTrial]) -> np.ndarray:
     """Sum of positive constraint values per trial; NaN where a trial has none."""
     out = np.full(len(trials), np.nan)
     for i, t in enumerate(trials):
-        c = t.system_attrs.get(_CONSTRAINTS_KEY)
+        c = trial_constraints(t)
         if c is not None:
             out[i] = float(np.sum(np.maximum(np.asarray(c, dtype=float), 0.0)))
     return out
 
 
 def _is_constrained(trials: Sequence[FrozenTrial]) -> bool:
-    return any(_CONSTRAINTS_KEY in t.system_attrs for t in trials)
+    return any(trial_constraints(t) is not None for t in trials)
 
 
 def _signed_values(trials: Sequence[FrozenTrial], directions: Sequence[StudyDirection]) -> np.ndarray:
@@ -158,7 +159,7 @@ def _dominates(a: FrozenTrial, b: FrozenTrial, directions: Sequence[StudyDirecti
 
 
 def _constrained_dominates(a: FrozenTrial, b: FrozenTrial, directions: Sequence[StudyDirection]) -> bool:
-    ca, cb = a.system_attrs.get(_CONSTRAINTS_KEY), b.system_attrs.get(_CONSTRAINTS_KEY)
+    ca, cb = trial_constraints(a), trial_constraints(b)
     if ca is None and cb is None:
         return _dominates(a, b, directions)
     if cb is None:

@@ -157,8 +157,9 @@ void bind_hpo_evolution(py::module_& hpo) {
              return py::make_tuple(mean, var);
            }, py::arg("x"), "posterior mean [k] and variance [k] at x [k, d]")
       .def("log_marginal_likelihood", &hpo::GaussianProcess::log_marginal_likelihood)
-      .def_property_readonly("inverse_squared_lengthscales",
-                             [](const hpo::GaussianProcess& gp) { return array_of(gp.params().inverse_squared_lengthscales); })
+      .def_property_readonly("inverse_squared_lengthscales", [](const hpo::GaussianProcess& gp) {
+        return array_of(gp.params().inverse_squared_lengthscales);
+      })
       .def_property_readonly("kernel_scale", [](const hpo::GaussianProcess& gp) { return gp.params().kernel_scale; })
       .def_property_readonly("noise_var", [](const hpo::GaussianProcess& gp) { return gp.params().noise_var; });
 

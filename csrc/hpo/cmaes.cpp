@@ -414,7 +414,8 @@ void cma_warm_start(const double* x, const double* values, int64_t n, int64_t di
   for (int64_t r = 0; r < top; ++r)
     for (int64_t i = 0; i < dim; ++i) {
       mean[i] += x[order[r] * dim + i] / double(top);
-      for (int64_t j = 0; j < dim; ++j) Sigma[i * dim + j] += x[order[r] * dim + i] * x[order[r] * dim + j] / double(top);
+      for (int64_t j = 0; j < dim; ++j)
+        Sigma[i * dim + j] += x[order[r] * dim + i] * x[order[r] * dim + j] / double(top);
     }
   for (int64_t i = 0; i < dim; ++i)
     for (int64_t j = 0; j < dim; ++j) Sigma[i * dim + j] += (i == j ? alpha * alpha : 0.0) - mean[i] * mean[j];

@@ -18,6 +18,9 @@
 //   then alternates projected gradient ascent in the continuous parameters with an exhaustive
 //   sweep of each discrete or categorical parameter's choices.
 //
+// Linear algebra: Cholesky and K^-1 by LAPACK (dpotrf, dpotri), solves by BLAS, single-threaded
+// (the matrices are a few hundred rows); the preliminary candidates split over the thread pool.
+//
 // Layout: X [n, d] row-major; one row per trial.
 #pragma once
 #include <cstdint>

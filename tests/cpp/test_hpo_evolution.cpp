@@ -132,6 +132,27 @@ TEST(HpoGp, InterpolatesAndLogEi) {
   }
 }
 
+TEST(HpoGp, PosteriorGradientMatchesFiniteDifferences) {
+  // 8 points in 2-D (second column categorical), fixed kernel parameters
+  std::vector<double> X = {0.1, 0, 0.4, 1, 0.9, 0, 0.3, 2, 0.7, 1, 0.2, 2, 0.55, 0, 0.8, 1};
+  std::vector<double> y = {0.3, -1.0, 0.8, 0.1, -0.4, 1.2, -0.2, 0.5};
+  uint8_t cat[2] = {0, 1};
+  GaussianProcess gp(X.data(), 8, 2, cat, y.data(), {{3.0, 0.7}, 1.2, 1e-4});
+  double x[2] = {0.47, 1.0}, m, v, dm[2], dv[2];
+  gp.posterior_grad(x, m, v, dm, dv);
+  const double h = 1e-6;
+  double xp[2] = {x[0] + h, x[1]}, xm[2] = {x[0] - h, x[1]}, mp, vp, mm, vm;
+  gp.posterior(xp, 1, &mp, &vp);
+  gp.posterior(xm, 1, &mm, &vm);
+  EXPECT_NEAR(dm[0], (mp - mm) / (2 * h), 1e-6);
+  EXPECT_NEAR(dv[0], (vp - vm) / (2 * h), 1e-6);
+  EXPECT_EQ(dm[1], 0.0);  // categorical: no gradient
+  double mean_b, var_b;
+  gp.posterior(x, 1, &mean_b, &var_b);
+  EXPECT_NEAR(m, mean_b, 1e-12);
+  EXPECT_NEAR(v, var_b, 1e-12);
+}
+
 TEST(HpoGp, FitRejectsEmptyData) {
   uint8_t cat = 0;
   EXPECT_THROW(gp_fit(nullptr, 0, 1, &cat, nullptr, {}, 1e-6, false), ValueError);

@@ -25,7 +25,8 @@ def _reference_tell(mean, sigma, C, p_sigma, pc, x, values, generation, separabl
         mu_eff = 1 / np.sum(w**2)
         weights = np.concatenate([w, np.zeros(lam - mu)])
         c1 = 2 / ((n + 1.3) ** 2 + mu_eff)
-        cmu_full = 2 / mu_eff / (n + np.sqrt(2)) ** 2 + (1 - 1 / mu_eff) * min(1, (2 * mu_eff - 1) / ((n + 2) ** 2 + mu_eff))
+        cmu_full = (2 / mu_eff / (n + np.sqrt(2)) ** 2
+                    + (1 - 1 / mu_eff) * min(1, (2 * mu_eff - 1) / ((n + 2) ** 2 + mu_eff)))
         cmu = (n + 2) / 3 * cmu_full
         c_s = (mu_eff + 2) / (n + mu_eff + 3)
         cc = 4 / (n + 4)

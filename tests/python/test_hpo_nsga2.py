@@ -134,7 +134,8 @@ def test_constraints_respected():
 
 def test_constraints_func_and_errors():
     with pytest.warns(FutureWarning, match="constraints_func"):
-        sampler = ah.samplers.NSGAIISampler(seed=0, population_size=10, constraints_func=lambda t: [t.params["x"] - 0.5])
+        sampler = ah.samplers.NSGAIISampler(seed=0, population_size=10,
+                                            constraints_func=lambda t: [t.params["x"] - 0.5])
     study = ah.create_study(sampler=sampler)
     study.optimize(lambda t: -t.suggest_float("x", 0, 1), n_trials=60)
     assert study.trials[0].system_attrs["constraints"] == [study.trials[0].params["x"] - 0.5]

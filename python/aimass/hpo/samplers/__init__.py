@@ -7,4 +7,5 @@ from ._nsga2 import NSGAIISampler
 from ._random import RandomSampler
 from ._search_space import IntersectionSearchSpace, intersection_search_space
 
-__all__ = ["BaseSampler", "RandomSampler", "CmaEsSampler", "GPSampler", "NSGAIISampler", "nsgaii", "IntersectionSearchSpace", "intersection_search_space"]
+__all__ = ["BaseSampler", "RandomSampler", "CmaEsSampler", "GPSampler", "NSGAIISampler", "nsgaii",
+           "IntersectionSearchSpace", "intersection_search_space"]

@@ -234,7 +234,7 @@ class CmaEsSampler(BaseSampler):
         lower, upper = np.zeros(d), np.ones(d)
         cov = None
         if self._source_trials is not None:
-            states = (TrialState.COMPLETE, TrialState.PRUNED) if self._consider_pruned_trials else (TrialState.COMPLETE,)
+            states = (TrialState.COMPLETE,) + ((TrialState.PRUNED,) if self._consider_pruned_trials else ())
             sign = 1.0 if direction == StudyDirection.MINIMIZE else -1.0
             names = set(trans.names)
             source = [t for t in self._source_trials if t.state in states and set(t.distributions) == names]

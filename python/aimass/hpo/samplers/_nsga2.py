@@ -13,7 +13,6 @@ ones by uniform crossover, and leaves each parameter to random sampling with pro
 from __future__ import annotations
 
 import threading
-import warnings
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np

@@ -165,3 +165,17 @@ def test_multi_objective_runs():
     study = ah.create_study(directions=["minimize", "minimize"], sampler=ah.samplers.GPSampler(seed=0))
     study.optimize(lambda t: (t.suggest_float("x", 0, 1) ** 2, (t.suggest_float("y", 0, 1) - 1) ** 2), n_trials=20)
     assert len(study.best_trials) >= 1
+
+
+def test_running_trials_are_believed_not_repeated():
+    study = ah.create_study(sampler=ah.samplers.GPSampler(seed=0, n_startup_trials=5))
+    study.optimize(_quadratic, n_trials=8)
+    a, b = study.ask(), study.ask()  # two workers ask before either reports
+    xa = (a.suggest_float("x", -5, 5), a.suggest_float("y", -5, 5))
+    xb = (b.suggest_float("x", -5, 5), b.suggest_float("y", -5, 5))
+    assert "gp:relative_params:0" in study.trials[a.number].system_attrs
+    assert np.hypot(xa[0] - xb[0], xa[1] - xb[1]) > 1e-3
+    study.tell(a, _quadratic(ah.trial.FixedTrial({"x": xa[0], "y": xa[1]})))
+    study.tell(b, _quadratic(ah.trial.FixedTrial({"x": xb[0], "y": xb[1]})))
+    study.optimize(_quadratic, n_trials=20, n_jobs=2)
+    assert study.best_value < 0.1

@@ -7,11 +7,15 @@ or ``constraints_func``) one GP per constraint adds log P(feasible) and the impr
 the best feasible trial. Observations are kept incrementally (only newly finished trials are
 read); kernel parameters warm-start from the previous fit, as Optuna's do.
 
-Differences from Optuna 5.1: several objectives use a random augmented-Chebyshev scalarisation
-per trial (ParEGO) instead of log EHVI, and running trials are not fantasised over.
+Trials still running (other threads or processes) count as observed at the GP's posterior mean
+of the parameters they were given (shared as ``gp:relative_params``), so parallel workers do
+not propose the same point. Differences from Optuna 5.1: several objectives use a random
+augmented-Chebyshev scalarisation per trial (ParEGO) instead of log EHVI, and running trials are
+fixed at the posterior mean ("kriging believer") rather than sampled fantasies.
 """
 from __future__ import annotations
 
+import json
 import threading
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
@@ -36,6 +40,8 @@ if TYPE_CHECKING:
 _logger = get_logger(__name__)
 _EPS = 1e-10
 _MINIMUM_NOISE_VAR = 1e-6
+_RELATIVE_PARAMS_KEY = "gp:relative_params"
+_SYSTEM_ATTR_MAX_LENGTH = 2045
 
 
 def _standardize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -64,6 +70,20 @@ class _Observations:
         self.rows: list[np.ndarray] = []
         self.values: list[Sequence[float]] = []
         self.constraints: list[Sequence[float] | None] = []
+
+    def running(self, study: "Study", space: dict[str, BaseDistribution], trans: UnitTransform,
+                exclude: int) -> np.ndarray:
+        """X [r, d] of the running trials (but `exclude`) whose relative parameters are known."""
+        trials = study._get_trials(deepcopy=False)
+        rows = []
+        for number in self._unfinished:
+            t = trials[number]
+            if t.number == exclude or t.state != TrialState.RUNNING:
+                continue
+            params = _relative_params(t)
+            if params is not None and all(name in params for name in space):
+                rows.append(trans.transform(params))
+        return np.array(rows).reshape(len(rows), trans.dim)
 
     def sync(self, study: "Study", space: dict[str, BaseDistribution], trans: UnitTransform) -> None:
         trials = study._get_trials(deepcopy=False)
@@ -150,7 +170,7 @@ class GPSampler(BaseSampler):
         gp = self._fit(X, is_cat, y, 0, self._deterministic)
 
         feasible = np.ones(n, dtype=bool)
-        constraint_gps, thresholds = [], []
+        constraint_gps, thresholds, constraint_ys = [], [], []
         if any(c is not None for c in self._obs.constraints):
             if any(c is None for c in self._obs.constraints):
                 raise ValueError("Constraint values are missing for some complete trials; set them for every trial.")
@@ -159,14 +179,24 @@ class GPSampler(BaseSampler):
             std_cons, mean, std = _standardize(cons)
             for j in range(cons.shape[1]):
                 constraint_gps.append(self._fit(X, is_cat, std_cons[:, j], 1 + j, False))
+                constraint_ys.append(std_cons[:, j])
                 thresholds.append(float(-mean[j] / max(_EPS, std[j])))
         threshold = float(y[feasible].max()) if feasible.any() else -np.inf
         starts = X[feasible][[int(np.argmax(y[feasible]))]] if feasible.any() else np.empty((0, trans.dim))
+        X_run = self._obs.running(study, search_space, trans, trial.number)
+        if len(X_run):  # kriging believer: running trials observed at the posterior mean
+            gp = _believe(gp, X, y, X_run, is_cat)
+            constraint_gps = [_believe(c, X, c_y, X_run, is_cat) for c, c_y in zip(constraint_gps, constraint_ys)]
         choices = [trans.grid(i) for i in range(trans.dim)]
         x, _ = _native.gp_optimize_acquisition(gp, threshold, constraint_gps, thresholds, choices, starts,
                                                int(self._rng.randint(0, 2**62)), self._n_preliminary_samples,
                                                self._n_local_search, self._tol)
-        return trans.untransform(x)
+        params = trans.untransform(x)
+        text = json.dumps(params)  # for the other workers' kriging believer
+        for i in range(0, len(text), _SYSTEM_ATTR_MAX_LENGTH):
+            key = f"{_RELATIVE_PARAMS_KEY}:{i // _SYSTEM_ATTR_MAX_LENGTH}"
+            study._storage.set_trial_system_attr(trial._trial_id, key, text[i:i + _SYSTEM_ATTR_MAX_LENGTH])
+        return params
 
     def sample_independent(self, study: "Study", trial: FrozenTrial, param_name: str,
                            param_distribution: BaseDistribution) -> Any:
@@ -190,3 +220,22 @@ class GPSampler(BaseSampler):
                 raise ValueError("Constraint values cannot be NaN.")
             study._storage.set_trial_system_attr(trial._trial_id, "constraints", constraints)
         self._independent_sampler.after_trial(study, trial, state, values)
+
+
+def _relative_params(trial: FrozenTrial) -> dict[str, Any] | None:
+    chunks, i = [], 0
+    while (chunk := trial.system_attrs.get(f"{_RELATIVE_PARAMS_KEY}:{i}")) is not None:
+        chunks.append(chunk)
+        i += 1
+    if not chunks:
+        return None
+    params = json.loads("".join(chunks))
+    params.update(trial.params)
+    return params
+
+
+def _believe(gp: Any, X: np.ndarray, y: np.ndarray, X_run: np.ndarray, is_cat: np.ndarray) -> Any:
+    """The GP with the running points added at its posterior mean (same kernel parameters)."""
+    mean, _ = gp.posterior(X_run)
+    return _native.GaussianProcess(np.vstack([X, X_run]), is_cat, np.concatenate([y, mean]),
+                                   gp.inverse_squared_lengthscales, gp.kernel_scale, gp.noise_var)

@@ -145,6 +145,9 @@ void bind_hpo_evolution(py::module_& hpo) {
     return array_of(hpo::crossover_undx(p, d, sigma_xi, sigma_eta, seed));
   }, py::arg("parents"), py::arg("sigma_xi"), py::arg("sigma_eta"), py::arg("seed"));
 
+  hpo.def("mutation_polynomial", &hpo::mutation_polynomial, py::arg("param"), py::arg("lower"), py::arg("upper"),
+          py::arg("eta"), py::arg("seed"), "polynomial mutation of one gene in [lower, upper]");
+
   using Flags = py::array_t<bool, py::array::c_style | py::array::forcecast>;
   py::class_<hpo::GaussianProcess>(hpo, "GaussianProcess", "Matern 5/2 ARD GP regressor (hpo/gp.h)")
       .def(py::init(&make_gp), py::arg("X"), py::arg("is_categorical"), py::arg("y"),

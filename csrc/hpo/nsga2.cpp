@@ -217,4 +217,20 @@ std::vector<double> crossover_undx(const double* p, int64_t d, double sigma_xi, 
   return child;
 }
 
+double mutation_polynomial(double param, double lower, double upper, double eta, uint64_t seed) {
+  AM_CHECK(eta >= 0, ValueError, "polynomial mutation needs eta >= 0, got ", eta);
+  EvoRng rng(seed);
+  double u = rng.uniform(), width = upper - lower;
+  if (!(width > 0)) return param;
+  double power = 1.0 / (eta + 1.0), dq;
+  if (u <= 0.5) {
+    double xy = 1.0 - (param - lower) / width;
+    dq = std::pow(2.0 * u + (1.0 - 2.0 * u) * std::pow(xy, eta + 1.0), power) - 1.0;
+  } else {
+    double xy = 1.0 - (upper - param) / width;
+    dq = 1.0 - std::pow(2.0 * (1.0 - u) + 2.0 * (u - 0.5) * std::pow(xy, eta + 1.0), power);
+  }
+  return param + dq * width;
+}
+
 }  // namespace aimass::hpo

@@ -18,6 +18,7 @@
 //   spx:        simplex crossover (Tsutsui et al.) of n_parents parents (Optuna: 3), epsilon
 //   undx:       unimodal normal distribution crossover (Ono et al.) of 3 parents
 //   vsbx:       SBX with the child spread drawn per side (Optuna's VSBX)
+// Mutation (of one gene in [lower, upper]): polynomial (Deb's NSGA-II C code, revision 1.1.6), eta.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -44,5 +45,7 @@ std::vector<double> crossover_blx_alpha(const double* parents, int64_t d, double
 std::vector<double> crossover_spx(const double* parents, int64_t n_parents, int64_t d, double epsilon, uint64_t seed);
 std::vector<double> crossover_undx(const double* parents, int64_t d, double sigma_xi, double sigma_eta,
                                    uint64_t seed);
+
+double mutation_polynomial(double param, double lower, double upper, double eta, uint64_t seed);
 
 }  // namespace aimass::hpo

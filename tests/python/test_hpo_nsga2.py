@@ -154,3 +154,16 @@ def test_optuna5_named_constraints_are_read():
                         system_attrs={"constraints:b": 2.0, "constraints:a": -1.0})
     assert trial_constraints(t) == [-1.0, 2.0]
     assert trial_constraints(ah.create_trial(params={}, distributions={}, value=1.0)) is None
+
+
+def test_polynomial_mutation():
+    vals = np.array([native.mutation_polynomial(0.3, 0.0, 1.0, 20.0, s) for s in range(500)])
+    assert vals.min() >= 0 and vals.max() <= 1 and abs(np.median(vals) - 0.3) < 0.02 and vals.std() > 0.01
+    study = ah.create_study(directions=["minimize", "minimize"], sampler=ah.samplers.NSGAIISampler(
+        seed=0, population_size=20, mutation=nsgaii.PolynomialMutation()))
+    study.optimize(_zdt1, n_trials=300)
+    rnd = ah.create_study(directions=["minimize", "minimize"], sampler=ah.samplers.RandomSampler(seed=0))
+    rnd.optimize(_zdt1, n_trials=300)
+    assert _hypervolume(study) > _hypervolume(rnd)
+    with pytest.raises(ValueError, match="not a valid mutation"):
+        ah.samplers.NSGAIISampler(mutation="poly")

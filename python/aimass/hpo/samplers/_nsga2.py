@@ -7,8 +7,9 @@ non-dominated sorting, Deb's constrained domination, crowding distance) are cach
 ids in the study's system attrs (``NSGAIISampler:parent:<g>``), so workers agree on them. A child
 takes two parents by binary tournament, crosses their numerical parameters in [0, 1] coordinates
 (_transform.py) with probability ``crossover_prob`` (else copies one parent), takes categorical
-ones by uniform crossover, and leaves each parameter to random sampling with probability
-``mutation_prob`` (1 / number of parameters by default).
+ones by uniform crossover, and mutates each parameter with probability ``mutation_prob``
+(1 / number of parameters by default): by ``mutation`` (PolynomialMutation) when given, else it
+is left to random sampling.
 """
 from __future__ import annotations
 
@@ -131,6 +132,39 @@ class UNDXCrossover(BaseCrossover):
         return _native.crossover_undx(parents_params, self._sigma_xi, float(eta), _seed(rng))
 
 
+# -- mutations: one numerical gene in [0, 1] coordinates ------------------------------------------
+
+class BaseMutation:
+    def __str__(self) -> str:
+        return type(self).__name__
+
+    def mutation(self, param: float, rng: np.random.RandomState, study: "Study",
+                 search_space_bounds: np.ndarray) -> float:
+        raise NotImplementedError
+
+
+class PolynomialMutation(BaseMutation):
+    def __init__(self, eta: float = 20.0) -> None:
+        if eta < 0:
+            raise ValueError("`eta` must be a non-negative float value.")
+        self._eta = eta
+
+    def mutation(self, param, rng, study, search_space_bounds):
+        lb, ub = (float(b) for b in search_space_bounds)
+        return _native.mutation_polynomial(float(param), lb, ub, self._eta, _seed(rng))
+
+
+def _mutate(mutation: BaseMutation, rng: np.random.RandomState, study: "Study", name: str,
+            dist: BaseDistribution, value: Any) -> Any:
+    """The mutated value, or None (categorical: left to the random sampler)."""
+    if isinstance(dist, CategoricalDistribution):
+        return None
+    trans = UnitTransform({name: dist})
+    x = float(np.clip(mutation.mutation(float(trans.transform({name: value})[0]), rng, study, np.array([0.0, 1.0])),
+                      0.0, 1.0))
+    return trans.untransform(np.array([x]))[name]
+
+
 # -- domination and penalties ---------------------------------------------------------------------
 
 def _penalty(trials: Sequence[FrozenTrial]) -> np.ndarray:
@@ -216,7 +250,15 @@ class NSGAIIChildGenerationStrategy:
             child = {name: parent[name] for name in search_space}
         mutation_prob = 1.0 / max(1.0, len(child)) if self._mutation_prob is None else self._mutation_prob
         # a parameter left out is "mutated": the random sampler draws it in sample_independent
-        return {name: value for name, value in child.items() if rng.rand() >= mutation_prob}
+        params = {}
+        for name, value in child.items():
+            if rng.rand() >= mutation_prob:
+                params[name] = value
+            elif self._mutation is not None:
+                mutated = _mutate(self._mutation, rng, study, name, search_space[name], value)
+                if mutated is not None:
+                    params[name] = mutated
+        return params
 
     def _cross(self, study, search_space, population, dominates) -> dict[str, Any]:
         numerical = {n: d for n, d in search_space.items() if not isinstance(d, CategoricalDistribution)}
@@ -363,9 +405,9 @@ class NSGAIISampler(BaseGASampler):
             raise ValueError("`population_size` must be greater than or equal to 2.")
         if constraints_func is not None:
             warn_deprecated("`constraints_func`", "5.0.0", "7.0.0", "Use `optuna.trial.Trial.set_constraint` instead.")
-        if mutation is not None:
-            raise NotImplementedError("aimass's NSGAIISampler has no mutation operators yet: pass mutation=None "
-                                      "(mutated parameters are resampled at random, Optuna's default).")
+        if mutation is not None and not isinstance(mutation, BaseMutation):
+            raise ValueError(f"'{mutation}' is not a valid mutation. For valid mutations see "
+                             "https://optuna.readthedocs.io/en/stable/reference/samplers.html.")
         for strategy, name in ((after_trial_strategy, "after_trial_strategy"),
                                (child_generation_strategy, "child_generation_strategy"),
                                (elite_population_selection_strategy, "elite_population_selection_strategy")):
@@ -388,7 +430,7 @@ class NSGAIISampler(BaseGASampler):
             NSGAIIElitePopulationSelectionStrategy(population_size=population_size, constraints_func=constraints_func)
         self._child_generation_strategy = child_generation_strategy or NSGAIIChildGenerationStrategy(
             crossover_prob=crossover_prob, mutation_prob=mutation_prob, swapping_prob=swapping_prob,
-            crossover=crossover, constraints_func=constraints_func, rng=self._rng)
+            crossover=crossover, constraints_func=constraints_func, rng=self._rng, mutation=mutation)
         self._after_trial_strategy = after_trial_strategy or NSGAIIAfterTrialStrategy(constraints_func=constraints_func)
 
     def reseed_rng(self) -> None:

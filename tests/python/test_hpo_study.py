@@ -291,9 +291,19 @@ def test_constraints_exclude_infeasible_best():
     for x, c in [(0.0, 1.0), (1.0, -1.0), (2.0, 0.0)]:
         t = study.ask()
         t.suggest_float("x", 0, 5)
-        t.set_constraint([c])
+        t.set_constraint("c", c)
+        with pytest.warns(UserWarning, match="already set"):
+            t.set_constraint("c", 5.0)
         study.tell(t, x)
     assert study.best_value == 1.0  # trial 0 has the lowest value but violates its constraint
+    assert study.trials[0].constraints == {"c": 1.0}
+    t = study.ask()
+    t.suggest_float("x", 0, 5)
+    t.set_constraint([2.0, -1.0])  # the list form, as a constraints_func returns
+    with pytest.raises(ValueError, match="NaN"):
+        t.set_constraint("d", float("nan"))
+    study.tell(t, -5.0)
+    assert study.trials[-1].constraints == {"0": 2.0, "1": -1.0} and study.best_value == 1.0
 
 
 def test_study_attrs_load_delete_summaries():

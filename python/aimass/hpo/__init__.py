@@ -25,4 +25,5 @@ from .trial import FixedTrial, FrozenTrial, Trial, TrialState, create_trial
 __all__ = ["Study", "StudyDirection", "StudySummary", "Trial", "FixedTrial", "FrozenTrial", "TrialState", "TrialPruned",
            "create_study", "load_study", "delete_study", "copy_study", "get_all_study_summaries",
            "get_all_study_names", "create_trial", "distributions", "exceptions", "logging", "pruners", "samplers",
-           "storages", "study", "trial", "PruningCallback"]
+           "storages", "study", "trial", "importance", "integration", "model_selection", "visualization",
+           "PruningCallback"]

@@ -45,8 +45,7 @@ class Study:
             raise RuntimeError("A single best trial cannot be retrieved from a multi-objective study. Consider "
                                "using Study.best_trials to retrieve a list containing the best trials.")
         best = self._storage.get_best_trial(self._study_id)
-        constraints = best.system_attrs.get("constraints")
-        if constraints is not None and any(c > 0 for c in constraints):
+        if not _feasible(best):
             feasible = [t for t in self._get_trials(False, (TrialState.COMPLETE,)) if _feasible(t)]
             if not feasible:
                 raise ValueError("No feasible trials are completed yet.")
@@ -195,8 +194,7 @@ class Study:
 
 
 def _feasible(trial: FrozenTrial) -> bool:
-    constraints = trial.system_attrs.get("constraints")
-    return constraints is None or all(c <= 0 for c in constraints)
+    return all(c <= 0 for c in trial.constraints.values())
 
 
 def _default_sampler(n_objectives: int) -> Any:

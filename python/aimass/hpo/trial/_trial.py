@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import datetime
+import math
 import warnings
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .. import distributions as _dist
 from ..distributions import BaseDistribution
-from ._frozen import FrozenTrial
-from ._state import TrialState
+from ._frozen import CONSTRAINTS_KEY, FrozenTrial
 from ._suggest import SuggestMixin
 
 if TYPE_CHECKING:
@@ -117,11 +117,28 @@ class Trial(SuggestMixin):
         self.storage.set_trial_system_attr(self._trial_id, key, value)
         self._cached_frozen_trial.system_attrs[key] = value
 
-    def set_constraint(self, constraints: Sequence[float]) -> None:
-        """This trial's constraint values (feasible when every one is <= 0), read by the samplers
-        that handle constraints (TPE, NSGA-II, GP) and by ``best_trial``."""
-        values = [float(c) for c in (constraints if isinstance(constraints, (list, tuple)) else [constraints])]
-        self.set_system_attr("constraints", values)
+    def set_constraint(self, key: Any, value: float | None = None) -> None:
+        """Set constraint `key` to value (Optuna 5): the trial is feasible when every constraint is
+        <= 0, read by best_trial(s) and by the samplers that handle constraints. A list alone
+        (``set_constraint([c0, c1])``) sets them all at once, as a constraints_func returns them."""
+        if value is None and isinstance(key, (list, tuple)):
+            values = [float(c) for c in key]
+            if any(math.isnan(c) for c in values):
+                raise ValueError(f"Attempted to set constraints {values}, but NaN is not allowed.")
+            self.set_system_attr(CONSTRAINTS_KEY, values)
+            return
+        try:
+            value = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise TypeError(f"The `value` argument is of type '{type(value)}' but supposed to be a float.") from None
+        if math.isnan(value):
+            raise ValueError(f"Attempted to set a constraint for {key!r}, but NaN is not allowed.")
+        attr = f"{CONSTRAINTS_KEY}:{key}"
+        if attr in self._cached_frozen_trial.system_attrs:
+            warnings.warn(f"The constraint value is ignored because this constraint `key={key!r}` is already set.",
+                          UserWarning, stacklevel=2)
+            return
+        self.set_system_attr(attr, value)
 
     @property
     def params(self) -> dict[str, Any]:
@@ -193,8 +210,11 @@ class FixedTrial(SuggestMixin):
     def set_system_attr(self, key: str, value: Any) -> None:
         self._system_attrs[key] = value
 
-    def set_constraint(self, constraints: Sequence[float]) -> None:
-        self._system_attrs["constraints"] = list(constraints)
+    def set_constraint(self, key: Any, value: float | None = None) -> None:
+        if value is None and isinstance(key, (list, tuple)):
+            self._system_attrs[CONSTRAINTS_KEY] = [float(c) for c in key]
+        else:
+            self._system_attrs[f"{CONSTRAINTS_KEY}:{key}"] = float(value)  # type: ignore[arg-type]
 
     params = property(lambda self: self._suggested_params)
     distributions = property(lambda self: self._distributions)

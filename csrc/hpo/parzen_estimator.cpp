@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 
 #include "core/error.h"
@@ -14,6 +15,17 @@ constexpr double kLogSqrt2Pi = 0.91893853320467274178;
 constexpr double kEps = 1e-12;
 
 double to_transformed(const ParzenParam& p, double x) { return p.log ? std::log(x) : x; }
+
+// sum_k exp(row[k] - mx) for row[k] <= mx; terms below exp(-40) (5e-18 of the largest, which is
+// 1) are skipped: with many kernels most are far from any one candidate.
+double sum_exp(const double* row, int64_t K, double mx) {
+  double s = 0;
+  for (int64_t k = 0; k < K; ++k) {
+    double e = row[k] - mx;
+    if (e > -40) s += std::exp(e);
+  }
+  return s;
+}
 
 }  // namespace
 
@@ -71,9 +83,11 @@ void ParzenEstimator::fit_numerical(Dim& dim, const double* obs, int64_t n, int6
   dim.sigma.resize(n + 1);
   for (int64_t i = 0; i < n; ++i) dim.mu[i] = to_transformed(p, obs[i * d + j]);
   // sigma: the larger gap to the sorted neighbours, the range ends counting as neighbours
+  std::vector<std::pair<double, int64_t>> keyed(n);  // (mu, index): sorted, ties by index (a stable order)
+  for (int64_t i = 0; i < n; ++i) keyed[i] = {dim.mu[i], i};
+  std::sort(keyed.begin(), keyed.end());
   std::vector<int64_t> order(n);
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return dim.mu[a] < dim.mu[b]; });
+  for (int64_t i = 0; i < n; ++i) order[i] = keyed[i].second;
   auto sorted = [&](int64_t s) { return s < 0 ? lo : s >= n ? hi : dim.mu[order[s]]; };  // s in [-1, n]
   double min_sigma = o.consider_magic_clip ? (hi - lo) / std::min(100.0, double(n + 2)) : kEps;
   double max_sigma = hi - lo;
@@ -91,10 +105,12 @@ void ParzenEstimator::fit_numerical(Dim& dim, const double* obs, int64_t n, int6
   if (p.step == 0) {
     dim.inv_sigma.resize(K);
     dim.log_c.resize(K);
+    double last_s = -1, last_log = 0;  // most sigmas are the clip value: one log for them all
     for (int64_t k = 0; k < K; ++k) {
       double s = dim.sigma[k];
+      if (s != last_s) last_s = s, last_log = std::log(s);
       dim.inv_sigma[k] = 1.0 / s;
-      dim.log_c[k] = -std::log(s) - kLogSqrt2Pi - log_gauss_mass((lo - dim.mu[k]) / s, (hi - dim.mu[k]) / s);
+      dim.log_c[k] = -last_log - kLogSqrt2Pi - log_gauss_mass((lo - dim.mu[k]) / s, (hi - dim.mu[k]) / s);
     }
     return;
   }
@@ -118,28 +134,23 @@ void ParzenEstimator::fit_numerical(Dim& dim, const double* obs, int64_t n, int6
 
 void ParzenEstimator::fit_categorical(Dim& dim, const double* obs, int64_t n, int64_t d, int64_t j,
                                       const ParzenOptions& o) {
+  // Every observation row holds prior_weight / (n + 1) on each choice plus 1 on its own, so after
+  // normalising it has two values only: p_hit on the observed choice, p_miss elsewhere.
   int64_t C = dim.p.n_choices;
   AM_CHECK(C >= 1, ValueError, "a categorical parameter needs at least one choice");
-  int64_t K = n + 1;
-  if (n == 0) {
-    dim.cat_p.assign(C, 1.0 / double(C));
-  } else {
-    dim.cat_p.assign(K * C, o.prior_weight / double(K));
-    for (int64_t i = 0; i < n; ++i) {
-      double v = obs[i * d + j];
-      AM_CHECK(v >= 0 && v < double(C), ValueError, "categorical observation ", v, " of column ", j,
-               " is not a choice index in [0, ", C, ")");
-      dim.cat_p[i * C + int64_t(v)] += 1.0;
-    }
-    for (int64_t k = 0; k < K; ++k) {
-      double s = 0;
-      for (int64_t c = 0; c < C; ++c) s += dim.cat_p[k * C + c];
-      if (s == 0) s = 1;
-      for (int64_t c = 0; c < C; ++c) dim.cat_p[k * C + c] /= s;
-    }
+  dim.cat_obs.resize(n);
+  for (int64_t i = 0; i < n; ++i) {
+    double v = obs[i * d + j];
+    AM_CHECK(v >= 0 && v < double(C), ValueError, "categorical observation ", v, " of column ", j,
+             " is not a choice index in [0, ", C, ")");
+    dim.cat_obs[i] = int32_t(v);
   }
-  dim.cat_logp.resize(dim.cat_p.size());
-  for (size_t t = 0; t < dim.cat_p.size(); ++t) dim.cat_logp[t] = std::log(dim.cat_p[t]);
+  double base = n ? o.prior_weight / double(n + 1) : 1.0 / double(C);
+  double row_sum = base * double(C) + 1.0;
+  dim.cat_hit = (base + 1.0) / row_sum, dim.cat_miss = base / row_sum;
+  // the prior row (the only one when n = 0): uniform, or all zero when prior_weight is 0
+  dim.cat_prior = base > 0 ? 1.0 / double(C) : 0.0;
+  dim.log_hit = std::log(dim.cat_hit), dim.log_miss = std::log(dim.cat_miss), dim.log_prior = std::log(dim.cat_prior);
 }
 
 void ParzenEstimator::sample(Rng& rng, int64_t size, double* out) const {
@@ -151,9 +162,10 @@ void ParzenEstimator::sample(Rng& rng, int64_t size, double* out) const {
       const Dim& dm = dims_[j];
       double u = rng.uniform();
       if (dm.p.categorical) {
-        const double* row = dm.cat_p.data() + k * dm.p.n_choices;
+        int64_t C = dm.p.n_choices, hit = k < int64_t(dm.cat_obs.size()) ? dm.cat_obs[k] : -1;
         int64_t c = 0;
-        for (double acc = row[0]; c < dm.p.n_choices - 1 && acc < u; acc += row[++c]) {}
+        auto p = [&](int64_t c) { return hit < 0 ? dm.cat_prior : c == hit ? dm.cat_hit : dm.cat_miss; };
+        for (double acc = p(0); c < C - 1 && acc < u; acc += p(++c)) {}
         out[i * d + j] = double(c);
         continue;
       }
@@ -170,77 +182,66 @@ void ParzenEstimator::sample(Rng& rng, int64_t size, double* out) const {
   }
 }
 
-// acc[i, k] += log of kernel k's mass over candidate i's bin, less its truncation mass.
-void ParzenEstimator::add_stepped(const Dim& dm, const double* x, int64_t m, int64_t d, int64_t j,
-                                  double* acc) const {
-  int64_t K = n_kernels(), U = int64_t(dm.umu.size());
-  std::vector<double> mass(U);
-  std::vector<int64_t> order(m);
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return x[a * d + j] < x[b * d + j]; });
-  for (int64_t t = 0; t < m; ++t) {
-    int64_t i = order[t];
-    double v = x[i * d + j];
-    if (t == 0 || v != x[order[t - 1] * d + j]) {  // a new candidate value: its mass under each unique kernel
-      double l = v - dm.p.step / 2, r = v + dm.p.step / 2;
-      if (dm.p.log) l = std::log(l), r = std::log(r);
-      for (int64_t u = 0; u < U; ++u)
-        mass[u] = log_gauss_mass((l - dm.umu[u]) / dm.usigma[u], (r - dm.umu[u]) / dm.usigma[u]) - dm.log_trunc[u];
-    }
-    double* row = acc + i * K;
-    for (int64_t k = 0; k < K; ++k) row[k] += mass[dm.uniq[k]];
+// log of the mass of N(0, 1) over [a, b]: the two CDFs subtracted directly where that is exact
+// enough (one log instead of log_gauss_mass's two log CDFs), log_gauss_mass in the far tails.
+double ParzenEstimator::log_bin_mass(double a, double b) {
+  if (b <= 0 && a > -30) {
+    double pa = 0.5 * std::erfc(-a * M_SQRT1_2), pb = 0.5 * std::erfc(-b * M_SQRT1_2);
+    if (pb - pa > 1e-8 * pb) return std::log(pb - pa);
+  } else if (a > 0 && b < 30) {
+    double qa = 0.5 * std::erfc(a * M_SQRT1_2), qb = 0.5 * std::erfc(b * M_SQRT1_2);
+    if (qa - qb > 1e-8 * qa) return std::log(qa - qb);
   }
+  return log_gauss_mass(a, b);
 }
 
 void ParzenEstimator::log_pdf(const double* x, int64_t m, double* out) const {
   int64_t K = n_kernels(), d = dim();
-  std::vector<double> acc(m * K);  // [m, K] log weight + log density of each kernel
-  for (int64_t i = 0; i < m; ++i) std::copy(log_w_.begin(), log_w_.end(), acc.begin() + i * K);
-  for (int64_t j = 0; j < d; ++j) {
-    const Dim& dm = dims_[j];
-    if (dm.p.categorical) {
-      int64_t C = dm.p.n_choices;
-      for (int64_t i = 0; i < m; ++i) {
-        int64_t c = int64_t(x[i * d + j]);
-        AM_CHECK(c >= 0 && c < C, ValueError, "categorical value ", x[i * d + j], " is not a choice index in [0, ", C, ")");
-        double* row = acc.data() + i * K;
-        if (K == 1 || dm.cat_logp.size() == size_t(C)) {
-          for (int64_t k = 0; k < K; ++k) row[k] += dm.cat_logp[c];
-        } else {
-          for (int64_t k = 0; k < K; ++k) row[k] += dm.cat_logp[k * C + c];
+  std::vector<double> row(K);  // log weight + log density of each kernel at one candidate
+  std::vector<double> mass;    // stepped dimension: log mass of each unique kernel over the candidate's bin
+  for (int64_t i = 0; i < m; ++i) {
+    std::copy(log_w_.begin(), log_w_.end(), row.begin());
+    bool outside = false;
+    for (int64_t j = 0; j < d && !outside; ++j) {
+      const Dim& dm = dims_[j];
+      double v = x[i * d + j];
+      if (dm.p.categorical) {
+        int64_t C = dm.p.n_choices, c = int64_t(v);
+        AM_CHECK(v >= 0 && c < C, ValueError, "categorical value ", v, " is not a choice index in [0, ", C, ")");
+        const int32_t* ob = dm.cat_obs.data();
+        int64_t n_obs = int64_t(dm.cat_obs.size());
+        for (int64_t k = 0; k < n_obs; ++k) row[k] += ob[k] == c ? dm.log_hit : dm.log_miss;
+        row[K - 1] += dm.log_prior;
+      } else if (dm.p.step > 0) {
+        double l = v - dm.p.step / 2, r = v + dm.p.step / 2;
+        if (dm.p.log) l = std::log(l), r = std::log(r);
+        int64_t U = int64_t(dm.umu.size());
+        mass.resize(U);
+        for (int64_t u = 0; u < U; ++u) {
+          double is = 1.0 / dm.usigma[u];
+          mass[u] = log_bin_mass((l - dm.umu[u]) * is, (r - dm.umu[u]) * is) - dm.log_trunc[u];
         }
-      }
-    } else if (dm.p.step > 0) {
-      add_stepped(dm, x, m, d, j, acc.data());
-    } else {
-      const double *mu = dm.mu.data(), *is = dm.inv_sigma.data(), *lc = dm.log_c.data();
-      for (int64_t i = 0; i < m; ++i) {
-        double t = to_transformed(dm.p, x[i * d + j]);
-        double* row = acc.data() + i * K;
+        const int64_t* uq = dm.uniq.data();
+        for (int64_t k = 0; k < K; ++k) row[k] += mass[uq[k]];
+      } else {
+        double t = to_transformed(dm.p, v);
         if (!(t >= dm.lo && t <= dm.hi)) {
-          std::fill(row, row + K, -INFINITY);
-          continue;
+          outside = true;
+          break;
         }
+        const double *mu = dm.mu.data(), *is = dm.inv_sigma.data(), *lc = dm.log_c.data();
         for (int64_t k = 0; k < K; ++k) {
           double z = (t - mu[k]) * is[k];
           row[k] += lc[k] - 0.5 * z * z;
         }
       }
     }
-  }
-  for (int64_t i = 0; i < m; ++i) {  // log-sum-exp over the kernels
-    const double* row = acc.data() + i * K;
-    double mx = *std::max_element(row, row + K);
+    double mx = outside ? -INFINITY : *std::max_element(row.begin(), row.end());
     if (std::isinf(mx) && mx < 0) {
       out[i] = -INFINITY;
       continue;
     }
-    double s = 0;
-    for (int64_t k = 0; k < K; ++k) {
-      double e = row[k] - mx;
-      if (e > -40) s += std::exp(e);  // below, exp(e) < 5e-18 of the largest term: skip the call
-    }
-    out[i] = mx + std::log(s);
+    out[i] = mx + std::log(sum_exp(row.data(), K, mx));
   }
 }
 

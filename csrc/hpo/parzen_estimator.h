@@ -64,11 +64,12 @@ class ParzenEstimator {
     std::vector<double> log_trunc;          // stepped: log mass(lo, hi) per unique (mu, sigma)
     std::vector<int64_t> uniq;              // stepped: kernel -> its unique (mu, sigma) pair
     std::vector<double> umu, usigma;        // stepped: the unique pairs
-    std::vector<double> cat_p, cat_logp;    // categorical: [K, C] rows of choice probabilities
+    std::vector<int32_t> cat_obs;           // categorical: observed choice of each observation kernel
+    double cat_hit = 0, cat_miss = 0, cat_prior = 0, log_hit = 0, log_miss = 0, log_prior = 0;
   };
   void fit_numerical(Dim& dim, const double* obs, int64_t n, int64_t d, int64_t j, const ParzenOptions& o);
   void fit_categorical(Dim& dim, const double* obs, int64_t n, int64_t d, int64_t j, const ParzenOptions& o);
-  void add_stepped(const Dim& dim, const double* x, int64_t m, int64_t d, int64_t j, double* acc) const;
+  static double log_bin_mass(double a, double b);
 
   std::vector<Dim> dims_;
   std::vector<double> log_w_, cum_w_;  // [K]

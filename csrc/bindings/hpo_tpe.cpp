@@ -58,6 +58,13 @@ void bind_hpo_tpe(py::module_& hpo) {
         return hpo::sample_uniform({false, 0, low, high, step, log}, r);
       }, py::arg("low"), py::arg("high"), py::arg("step"), py::arg("log"),
          "RandomSampler's draw of a float/int parameter (step 0: continuous)");
+  hpo.def("from_unit", [](double u, double low, double high, double step, bool log) {
+    hpo::ParzenParam p{false, 0, low, high, step, log};
+    double lo, hi;
+    hpo::transformed_bounds(p, lo, hi);
+    return hpo::from_transformed(p, lo + u * (hi - lo));
+  }, py::arg("u"), py::arg("low"), py::arg("high"), py::arg("step"), py::arg("log"),
+     "a point u of [0, 1] onto a float/int parameter, as Optuna's _SearchSpaceTransform(transform_0_1=True)");
 
   py::class_<Space>(hpo, "ParzenSpace", "the parameters of a TPE search space, in order")
       .def(py::init([](const std::vector<bool>& categorical, const std::vector<int64_t>& n_choices,

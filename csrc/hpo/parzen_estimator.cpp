@@ -174,7 +174,7 @@ void ParzenEstimator::sample(Rng& rng, int64_t size, double* out) const {
       x = std::clamp(x, dm.lo, dm.hi);
       if (dm.p.log) x = std::exp(x);
       if (dm.p.step > 0)
-        x = std::clamp(dm.p.low + std::round((x - dm.p.low) / dm.p.step) * dm.p.step, dm.p.low, dm.p.high);
+        x = std::clamp(dm.p.low + std::nearbyint((x - dm.p.low) / dm.p.step) * dm.p.step, dm.p.low, dm.p.high);
       else
         x = std::clamp(x, dm.p.low, dm.p.high);
       out[i * d + j] = x;

@@ -75,7 +75,7 @@ class GridSampler(BaseSampler):
         if not targets:
             study.stop()
         elif len(targets) == 1:
-            grid_id = study._storage.get_trial_system_attrs(trial._trial_id).get("grid_id")
+            grid_id = study._storage.get_trial(trial._trial_id).system_attrs.get("grid_id")
             if grid_id == targets[0]:
                 study.stop()
 

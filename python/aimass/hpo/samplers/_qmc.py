@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import threading
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -121,15 +120,7 @@ class QMCSampler(BaseSampler):
 
 
 def _from_unit(dist: BaseDistribution, u: float) -> Any:
-    """A point of [0, 1) onto the parameter's transformed range (Optuna's _SearchSpaceTransform)."""
+    """A point of [0, 1) onto the parameter (Optuna's _SearchSpaceTransform(transform_0_1=True))."""
     if isinstance(dist, CategoricalDistribution):
         return dist.choices[min(int(u * len(dist.choices)), len(dist.choices) - 1)]
-    low, high, step = dist.low, dist.high, dist.step
-    lo, hi = (low - step / 2, high + step / 2) if step is not None else (low, high)
-    if dist.log:
-        x = math.exp(math.log(lo) + u * (math.log(hi) - math.log(lo)))
-    else:
-        x = lo + u * (hi - lo)
-    if step is not None:
-        x = low + round((x - low) / step) * step
-    return dist.to_external_repr(min(max(x, low), high))
+    return dist.to_external_repr(_native.from_unit(u, dist.low, dist.high, dist.step or 0.0, dist.log))

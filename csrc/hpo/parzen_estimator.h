@@ -73,6 +73,7 @@ class ParzenEstimator {
 
   std::vector<Dim> dims_;
   std::vector<double> log_w_, cum_w_;  // [K]
+  std::vector<double> advantage_;      // [d + 1]: per dimension, then the weights (see the constructor)
 };
 
 }  // namespace aimass::hpo

@@ -16,6 +16,34 @@ constexpr double kEps = 1e-12;
 
 double to_transformed(const ParzenParam& p, double x) { return p.log ? std::log(x) : x; }
 
+// Indices 0..n-1 ordered by v ascending, ties by index (stable): an LSD radix sort on the bits of
+// the doubles (sign flipped so that unsigned order is numeric order), 8 passes of 8 bits, passes
+// whose byte is the same for every key skipped. The above-kernels are thousands: this is the
+// fit's largest cost with a comparison sort.
+std::vector<int64_t> argsort_stable(const double* v, int64_t n) {
+  std::vector<uint64_t> key(n), key2(n);
+  std::vector<int64_t> idx(n), idx2(n);
+  for (int64_t i = 0; i < n; ++i) {
+    uint64_t b;
+    std::memcpy(&b, &v[i], sizeof b);
+    key[i] = (b >> 63) ? ~b : b | (uint64_t(1) << 63);
+    idx[i] = i;
+  }
+  for (int pass = 0; pass < 8; ++pass) {
+    int shift = pass * 8;
+    int64_t count[257] = {0};
+    for (int64_t i = 0; i < n; ++i) ++count[((key[i] >> shift) & 255) + 1];
+    if (n && count[((key[0] >> shift) & 255) + 1] == n) continue;  // one byte value: nothing to move
+    for (int c = 0; c < 256; ++c) count[c + 1] += count[c];
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t at = count[(key[i] >> shift) & 255]++;
+      key2[at] = key[i], idx2[at] = idx[i];
+    }
+    key.swap(key2), idx.swap(idx2);
+  }
+  return idx;
+}
+
 // sum_k exp(row[k] - mx) for row[k] <= mx; terms below exp(-40) (5e-18 of the largest, which is
 // 1) are skipped: with many kernels most are far from any one candidate.
 double sum_exp(const double* row, int64_t K, double mx) {
@@ -102,11 +130,7 @@ void ParzenEstimator::fit_numerical(Dim& dim, const double* obs, int64_t n, int6
   dim.sigma.resize(n + 1);
   for (int64_t i = 0; i < n; ++i) dim.mu[i] = to_transformed(p, obs[i * d + j]);
   // sigma: the larger gap to the sorted neighbours, the range ends counting as neighbours
-  std::vector<std::pair<double, int64_t>> keyed(n);  // (mu, index): sorted, ties by index (a stable order)
-  for (int64_t i = 0; i < n; ++i) keyed[i] = {dim.mu[i], i};
-  std::sort(keyed.begin(), keyed.end());
-  std::vector<int64_t> order(n);
-  for (int64_t i = 0; i < n; ++i) order[i] = keyed[i].second;
+  std::vector<int64_t> order = argsort_stable(dim.mu.data(), n);  // ties by index: a stable order
   auto sorted = [&](int64_t s) { return s < 0 ? lo : s >= n ? hi : dim.mu[order[s]]; };  // s in [-1, n]
   double min_sigma = o.consider_magic_clip ? (hi - lo) / std::min(100.0, double(n + 2)) : kEps;
   double max_sigma = hi - lo;
@@ -133,22 +157,31 @@ void ParzenEstimator::fit_numerical(Dim& dim, const double* obs, int64_t n, int6
     }
     return;
   }
-  // stepped: kernels often repeat (same value, clipped sigma): work on the unique (mu, sigma) pairs
-  std::vector<int64_t> by(K);
-  std::iota(by.begin(), by.end(), 0);
-  std::sort(by.begin(), by.end(), [&](int64_t a, int64_t b) {
-    return dim.mu[a] != dim.mu[b] ? dim.mu[a] < dim.mu[b] : dim.sigma[a] < dim.sigma[b];
-  });
+  // stepped: kernels often repeat (same value, clipped sigma): work on the unique (mu, sigma) pairs.
+  // Walk the kernels by mu (order, then the prior); within a run of equal mu, dedupe the sigmas.
   dim.uniq.resize(K);
-  for (int64_t t = 0; t < K; ++t) {
-    int64_t k = by[t];
-    if (t == 0 || dim.mu[k] != dim.umu.back() || dim.sigma[k] != dim.usigma.back()) {
-      dim.umu.push_back(dim.mu[k]);
-      dim.usigma.push_back(dim.sigma[k]);
-      dim.log_trunc.push_back(log_gauss_mass((lo - dim.mu[k]) / dim.sigma[k], (hi - dim.mu[k]) / dim.sigma[k]));
+  std::vector<int64_t> run;
+  auto close_run = [&]() {
+    std::sort(run.begin(), run.end(), [&](int64_t a, int64_t b) { return dim.sigma[a] < dim.sigma[b]; });
+    for (size_t t = 0; t < run.size(); ++t) {
+      int64_t k = run[t];
+      if (t == 0 || dim.sigma[k] != dim.sigma[run[t - 1]]) {
+        dim.umu.push_back(dim.mu[k]);
+        dim.usigma.push_back(dim.sigma[k]);
+        dim.log_trunc.push_back(log_gauss_mass((lo - dim.mu[k]) / dim.sigma[k], (hi - dim.mu[k]) / dim.sigma[k]));
+      }
+      dim.uniq[k] = int64_t(dim.umu.size()) - 1;
     }
-    dim.uniq[k] = int64_t(dim.umu.size()) - 1;
+    run.clear();
+  };
+  for (int64_t s = 0; s < n; ++s) {
+    int64_t k = order[s];
+    if (!run.empty() && dim.mu[k] != dim.mu[run.back()]) close_run();
+    run.push_back(k);
   }
+  close_run();
+  run.push_back(n);  // the prior kernel on its own
+  close_run();
 }
 
 void ParzenEstimator::fit_categorical(Dim& dim, const double* obs, int64_t n, int64_t d, int64_t j,

@@ -143,6 +143,15 @@ def test_maximize_and_mixed_space_improve():
     assert study.best_params["c"] == "b"
 
 
+def test_smallest_stable_is_a_stable_sorts_prefix():
+    from aimass.hpo.samplers._tpe import _smallest_stable
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        loss = rng.integers(0, 6, 30).astype(float)
+        k = int(rng.integers(1, 31))
+        assert _smallest_stable(loss, k).tolist() == sorted(np.argsort(loss, kind="stable")[:k].tolist())
+
+
 def test_pruned_trials_rank_by_last_intermediate_value():
     obs = Observations([hpo.StudyDirection.MINIMIZE])
     study = hpo.create_study()
@@ -158,7 +167,7 @@ def test_pruned_trials_rank_by_last_intermediate_value():
     obs.update(study._get_trials())
     # one complete, then pruned by (latest step, value): #3 (step 7, 1.0), #2 (step 7, 9.0), #1, #4 (no values)
     for n_below, expect in [(1, [0]), (2, [0, 3]), (3, [0, 2, 3]), (4, [0, 1, 2, 3])]:
-        assert np.flatnonzero(_split(obs, obs.order(), n_below, False)).tolist() == expect
+        assert np.flatnonzero(_split(obs, n_below, False)).tolist() == expect
 
 
 def test_tpe_with_pruning_runs():

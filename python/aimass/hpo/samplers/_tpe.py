@@ -252,18 +252,17 @@ class TPESampler(BaseSampler):
                 search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
         multi = study._is_multi_objective()
         gamma = self._gamma or (default_gamma_multiobjective if multi else default_gamma)
-        order = obs.order()  # rows by trial number
-        below_mask = _split(obs, order, gamma(obs.n), multi)
+        below_mask = _split(obs, gamma(obs.n), multi)  # rows in trial-number order
         cols = [obs.column(column_key(n, d)) for n, d in search_space.items()]
         if any(c is None for c in cols):  # some parameter was never observed: no trial has them all
             X = np.empty((0, len(cols)))
             below, above = X, X
         else:
-            X = obs.X[order][:, cols]
+            X = obs.by_number(obs.X[:, cols])
             has_all = ~np.isnan(X).any(axis=1)
             below, above = X[below_mask & has_all], X[~below_mask & has_all]
         if running:
-            above = self._with_running(study, obs, order, below_mask, above, running, search_space, cols)
+            above = self._with_running(study, obs, below_mask, above, running, search_space, cols)
         wb = np.ones(len(below)) if multi else self._weights_of(len(below))
         wa = self._weights_of(len(above))
         best, _ = _native.tpe_propose(self._space(search_space), below, wb, above, wa, self._prior_weight,
@@ -287,7 +286,7 @@ class TPESampler(BaseSampler):
             raise ValueError(f"The `weights` function returned {len(w)} weights for {n} observations.")
         return w
 
-    def _with_running(self, study: "Study", obs: Observations, order: np.ndarray, below_mask: np.ndarray,
+    def _with_running(self, study: "Study", obs: Observations, below_mask: np.ndarray,
                       above: np.ndarray, running: list[FrozenTrial], search_space: dict[str, BaseDistribution],
                       cols: list[int | None]) -> np.ndarray:
         """The "above" rows with the running trials among them, all in trial-number order."""
@@ -306,9 +305,9 @@ class TPESampler(BaseSampler):
         if any(c is None for c in cols):
             finished_numbers = np.empty(0, np.int64)
         else:
-            X = obs.X[order][:, cols]
+            X = obs.by_number(obs.X[:, cols])
             keep = ~below_mask & ~np.isnan(X).any(axis=1)
-            finished_numbers = obs.number[order][keep]
+            finished_numbers = obs.by_number(obs.number)[keep]
         all_rows = np.concatenate([above, np.asarray(rows, dtype=float)])
         return all_rows[np.argsort(np.concatenate([finished_numbers, numbers]), kind="stable")]
 
@@ -335,26 +334,28 @@ def _params_of(t: FrozenTrial) -> dict[str, Any]:
     return params
 
 
-def _split(obs: Observations, order: np.ndarray, n_below: int, multi: bool) -> np.ndarray:
+def _split(obs: Observations, n_below: int, multi: bool) -> np.ndarray:
     """Optuna's _split_trials over the finished rows (in trial-number order): which are "below"."""
-    n = obs.n
-    below = np.zeros(n, bool)
-    violation = obs.violation[order]
-    pruned = obs.pruned[order]
+    below = np.zeros(obs.n, bool)
+    violation = obs.by_number(obs.violation)
+    pruned = obs.by_number(obs.pruned)
     infeasible = violation > 0
-    complete = np.flatnonzero(~pruned & ~infeasible)
-    k = min(n_below, len(complete))
+    feasible_complete = ~pruned & ~infeasible
+    all_complete = feasible_complete.all()
+    complete = None if all_complete else np.flatnonzero(feasible_complete)
+    n_complete = obs.n if all_complete else len(complete)
+    k = min(n_below, n_complete)
     if k > 0:
-        if multi:
-            below[complete[_split_multi_objective(obs.loss[order[complete]], k)]] = True
-        else:
-            loss = obs.loss[order[complete], 0]
-            below[complete[np.argsort(loss, kind="stable")[:k]]] = True
+        loss = obs.by_number(obs.loss)
+        if not all_complete:
+            loss = loss[complete]
+        chosen = _split_multi_objective(loss, k) if multi else _smallest_stable(loss[:, 0], k)
+        below[chosen if all_complete else complete[chosen]] = True
     n_below = max(0, n_below - k)
     if n_below > 0:
         prn = np.flatnonzero(pruned & ~infeasible)
         if len(prn):
-            rank = np.lexsort((obs.step_value[order[prn]], -obs.step[order[prn]]))
+            rank = np.lexsort((obs.by_number(obs.step_value)[prn], -obs.by_number(obs.step)[prn]))
             below[prn[rank[:n_below]]] = True
             n_below = max(0, n_below - min(n_below, len(prn)))
     if n_below > 0:
@@ -362,6 +363,17 @@ def _split(obs: Observations, order: np.ndarray, n_below: int, multi: bool) -> n
         if len(inf):
             below[inf[np.argsort(violation[inf], kind="stable")[:n_below]]] = True
     return below
+
+
+def _smallest_stable(loss: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k smallest values, ties to the lower index (a stable sort's first k), in O(n)."""
+    if k >= len(loss):
+        return np.arange(len(loss))
+    threshold = np.partition(loss, k - 1)[k - 1]
+    chosen = loss < threshold
+    ties = np.flatnonzero(loss == threshold)[:k - int(chosen.sum())]
+    chosen[ties] = True
+    return np.flatnonzero(chosen)
 
 
 def _split_multi_objective(lvals: np.ndarray, n_below: int) -> np.ndarray:

@@ -84,6 +84,10 @@ class Observations:
             self._order = np.argsort(self.number[:self.n], kind="stable")
         return self._order
 
+    def by_number(self, a: np.ndarray) -> np.ndarray:
+        """a's first n rows in trial-number order (a view when the rows arrived in order)."""
+        return a[:self.n] if self.in_order else a[self.order()]
+
     def _add(self, t: FrozenTrial) -> None:
         i = self.n
         if i == len(self.number):

@@ -120,9 +120,14 @@ void bind_hpo_tpe(py::module_& hpo) {
     auto [pb, nb] = rows_of(below, d, "below");
     auto [pa, na] = rows_of(above, d, "above");
     auto best = py::array_t<double>(py::ssize_t(d));
-    double acq = hpo::tpe_propose(space.params, pb, nb, weights_of(wb, nb, "below weights"), pa, na,
-                                  weights_of(wa, na, "above weights"), options_of(prior_weight, magic_clip, endpoints),
-                                  n_candidates, rng, best.mutable_data());
+    const double *w_below = weights_of(wb, nb, "below weights"), *w_above = weights_of(wa, na, "above weights");
+    double* out = best.mutable_data();
+    double acq;
+    {
+      py::gil_scoped_release release;  // n_jobs threads propose at once (each sampler holds its own lock)
+      acq = hpo::tpe_propose(space.params, pb, nb, w_below, pa, na, w_above,
+                             options_of(prior_weight, magic_clip, endpoints), n_candidates, rng, out);
+    }
     return py::make_tuple(best, acq);
   }, py::arg("space"), py::arg("below"), py::arg("below_weights"), py::arg("above"), py::arg("above_weights"),
      py::arg("prior_weight"), py::arg("consider_magic_clip"), py::arg("consider_endpoints"), py::arg("n_candidates"),

@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "core/error.h"
+#include "core/parallel.h"
 #include "hpo/truncnorm.h"
 
 namespace aimass::hpo {
@@ -93,11 +94,14 @@ ParzenEstimator::ParzenEstimator(std::vector<ParzenParam> params, const double* 
   }
   cum_w_[n] = 1.0;
   dims_.resize(d);
-  for (int64_t j = 0; j < d; ++j) {
-    dims_[j].p = params[j];
-    if (params[j].categorical) fit_categorical(dims_[j], obs, n, d, j, o);
-    else fit_numerical(dims_[j], obs, n, d, j, o);
-  }
+  // dimensions are independent: fit them on the pool once there are enough kernels to pay for it
+  parallel_for(0, d, n >= 2048 ? 1 : d, [&](int64_t j0, int64_t j1) {
+    for (int64_t j = j0; j < j1; ++j) {
+      dims_[j].p = params[j];
+      if (params[j].categorical) fit_categorical(dims_[j], obs, n, d, j, o);
+      else fit_numerical(dims_[j], obs, n, d, j, o);
+    }
+  });
   // advantage_: how much larger than the prior kernel's any kernel's log weight and log density can
   // be, per dimension (an upper bound, +inf when unbounded). log_pdf uses it to skip exact bin masses
   // of kernels that cannot come within exp(-40) of the prior kernel's total.
@@ -248,10 +252,16 @@ double ParzenEstimator::log_bin_mass(double a, double b) {
 }
 
 void ParzenEstimator::log_pdf(const double* x, int64_t m, double* out) const {
+  int64_t K = n_kernels();
+  // candidates are independent: on the pool when each chunk has ~16K kernel terms to evaluate
+  parallel_for(0, m, std::max<int64_t>(1, 16384 / K), [&](int64_t i0, int64_t i1) { log_pdf_rows(x, i0, i1, out); });
+}
+
+void ParzenEstimator::log_pdf_rows(const double* x, int64_t i0, int64_t i1, double* out) const {
   int64_t K = n_kernels(), d = dim();
   std::vector<double> row(K);  // log weight + log density of each kernel at one candidate
   std::vector<double> mass;    // stepped dimension: log mass of each unique kernel over the candidate's bin
-  for (int64_t i = 0; i < m; ++i) {
+  for (int64_t i = i0; i < i1; ++i) {
     std::copy(log_w_.begin(), log_w_.end(), row.begin());
     bool outside = false;
     for (int64_t j = 0; j < d && !outside; ++j) {

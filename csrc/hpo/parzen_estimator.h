@@ -70,6 +70,7 @@ class ParzenEstimator {
   void fit_numerical(Dim& dim, const double* obs, int64_t n, int64_t d, int64_t j, const ParzenOptions& o);
   void fit_categorical(Dim& dim, const double* obs, int64_t n, int64_t d, int64_t j, const ParzenOptions& o);
   static double log_bin_mass(double a, double b);
+  void log_pdf_rows(const double* x, int64_t i0, int64_t i1, double* out) const;  // candidates [i0, i1)
 
   std::vector<Dim> dims_;
   std::vector<double> log_w_, cum_w_;  // [K]

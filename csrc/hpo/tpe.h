@@ -16,7 +16,14 @@
 //      (the TPE form of expected improvement). The first maximum wins ties.
 // With multivariate=True the joint search space is modelled by one mixture of product kernels
 // (one call per trial); otherwise each parameter on its own (one call per parameter).
-// This file holds steps 3 and 4; the split (2) is a few array operations on the cached values.
+// This file holds steps 3 and 4; the split (2) is a few array operations on the cached values
+// (python/aimass/hpo/samplers/_tpe_observations.py keeps every finished trial's internal values
+// in arrays, appended as trials finish, in any order).
+// Cost per proposal with n finished trials and d parameters: fitting g is O(d n) after a radix
+// sort per parameter; evaluating l and g at the candidates is O(n_ei_candidates d n). Exact to
+// double rounding except where a kernel's term is provably below exp(-40) of the largest.
+// Differences from Optuna: equal observations get their neighbour-gap sigmas in trial order (a
+// stable sort; Optuna's argsort leaves that order unspecified), and the random streams differ.
 #pragma once
 #include <cstdint>
 #include <vector>

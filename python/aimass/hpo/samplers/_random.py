@@ -1,37 +1,38 @@
+"""RandomSampler: every parameter on its own, uniformly in its transformed range (native draw:
+csrc/hpo/random_sampler.h)."""
 from __future__ import annotations
 
-import math
+import threading
 from typing import Any
 
-import numpy as np
-
-from ..distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
+from ..._core import hpo as _native
+from ..distributions import BaseDistribution, CategoricalDistribution
 from ._base import BaseSampler
 
 
 class RandomSampler(BaseSampler):
-    """Each parameter independently and uniformly (log-uniformly for log=True) from its range."""
+    """Floats uniform in [low, high] (log-uniform for ``log=True``); stepped floats and ints uniform
+    over [low - step/2, high + step/2] then rounded to the grid; categorical choices uniform. Same
+    seed, same draws."""
 
     def __init__(self, seed: int | None = None) -> None:
-        self._rng = np.random.default_rng(seed)
+        self._seed = seed
+        self._rng = _native.Rng(seed)
+        self._lock = threading.Lock()  # n_jobs threads share the generator
 
     def reseed_rng(self) -> None:
-        self._rng = np.random.default_rng()
+        self._rng.reseed(None)
 
     def sample_independent(self, study: Any, trial: Any, param_name: str, dist: BaseDistribution) -> Any:
-        if isinstance(dist, CategoricalDistribution):
-            return dist.choices[int(self._rng.integers(len(dist.choices)))]
-        if isinstance(dist, IntDistribution):
-            if dist.log:
-                lo, hi = math.log(dist.low - 0.5), math.log(dist.high + 0.5)
-                v = int(round(math.exp(self._rng.uniform(lo, hi))))
-                return min(max(v, dist.low), dist.high)
-            k = int(self._rng.integers((dist.high - dist.low) // dist.step + 1))
-            return dist.low + k * dist.step
-        assert isinstance(dist, FloatDistribution)
-        if dist.log:
-            return float(math.exp(self._rng.uniform(math.log(dist.low), math.log(dist.high))))
-        if dist.step is not None:
-            k = int(self._rng.integers(int(round((dist.high - dist.low) / dist.step)) + 1))
-            return float(min(dist.low + k * dist.step, dist.high))
-        return float(self._rng.uniform(dist.low, dist.high))
+        with self._lock:
+            if isinstance(dist, CategoricalDistribution):
+                return dist.choices[self._rng.below(len(dist.choices))]
+            step = dist.step or 0.0
+            value = self._rng.sample_numerical(dist.low, dist.high, step, dist.log)
+        return dist.to_external_repr(value)
+
+    def __getstate__(self) -> dict:
+        return {"seed": self._seed}  # the native generator does not pickle: a copy restarts the seed's stream
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["seed"])

@@ -66,12 +66,6 @@ double one_minus_t_mills(double t) {
 
 }  // namespace
 
-double log_ndtr(double z) {
-  if (z > -5.0) return std::log(0.5 * std::erfc(-z * kSqrtHalf));
-  double t = -z;
-  return std::log(0.5 * erfcx(t * kSqrtHalf)) - 0.5 * t * t;
-}
-
 double standard_log_ei(double z) {
   if (z > -1.0) return std::log(0.5 * z * std::erfc(-z * kSqrtHalf) + std::exp(-0.5 * z * z - kLogSqrt2Pi));
   return -0.5 * z * z - kLogSqrt2Pi + std::log(one_minus_t_mills(-z));

@@ -26,6 +26,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "hpo/truncnorm.h"
+
 namespace aimass::hpo {
 
 struct GpKernelParams {
@@ -69,8 +71,7 @@ GpKernelParams gp_fit(const double* X, int64_t n, int64_t d, const uint8_t* is_c
 // log E_{x ~ N(0,1)}[max(0, x + z)] and its derivative in z.
 double standard_log_ei(double z);
 double standard_log_ei_grad(double z);
-// log P(N(0,1) <= z)
-double log_ndtr(double z);
+// log P(N(0,1) <= z): log_ndtr in hpo/truncnorm.h
 
 // One term of the acquisition: objective (log EI over threshold) or constraint (log P(g <= threshold)).
 struct AcqTerm {

@@ -37,7 +37,8 @@ python3 -m venv --clear "$work/venv"
 python -m pip install -q --upgrade pip
 python -m pip install -q numpy pytest hypothesis ml_dtypes scikit-build-core "pybind11>=3.0" scipy-openblas32 ninja "cmake>=3.26" \
   safetensors tqdm pillow scikit-learn nbformat nbclient ipykernel matplotlib faiss-cpu "sqlalchemy>=2" psycopg2-binary \
-  "tritonclient[http,grpc]" grpcio protobuf uvicorn httptools prometheus-client orjson onnx onnxruntime
+  "tritonclient[http,grpc]" grpcio protobuf uvicorn httptools prometheus-client orjson onnx onnxruntime \
+  optuna pandas
 
 stamp "pip install . (AIMASS_CUDA=AUTO)"
 CMAKE_BUILD_PARALLEL_LEVEL=$jobs python -m pip install -q "$root" 2>&1 | tail -20

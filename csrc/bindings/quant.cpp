@@ -95,10 +95,8 @@ void bind_quant_ops(py::module_& q) {
         }, py::arg("q"), py::arg("scales"), py::arg("in_features"), py::arg("group_size"), py::arg("bits"));
   q.def("int8_linear", [](const Tensor& x, const Tensor& w_int8, const Tensor& w_scale, const std::optional<Tensor>& bias,
                           const std::optional<float>& scale, const std::optional<int32_t>& zero, bool relu) {
-          return without_gil([&] {
-            auto packed = pack_int8(w_int8);
-            return int8_linear(x, *packed, w_scale, bias.value_or(Tensor()), act_quant(scale, zero), relu);
-          });
+          return without_gil(
+              [&] { return int8_linear(x, w_int8, w_scale, bias.value_or(Tensor()), act_quant(scale, zero), relu); });
         }, py::arg("x"), py::arg("w"), py::arg("w_scale"), py::arg("bias") = py::none(), py::arg("input_scale") = py::none(),
         py::arg("input_zero_point") = py::none(), py::arg("relu") = false,
         "x (..., K) float, w int8 (N, K) -> float32 (..., N); activations per row (dynamic) unless input_scale is given.");

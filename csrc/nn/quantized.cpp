@@ -20,8 +20,9 @@ Tensor float32_vector(const Tensor& t) { return t.defined() ? contiguous(to_dtyp
 
 // The static activation quantisation recorded in the input_scale / input_zero_point buffers.
 ActivationQuant static_quant(const Module& m, const std::string& layer) {
-  Tensor scale = float32_vector(m.buffer("input_scale"));
-  Tensor zero = contiguous(to_dtype(m.buffer("input_zero_point"), DType::Int32));
+  // Read on the host (the buffers follow the model to its device).
+  Tensor scale = float32_vector(to_device(m.buffer("input_scale"), Device()));
+  Tensor zero = contiguous(to_dtype(to_device(m.buffer("input_zero_point"), Device()), DType::Int32));
   ActivationQuant aq;
   aq.dynamic = false;
   aq.scale = scale.data<float>()[0];
@@ -41,15 +42,26 @@ Tensor finish(Activation act, const Tensor& y) { return act == Activation::Relu 
 
 }  // namespace
 
+bool PackedInt8Cache::current(const Tensor& weight_2d) const {
+  const uint64_t version = weight_2d.storage()->version.load();
+  if (data_ == weight_2d.data_ptr() && version_ == version) return true;
+  packed_.reset();
+  cuda_.reset();
+  data_ = weight_2d.data_ptr();
+  version_ = version;
+  return false;
+}
+
 std::shared_ptr<const quant::PackedInt8Weights> PackedInt8Cache::get(const Tensor& weight_2d) const {
   std::lock_guard<std::mutex> lock(mutex_);
-  const uint64_t version = weight_2d.storage()->version.load();
-  if (!packed_ || data_ != weight_2d.data_ptr() || version_ != version) {
-    packed_ = pack_int8(weight_2d);
-    data_ = weight_2d.data_ptr();
-    version_ = version;
-  }
+  if (!current(weight_2d) || !packed_) packed_ = pack_int8(weight_2d);
   return packed_;
+}
+
+std::shared_ptr<const CudaInt8Weights> PackedInt8Cache::get_cuda(const Tensor& weight_2d) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!current(weight_2d) || !cuda_) cuda_ = pack_int8_cuda(weight_2d);
+  return cuda_;
 }
 
 // ---------------------------------------------------------------------------------- QuantizedDense
@@ -70,8 +82,11 @@ Tensor QuantizedDense::forward(const Tensor& x) {
   AM_CHECK(x.dim() >= 1 && x.size(-1) == o.in_features, ValueError, "QuantizedDense(units=", o.units,
            "): expected an input of shape (..., ", o.in_features, "), got ", x.describe());
   ActivationQuant aq = o.static_activations ? static_quant(*this, "QuantizedDense") : ActivationQuant{};
-  Tensor y = int8_linear(x, *packed_.get(buffer("weight")), float32_vector(buffer("weight_scale")),
-                         float32_vector(buffer("bias")), aq, o.activation == Activation::Relu);
+  const Tensor w = buffer("weight");
+  const Tensor ws = float32_vector(buffer("weight_scale")), b = float32_vector(buffer("bias"));
+  const bool relu = o.activation == Activation::Relu;
+  Tensor y = w.device().is_cuda() ? int8_linear(x, *packed_.get_cuda(w), ws, b, aq, relu)
+                                  : int8_linear(x, *packed_.get(w), ws, b, aq, relu);
   return finish(o.activation, y);
 }
 
@@ -129,9 +144,11 @@ Tensor QuantizedConv2D::forward(const Tensor& x) {
   Tensor w2 = Tensor::from_storage(w.storage(), w.offset(), {o.filters, o.in_channels * o.kernel[0] * o.kernel[1]},
                                    {o.in_channels * o.kernel[0] * o.kernel[1], 1}, DType::Int8);
   AM_CHECK(w.is_contiguous(), RuntimeError, "QuantizedConv2D: the weight buffer must be contiguous");
-  Tensor y = int8_conv2d(x, *packed_.get(w2), o.kernel[0], o.kernel[1], float32_vector(buffer("weight_scale")),
-                         float32_vector(buffer("bias")), p, static_quant(*this, "QuantizedConv2D"),
-                         o.activation == Activation::Relu);
+  const Tensor ws = float32_vector(buffer("weight_scale")), b = float32_vector(buffer("bias"));
+  const ActivationQuant aq = static_quant(*this, "QuantizedConv2D");
+  const bool relu = o.activation == Activation::Relu;
+  Tensor y = w.device().is_cuda() ? int8_conv2d(x, *packed_.get_cuda(w2), o.kernel[0], o.kernel[1], ws, b, p, aq, relu)
+                                  : int8_conv2d(x, *packed_.get(w2), o.kernel[0], o.kernel[1], ws, b, p, aq, relu);
   return finish(o.activation, y);
 }
 

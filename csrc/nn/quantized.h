@@ -19,6 +19,8 @@
 //
 // The int8 weights are packed for the kernel on first use and again whenever the weight buffer
 // is written through aimass (load_state_dict, copy_): the pack follows the storage's version.
+// Devices: the layers run where their buffers are (model.to("cuda") moves them; the input must
+// be there too): on the CPU with csrc/quant's packed weights, on CUDA with pack_int8_cuda's.
 #pragma once
 #include <memory>
 #include <mutex>
@@ -31,14 +33,19 @@
 
 namespace aimass::nn {
 
-// The int8 weights of one layer, packed once per version of the buffer; safe from many threads.
+// The int8 weights of one layer, packed once per version of the buffer (for the CPU kernels, or
+// for the CUDA ones when the buffer is on a CUDA device); safe from many threads.
 class PackedInt8Cache {
  public:
   std::shared_ptr<const quant::PackedInt8Weights> get(const Tensor& weight_2d) const;
+  std::shared_ptr<const CudaInt8Weights> get_cuda(const Tensor& weight_2d) const;
 
  private:
+  // Whether weight_2d is the buffer last packed (same storage, same version); records it if not.
+  bool current(const Tensor& weight_2d) const;
   mutable std::mutex mutex_;
   mutable std::shared_ptr<const quant::PackedInt8Weights> packed_;
+  mutable std::shared_ptr<const CudaInt8Weights> cuda_;
   mutable const void* data_ = nullptr;
   mutable uint64_t version_ = 0;
 };

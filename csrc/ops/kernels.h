@@ -23,3 +23,4 @@
 #include "ops/kernels/augment.h"
 #include "ops/kernels/optim.h"
 #include "ops/kernels/knn.h"
+#include "ops/kernels/quant.h"

@@ -10,6 +10,9 @@
 #include "core/parallel.h"
 #include "ops/convert.h"
 #include "ops/cpu/blas_gemm.h"
+#include "ops/creation.h"
+#include "ops/kernels/elementwise.h"
+#include "ops/kernels/quant.h"
 #include "quant/quantize.h"
 #include "quant/weight_only.h"
 
@@ -17,14 +20,15 @@ namespace aimass {
 
 namespace {
 
-void check_cpu(const Tensor& t, const char* op) {
-  AM_CHECK(t.device().is_cpu(), NotImplementedError, op, ": int8 / int4 kernels run on the CPU for now; got ",
-           t.describe(), " (move the model to the CPU: model.to('cpu'))");
+// Every operand of one call on `device`: ValueError naming the one that is not.
+void check_on(const Tensor& t, Device device, const char* what, const char* op) {
+  AM_CHECK(!t.defined() || t.device() == device, ValueError, op, ": ", what, " is ", t.describe(),
+           ", but the other operands are on ", device.str(), " (move them to one device)");
 }
 
-// x as contiguous float32 on the CPU, (rows, k) in its last axis.
-Tensor float_rows(const Tensor& x, int64_t k, const char* op) {
-  check_cpu(x, op);
+// x as contiguous float32 on `device`, (rows, k) in its last axis.
+Tensor float_rows(const Tensor& x, int64_t k, Device device, const char* op) {
+  check_on(x, device, "the input", op);
   AM_CHECK(is_floating(x.dtype()), TypeError, op, ": expected a floating input, got ", x.describe());
   AM_CHECK(x.dim() >= 1 && x.size(-1) == k, ValueError, op, ": expected an input of shape (..., ", k, "), got ",
            x.describe());
@@ -37,11 +41,22 @@ Shape with_last(const Shape& s, int64_t last) {
   return out;
 }
 
-void check_vector(const Tensor& t, int64_t n, const char* what, const char* op) {
+void check_vector(const Tensor& t, int64_t n, const char* what, const char* op, Device device = Device()) {
   if (!t.defined()) return;
-  AM_CHECK(t.dim() == 1 && t.size(0) == n && t.dtype() == DType::Float32 && t.is_contiguous() && t.device().is_cpu(),
-           ValueError, op, ": ", what, " must be contiguous float32 (", n, ",) on the CPU, got ", t.describe());
+  AM_CHECK(t.dim() == 1 && t.size(0) == n && t.dtype() == DType::Float32 && t.is_contiguous() &&
+               t.device() == device,
+           ValueError, op, ": ", what, " must be contiguous float32 (", n, ",) on ", device.str(), ", got ",
+           t.describe());
 }
+
+// A contiguous (rows, cols) view of contiguous t.
+Tensor matrix(const Tensor& t, int64_t rows, int64_t cols) {
+  return Tensor::from_storage(t.storage(), t.offset(), {rows, cols}, {cols, 1}, t.dtype());
+}
+
+// Preparation ops run on the CPU: t there, and the results back on `device`.
+Tensor on_cpu(const Tensor& t) { return t.device().is_cpu() ? t : to_device(t, Device()); }
+Tensor back_to(const Tensor& t, Device device) { return device.is_cpu() ? t : to_device(t, device); }
 
 void check_act(const ActivationQuant& aq, const char* op) {
   if (aq.dynamic) return;
@@ -69,34 +84,32 @@ void quantize_activations(const float* x, int64_t m, int64_t k, const Activation
 
 std::pair<Tensor, Tensor> quantize_per_channel_s8(const Tensor& w) {
   const char* op = "quantize_per_channel_s8";
-  check_cpu(w, op);
   AM_CHECK(w.dim() == 2 && is_floating(w.dtype()) && w.numel() > 0, ValueError, op,
            ": expected non-empty floating weights (N, K), got ", w.describe());
-  Tensor wf = contiguous(to_dtype(w, DType::Float32));
+  Tensor wf = contiguous(to_dtype(on_cpu(w), DType::Float32));
   const int64_t n = w.size(0), k = w.size(1);
   Tensor q = Tensor::empty({n, k}, DType::Int8), scale = Tensor::empty({n}, DType::Float32);
   quant::quantize_weights_s8(wf.data<float>(), n, k, k, q.data<int8_t>(), scale.data<float>());
-  return {q, scale};
+  return {back_to(q, w.device()), back_to(scale, w.device())};
 }
 
 std::pair<Tensor, Tensor> quantize_weight_only(const Tensor& w, int64_t group, int bits) {
   const char* op = "quantize_weight_only";
-  check_cpu(w, op);
   AM_CHECK(w.dim() == 2 && is_floating(w.dtype()) && w.numel() > 0, ValueError, op,
            ": expected non-empty floating weights (N, K), got ", w.describe());
   const int64_t n = w.size(0), k = w.size(1);
   quant::check_weight_only_format(n, k, group, bits);
-  Tensor wf = contiguous(to_dtype(w, DType::Float32));
+  Tensor wf = contiguous(to_dtype(on_cpu(w), DType::Float32));
   Tensor q = Tensor::empty({n, quant::weight_only_row_bytes(k, group, bits)}, DType::UInt8);
   Tensor scales = Tensor::empty({n, quant::weight_only_groups(k, group)}, DType::Float16);
   quant::quantize_weight_only(wf.data<float>(), n, k, k, group, bits, q.data<uint8_t>(), scales.data<uint16_t>());
-  return {q, scales};
+  return {back_to(q, w.device()), back_to(scales, w.device())};
 }
 
 namespace {
 
+// q and scales on q's device.
 void check_weight_only(const Tensor& q, const Tensor& scales, int64_t k, int64_t group, int bits, const char* op) {
-  check_cpu(q, op);
   AM_CHECK(q.dim() == 2 && q.dtype() == DType::UInt8 && q.is_contiguous(), ValueError, op,
            ": q must be contiguous uint8 (N, row_bytes), got ", q.describe());
   const int64_t n = q.size(0);
@@ -105,23 +118,25 @@ void check_weight_only(const Tensor& q, const Tensor& scales, int64_t k, int64_t
            " does not hold ", k, " inputs at ", bits, " bits in groups of ", group, " (expected ",
            quant::weight_only_row_bytes(k, group, bits), " bytes a row)");
   AM_CHECK(scales.dim() == 2 && scales.dtype() == DType::Float16 && scales.is_contiguous() && scales.size(0) == n &&
-               scales.size(1) == quant::weight_only_groups(k, group) && scales.device().is_cpu(),
+               scales.size(1) == quant::weight_only_groups(k, group),
            ValueError, op, ": scales must be contiguous float16 (", n, ", ", quant::weight_only_groups(k, group),
            "), got ", scales.describe());
+  check_on(scales, q.device(), "scales", op);
 }
 
 }  // namespace
 
 Tensor dequantize_weight_only(const Tensor& q, const Tensor& scales, int64_t k, int64_t group, int bits) {
   check_weight_only(q, scales, k, group, bits, "dequantize_weight_only");
+  const Tensor qc = on_cpu(q), sc = on_cpu(scales);
   Tensor w = Tensor::empty({q.size(0), k}, DType::Float32);
-  quant::dequantize_weight_only(q.data<uint8_t>(), scales.data<uint16_t>(), q.size(0), k, group, bits,
-                                w.data<float>());
-  return w;
+  quant::dequantize_weight_only(qc.data<uint8_t>(), sc.data<uint16_t>(), q.size(0), k, group, bits, w.data<float>());
+  return back_to(w, q.device());
 }
 
 std::shared_ptr<const quant::PackedInt8Weights> pack_int8(const Tensor& w_int8) {
-  check_cpu(w_int8, "pack_int8");
+  AM_CHECK(w_int8.device().is_cpu(), ValueError, "pack_int8: packs weights on the CPU, got ", w_int8.describe(),
+           " (pack_int8_cuda prepares CUDA ones)");
   AM_CHECK(w_int8.dim() == 2 && w_int8.dtype() == DType::Int8 && w_int8.numel() > 0, ValueError,
            "pack_int8: expected int8 weights (N, K), got ", w_int8.describe());
   Tensor w = contiguous(w_int8);
@@ -132,7 +147,7 @@ std::shared_ptr<const quant::PackedInt8Weights> pack_int8(const Tensor& w_int8) 
 Tensor int8_linear(const Tensor& x, const quant::PackedInt8Weights& w, const Tensor& w_scale, const Tensor& bias,
                    const ActivationQuant& aq, bool relu) {
   const char* op = "int8_linear";
-  Tensor xf = float_rows(x, w.k, op);
+  Tensor xf = float_rows(x, w.k, Device(), op);
   check_vector(w_scale, w.n, "w_scale", op);
   AM_CHECK(w_scale.defined(), ValueError, op, ": w_scale is required");
   check_vector(bias, w.n, "bias", op);
@@ -208,7 +223,7 @@ void transpose_to_nchw(const float* out, int64_t images, int64_t pixels, int64_t
 Tensor int8_conv2d(const Tensor& x, const quant::PackedInt8Weights& w, int64_t kh, int64_t kw, const Tensor& w_scale,
                    const Tensor& bias, const Conv2dParams& p, const ActivationQuant& aq, bool relu) {
   const char* op = "int8_conv2d";
-  check_cpu(x, op);
+  check_on(x, Device(), "the input", op);
   AM_CHECK(x.dim() == 4 && is_floating(x.dtype()), ValueError, op, ": expected a floating (N, C, H, W) input, got ",
            x.describe());
   AM_CHECK(p.groups == 1, NotImplementedError, op, ": grouped convolution is not quantised (groups=", p.groups, ")");
@@ -301,11 +316,17 @@ Tensor weight_only_linear(const Tensor& x, const Tensor& q, const Tensor& scales
   const char* op = "weight_only_linear";
   check_weight_only(q, scales, k, group, bits, op);
   const int64_t n = q.size(0);
-  check_vector(bias, n, "bias", op);
-  Tensor xf = float_rows(x, k, op);
+  check_vector(bias, n, "bias", op, q.device());
+  Tensor xf = float_rows(x, k, q.device(), op);
   const int64_t m = xf.numel() / k;
-  Tensor y = Tensor::empty(with_last(x.shape(), n), DType::Float32);
+  Tensor y = Tensor::empty(with_last(x.shape(), n), DType::Float32, q.device());
   if (m == 0) return y;
+  if (q.device().is_cuda()) {
+    // The GEMV reads q 4 bytes at a time: a view at an odd offset is copied to a fresh buffer.
+    const Tensor qa = reinterpret_cast<uintptr_t>(q.data_ptr()) % 4 ? to_dtype(q, q.dtype(), true) : q;
+    weight_only_gemm_kernel.on(q.device())(matrix(xf, m, k), qa, scales, k, group, bits, bias, relu, matrix(y, m, n));
+    return y;
+  }
   const float* b = bias.defined() ? bias.data<float>() : nullptr;
   constexpr int64_t kSmallBatch = 32;  // up to here the weights' bytes bound the time: dequantise in registers
   if (m <= kSmallBatch) {
@@ -340,18 +361,28 @@ Tensor weight_only_linear(const Tensor& x, const Tensor& q, const Tensor& scales
 
 Tensor int8_embedding(const Tensor& indices, const Tensor& table, const Tensor& scale) {
   const char* op = "int8_embedding";
-  check_cpu(indices, op);
-  check_cpu(table, op);
+  check_on(indices, table.device(), "indices", op);
   AM_CHECK(!is_floating(indices.dtype()) && indices.dtype() != DType::Bool, TypeError, op,
            ": indices must be an integer tensor, got ", indices.describe());
   AM_CHECK(table.dim() == 2 && table.dtype() == DType::Int8 && table.is_contiguous(), ValueError, op,
            ": the table must be contiguous int8 (num, dim), got ", table.describe());
   const int64_t num = table.size(0), dim = table.size(1);
-  check_vector(scale, num, "scale", op);
+  check_vector(scale, num, "scale", op, table.device());
   Tensor idx = contiguous(to_dtype(indices, DType::Int64));
   Shape shape = indices.shape();
   shape.push_back(dim);
-  Tensor out = Tensor::empty(shape, DType::Float32);
+  Tensor out = Tensor::empty(shape, DType::Float32, table.device());
+  if (table.device().is_cuda()) {
+    Tensor bad = full({1}, Scalar::from_int(0), DType::Int32, table.device());
+    int8_embedding_kernel.on(table.device())(idx, table, scale, out, bad);
+    if (to_device(bad, Device()).data<int32_t>()[0] == 0) return out;
+    const Tensor ids = to_device(idx, Device());  // the error path only: find the id to name
+    for (int64_t i = 0; i < ids.numel(); ++i) {
+      const int64_t id = ids.data<int64_t>()[i];
+      AM_CHECK(id >= 0 && id < num, IndexError, op, ": index ", id, " is out of range [0, ", num, ")");
+    }
+    return out;
+  }
   const int64_t* ids = idx.data<int64_t>();
   const int8_t* q = table.data<int8_t>();
   const float* s = scale.data<float>();
@@ -368,6 +399,128 @@ Tensor int8_embedding(const Tensor& indices, const Tensor& table, const Tensor& 
     }
   });
   return out;
+}
+
+// ------------------------------------------------------------------------------------------ CUDA
+
+std::shared_ptr<const CudaInt8Weights> pack_int8_cuda(const Tensor& w_int8) {
+  AM_CHECK(w_int8.device().is_cuda(), ValueError, "pack_int8_cuda: expected weights on a CUDA device, got ",
+           w_int8.describe());
+  AM_CHECK(w_int8.dim() == 2 && w_int8.dtype() == DType::Int8 && w_int8.numel() > 0, ValueError,
+           "pack_int8_cuda: expected int8 weights (N, K), got ", w_int8.describe());
+  const Tensor w = contiguous(to_device(w_int8, Device()));
+  const int64_t n = w.size(0), k = w.size(1), np = (n + 3) / 4 * 4, kp = (k + 3) / 4 * 4;
+  Tensor padded = full({np, kp}, Scalar::from_int(0), DType::Int8);
+  Tensor col_sum = full({np}, Scalar::from_int(0), DType::Int32);
+  for (int64_t r = 0; r < n; ++r) {
+    int32_t sum = 0;
+    for (int64_t c = 0; c < k; ++c) {
+      const int8_t v = w.data<int8_t>()[r * k + c];
+      padded.data<int8_t>()[r * kp + c] = v;
+      sum += v;
+    }
+    col_sum.data<int32_t>()[r] = sum;
+  }
+  auto out = std::make_shared<CudaInt8Weights>();
+  out->n = n;
+  out->k = k;
+  out->w = to_device(padded, w_int8.device());
+  out->col_sum = to_device(col_sum, w_int8.device());
+  return out;
+}
+
+namespace {
+
+// The activation (scale, zero) tensors int8_gemm reads: (m,) filled by quantize_u8 (dynamic) or
+// (1,) holding the static pair.
+std::pair<Tensor, Tensor> act_params(const ActivationQuant& aq, int64_t m, Device device) {
+  if (aq.dynamic) return {Tensor::empty({m}, DType::Float32, device), Tensor::empty({m}, DType::Int32, device)};
+  return {full({1}, Scalar::from_float(aq.scale), DType::Float32, device),
+          full({1}, Scalar::from_int(aq.zero), DType::Int32, device)};
+}
+
+void check_cuda_weights(const CudaInt8Weights& w, const char* op) {
+  AM_CHECK(w.w.defined() && w.col_sum.defined() && w.w.device().is_cuda() && w.w.dim() == 2 &&
+               w.w.dtype() == DType::Int8 && w.w.size(0) % 4 == 0 && w.w.size(1) % 4 == 0 && w.w.size(0) >= w.n &&
+               w.w.size(1) >= w.k && w.w.size(1) < w.k + 4 && w.col_sum.size(0) == w.w.size(0) &&
+               w.col_sum.dtype() == DType::Int32 && w.col_sum.device() == w.w.device(),
+           ValueError, op, ": the weights are not prepared for CUDA (use pack_int8_cuda)");
+}
+
+}  // namespace
+
+Tensor int8_linear(const Tensor& x, const CudaInt8Weights& w, const Tensor& w_scale, const Tensor& bias,
+                   const ActivationQuant& aq, bool relu) {
+  const char* op = "int8_linear";
+  check_cuda_weights(w, op);
+  const Device device = w.w.device();
+  Tensor xf = float_rows(x, w.k, device, op);
+  AM_CHECK(w_scale.defined(), ValueError, op, ": w_scale is required");
+  check_vector(w_scale, w.n, "w_scale", op, device);
+  check_vector(bias, w.n, "bias", op, device);
+  check_act(aq, op);
+  const int64_t m = xf.numel() / w.k, kp = w.w.size(1);
+  Tensor y = Tensor::empty(with_last(x.shape(), w.n), DType::Float32, device);
+  if (m == 0) return y;
+  auto [scale, zero] = act_params(aq, m, device);
+  Tensor q = Tensor::empty({m, kp}, DType::Int8, device);  // u8 - 128: int8_gemm's form
+  quantize_u8_kernel.on(device)(matrix(xf, m, w.k), scale, zero, aq.dynamic, q);
+  int8_gemm_kernel.on(device)(q, w.w, w.col_sum, scale, zero, w_scale, bias, relu, 1.0f, 0, matrix(y, m, w.n));
+  return y;
+}
+
+Tensor int8_linear(const Tensor& x, const Tensor& w_int8, const Tensor& w_scale, const Tensor& bias,
+                   const ActivationQuant& aq, bool relu) {
+  if (w_int8.device().is_cuda()) return int8_linear(x, *pack_int8_cuda(w_int8), w_scale, bias, aq, relu);
+  return int8_linear(x, *pack_int8(w_int8), w_scale, bias, aq, relu);
+}
+
+Tensor int8_conv2d(const Tensor& x, const CudaInt8Weights& w, int64_t kh, int64_t kw, const Tensor& w_scale,
+                   const Tensor& bias, const Conv2dParams& p, const ActivationQuant& aq, bool relu) {
+  const char* op = "int8_conv2d";
+  check_cuda_weights(w, op);
+  const Device device = w.w.device();
+  check_on(x, device, "the input", op);
+  AM_CHECK(x.dim() == 4 && is_floating(x.dtype()), ValueError, op, ": expected a floating (N, C, H, W) input, got ",
+           x.describe());
+  AM_CHECK(p.groups == 1, NotImplementedError, op, ": grouped convolution is not quantised (groups=", p.groups, ")");
+  AM_CHECK(!aq.dynamic, ValueError, op, ": convolution needs static activation quantisation (a calibrated scale)");
+  check_act(aq, op);
+  const int64_t n = x.size(0), c = x.size(1), h = x.size(2), wd = x.size(3);
+  AM_CHECK(kh > 0 && kw > 0 && c * kh * kw == w.k, ValueError, op, ": the packed weights take ", w.k,
+           " inputs per output, but the input ", x.describe(), " with a ", kh, "x", kw, " kernel gives ", c * kh * kw);
+  AM_CHECK(w_scale.defined(), ValueError, op, ": w_scale is required");
+  check_vector(w_scale, w.n, "w_scale", op, device);
+  check_vector(bias, w.n, "bias", op, device);
+  const int64_t oh = (h + p.pad_top + p.pad_bottom - (kh - 1) * p.dilation_h - 1) / p.stride_h + 1;
+  const int64_t ow = (wd + p.pad_left + p.pad_right - (kw - 1) * p.dilation_w - 1) / p.stride_w + 1;
+  AM_CHECK(oh > 0 && ow > 0, ValueError, op, ": the kernel is larger than the padded input ", x.describe());
+  const Tensor xf = contiguous(to_dtype(x, DType::Float32));
+  const int64_t pixels = oh * ow, o = w.n, kp = w.w.size(1), np = w.w.size(0);
+  Tensor y = Tensor::empty({n, o, oh, ow}, DType::Float32, device);
+  if (n == 0) return y;
+  auto [scale, zero] = act_params(aq, 1, device);
+  // Chunks of images: cols (images * pixels, Kp) int8 -> the GEMM (its int32 scratch (rows, Np)
+  // and float out (rows, O)) -> y (images, O, pixels); the three buffers <= kChunkBytes.
+  constexpr int64_t kChunkBytes = int64_t(64) << 20;
+  const int64_t image_bytes = pixels * (kp + 4 * np + 4 * o);
+  const int64_t chunk = std::max<int64_t>(1, std::min(n, kChunkBytes / std::max<int64_t>(image_bytes, 1)));
+  Tensor cols = Tensor::empty({chunk * pixels, kp}, DType::Int8, device);
+  Tensor out = Tensor::empty({chunk * pixels, o}, DType::Float32, device);
+  for (int64_t i0 = 0; i0 < n; i0 += chunk) {
+    const int64_t images = std::min(chunk, n - i0), rows = images * pixels;
+    const Tensor xi = Tensor::from_storage(xf.storage(), xf.offset() + i0 * c * h * wd, {images, c, h, wd},
+                                           {c * h * wd, h * wd, wd, 1}, DType::Float32);
+    const Tensor ci = matrix(cols, rows, kp), oi = matrix(out, rows, o);
+    int8_im2col_kernel.on(device)(xi, kh, kw, p, aq.scale, aq.zero, ci);
+    int8_gemm_kernel.on(device)(ci, w.w, w.col_sum, scale, zero, w_scale, bias, relu, 1.0f, 0, oi);
+    // oi (images, pixels, O) read as (images, O, pixels) into y's images [i0, i0 + images).
+    const Tensor src = oi.as_strided({images, o, pixels}, {pixels * o, 1, o}, oi.offset());
+    const Tensor dst = Tensor::from_storage(y.storage(), y.offset() + i0 * o * pixels, {images, o, pixels},
+                                            {o * pixels, pixels, 1}, DType::Float32);
+    copy_kernel.on(device)(src, dst);
+  }
+  return y;
 }
 
 }  // namespace aimass

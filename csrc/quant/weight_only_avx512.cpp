@@ -7,6 +7,10 @@
 //   int4 (tiles of 2 rows): in 64-byte blocks of a row, loaded as 16 dwords; see tile4.
 // The FMA pipes are the bound at m = 1, so int4 spends one multiply-add per weight and row and
 // one more per block, and int8 one multiply per weight shared by the rows.
+//   From kPanelRows rows on, dequantising in registers would redo the conversion for every tile
+//   of rows, and the FMAs, not the weights' bytes, bound the time: each tile of kPanelChannels
+//   output channels is dequantised once (vectorised, the same float weights) into a per-thread
+//   buffer that stays in L2, and our float GEMM micro-kernel (ops/cpu/sgemm_avx512.h) runs on it.
 #include "quant/kernels.h"
 
 #ifdef AM_QUANT_X86
@@ -17,6 +21,7 @@
 
 #include "core/cpu_isa.h"
 #include "core/parallel.h"
+#include "ops/cpu/sgemm_avx512.h"
 
 // GCC 12's own AVX-512 intrinsics start from _mm512_undefined_*() and warn about it.
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -220,6 +225,101 @@ const TileFn* const* tiles_for(int64_t group) {
   return group == 32 ? kTiles<32> : group == 64 ? kTiles<64> : kTiles<128>;
 }
 
+// ---- the panel path (batches of kPanelRows rows and more)
+constexpr int64_t kPanelRows = 8, kPanelChannels = 64;
+
+// Rows [r0, r0 + rows) of the weights as floats into w (rows, ldw = groups * group): the
+// baseline's weights exactly (q * d, q - 8 for int4), zeros past k (the format pads with them).
+AM_TARGET_AVX512 void dequantize_rows(const Args& p, int bits, int64_t r0, int64_t rows, float* w, int64_t ldw) {
+  const __m512i low_nibble = _mm512_set1_epi32(0xf), eight = _mm512_set1_epi32(8);
+  for (int64_t c = 0; c < rows; ++c) {
+    const uint8_t* q = p.q + (r0 + c) * p.row_bytes;
+    const uint16_t* sc = p.scales + (r0 + c) * p.groups;
+    float* dst = w + c * ldw;
+    for (int64_t g = 0; g < p.groups; ++g) {
+      const __m512 d = _mm512_cvtph_ps(_mm256_set1_epi16(short(sc[g])));
+      const uint8_t* src = q + g * p.group * bits / 8;
+      float* out = dst + g * p.group;
+      if (bits == 8) {
+        for (int64_t v = 0; v < p.group; v += 16) {
+          const __m512i b = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + v)));
+          _mm512_storeu_ps(out + v, _mm512_mul_ps(_mm512_cvtepi32_ps(b), d));
+        }
+      } else {
+        const int64_t half = p.group / 2;
+        for (int64_t v = 0; v < half; v += 16) {
+          const __m512i b = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + v)));
+          const __m512i lo = _mm512_sub_epi32(_mm512_and_si512(b, low_nibble), eight);
+          const __m512i hi = _mm512_sub_epi32(_mm512_srli_epi32(b, 4), eight);
+          _mm512_storeu_ps(out + v, _mm512_mul_ps(_mm512_cvtepi32_ps(lo), d));
+          _mm512_storeu_ps(out + half + v, _mm512_mul_ps(_mm512_cvtepi32_ps(hi), d));
+        }
+      }
+    }
+  }
+}
+
+// y[0, MR) x [j0, j0 + NR) from rows [0, MR) of x and channels [0, NR) of the float weights w
+// (row stride ldw), over all of k: the tile of weights stays in L1 / L2 for every tile of rows.
+template <int MR, int NR>
+AM_TARGET_AVX512 void panel_tile(const Args& p, const float* x, const float* w, int64_t ldw, int64_t j0, float* y) {
+  __m512 acc[MR][NR];
+#pragma GCC unroll 4
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int c = 0; c < NR; ++c) acc[i][c] = _mm512_setzero_ps();
+  int64_t t = 0;
+  for (; t + 16 <= p.k; t += 16) {
+    __m512 wv[NR];
+#pragma GCC unroll 4
+    for (int c = 0; c < NR; ++c) wv[c] = _mm512_loadu_ps(w + c * ldw + t);
+    fma_rows<MR, NR, false>(acc, wv, x + t, p.ldx, 0);
+  }
+  if (t < p.k) {  // the tail: masked, x not read past k
+    const __mmask16 mask = chunk_mask(p.k - t);
+    __m512 wv[NR];
+#pragma GCC unroll 4
+    for (int c = 0; c < NR; ++c) wv[c] = _mm512_maskz_loadu_ps(mask, w + c * ldw + t);
+    fma_rows<MR, NR, true>(acc, wv, x + t, p.ldx, mask);
+  }
+  alignas(64) float sums[MR][NR][16];
+#pragma GCC unroll 4
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int c = 0; c < NR; ++c) _mm512_store_ps(sums[i][c], acc[i][c]);
+  for (int i = 0; i < MR; ++i)
+    for (int c = 0; c < NR; ++c) {
+      const float v = _mm512_reduce_add_ps(_mm512_load_ps(sums[i][c])) + (p.bias ? p.bias[j0 + c] : 0.0f);
+      y[i * p.ldy + j0 + c] = p.relu ? std::max(v, 0.0f) : v;
+    }
+}
+
+using PanelTileFn = void (*)(const Args&, const float*, const float*, int64_t, int64_t, float*);
+template <int MR>
+constexpr PanelTileFn kPanelByChannels[kNr] = {panel_tile<MR, 1>, panel_tile<MR, 2>, panel_tile<MR, 3>,
+                                               panel_tile<MR, 4>};
+constexpr const PanelTileFn* kPanelTiles[kMr] = {kPanelByChannels<1>, kPanelByChannels<2>, kPanelByChannels<3>,
+                                                 kPanelByChannels<4>};
+
+void panel_gemm(const Args& p, int bits, int64_t m, int64_t n) {
+  const int64_t ldw = p.groups * p.group, tiles = (n + kPanelChannels - 1) / kPanelChannels;
+  // a tile is worth a thread from ~256K multiply-adds on
+  const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 18) / std::max<int64_t>(1, m * p.k * kPanelChannels));
+  parallel_for(0, tiles, grain, [&](int64_t t0, int64_t t1) {
+    thread_local std::vector<float> w;
+    if (w.size() < size_t(kPanelChannels * ldw)) w.resize(size_t(kPanelChannels * ldw));
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t n0 = t * kPanelChannels, rows = std::min(kPanelChannels, n - n0);
+      dequantize_rows(p, bits, n0, rows, w.data(), ldw);
+      // channels outer: 4 channels' weights (4 * 4 k bytes) are reused by every tile of rows
+      for (int64_t c0 = 0; c0 < rows; c0 += kNr)
+        for (int64_t i = 0; i < m; i += kMr)
+          kPanelTiles[std::min<int64_t>(kMr, m - i) - 1][std::min<int64_t>(kNr, rows - c0) - 1](
+              p, p.x + i * p.ldx, w.data() + c0 * ldw, ldw, n0 + c0, p.y + i * p.ldy);
+    }
+  });
+}
+
 }  // namespace
 
 void weight_only_gemm_avx512(const float* x, int64_t m, int64_t ldx, const uint8_t* q, const uint16_t* scales,
@@ -227,6 +327,7 @@ void weight_only_gemm_avx512(const float* x, int64_t m, int64_t ldx, const uint8
                              int64_t ldy) {
   const int64_t groups = (k + group - 1) / group;
   const Args p{x, ldx, q, scales, k, group, groups, groups * group * bits / 8, bias, relu, y, ldy};
+  if (m >= kPanelRows) return panel_gemm(p, bits, m, n);
   const int64_t n_blocks = (n + kNr - 1) / kNr;
   // a chunk of blocks is worth a thread from ~64K weights on
   const int64_t grain = std::max<int64_t>(1, 65536 / (k * kNr));

@@ -104,7 +104,7 @@ from ._core import (  # noqa: F401  (re-exported API)
     zeros,
 )
 from . import _tensor  # noqa: F401  (adds the Python-side Tensor methods)
-from . import autograd, cuda, data, knn, metrics, nn, optim, quant
+from . import autograd, cuda, data, hpo, knn, metrics, nn, optim, quant
 from .autograd import enable_grad, is_grad_enabled, no_grad
 from .amp import autocast, is_autocast_enabled
 from ._creation import empty_like, full_like, ones_like, rand_like, randint_like, randn_like, zeros_like

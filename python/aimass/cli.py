@@ -17,6 +17,8 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--output", default="digits_cnn.safetensors", help="where the trained model is saved")
     demo.add_argument("--no-serve", action="store_true", help="skip the stage that registers, serves and calls the model")
     demo.add_argument("--no-compress", action="store_true", help="skip the stage that quantises the model to int8")
+    demo.add_argument("--no-tune", action="store_true", help="skip the study that picks the learning rate and width")
+    demo.add_argument("--tune-trials", type=int, default=24, help="trials of the tuning study")
     serve = sub.add_parser("serve", help="serve a model repository or registry over KServe v2 / Triton HTTP and gRPC")
     from .serve._cli import add_arguments
 
@@ -35,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         from ._demo import run
 
         run(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, output=args.output, serve=not args.no_serve,
-            compress=not args.no_compress)
+            compress=not args.no_compress, tune=not args.no_tune, tune_trials=args.tune_trials)
     elif args.command == "serve":
         from .serve._cli import run_server
 

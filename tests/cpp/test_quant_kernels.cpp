@@ -433,7 +433,8 @@ struct WoCase {
 
 TEST_P(QuantKernels, WeightOnlyGemmMatchesTheReference) {
   const WoCase cases[] = {{1, 1, 1},   {1, 4, 32},   {2, 5, 33},  {3, 17, 100}, {5, 7, 64},  {16, 64, 256},
-                          {17, 9, 300}, {1, 520, 512}, {4, 3, 129}, {7, 33, 31},  {16, 130, 96}, {2, 9, 4096}};
+                          {17, 9, 300}, {1, 520, 512}, {4, 3, 129}, {7, 33, 31},  {16, 130, 96}, {2, 9, 4096},
+                          {8, 70, 1000}, {33, 5, 64}, {9, 67, 47}};  // 8 rows and more: the dequantised-panel path
   std::mt19937 rng(21);
   std::normal_distribution<float> g;
   int seed = 0;

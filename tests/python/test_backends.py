@@ -240,6 +240,9 @@ KERNEL_CASES = {
     "crop_flip": ["data-crop_flip"], "mixup": ["data-mixup"],
     "optim_step": ["optim-Adam"], "grad_scale": ["optim-clip_grad_norm"],
     "knn_flat_search": ["test_backend_kmeans"], "knn_ivf_search": ["test_backend_ivf_index"],
+    "quantize_u8": ["test_backend_quantized_layers"], "int8_gemm": ["test_backend_quantized_layers"],
+    "int8_im2col": ["test_backend_quantized_layers"], "weight_only_gemm": ["test_backend_quantized_layers"],
+    "int8_embedding": ["test_backend_quantized_layers"],
 }
 
 
@@ -475,3 +478,32 @@ def test_backend_ivf_index(device, tmp_path, metric, dtype):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3)
     got.to("cpu")
     np.testing.assert_array_equal(got.reconstruct(ids[700]), ref.reconstruct(ids[700]))
+
+
+# ---- int8 / int4 inference (ops/kernels/quant.h): the quantised layers moved to every device;
+# tests/python/test_quant_cuda.py covers the CUDA kernels in depth.
+
+
+def test_backend_quantized_layers(device):
+    rng = np.random.default_rng(8)
+    am.manual_seed(0)
+    model = am.nn.Sequential([am.nn.Conv2D(8, 3, padding="same", activation="relu"), am.nn.Flatten(),
+                              am.nn.Dense(32, activation="relu"), am.nn.Dense(10)])
+    model.build((None, 2, 6, 6))
+    x = rng.standard_normal((5, 2, 6, 6)).astype(np.float32)
+    static = am.quant.quantize(model, x, min_layer_size=0, min_sqnr_db=0)
+    assert "QuantizedConv2D" in {type(m).__name__ for _, m in static.named_modules()}
+    for q in (static, am.quant.quantize_dynamic(model, min_layer_size=0),
+              am.quant.quantize_weight_only(model, bits=4, group_size=32)):
+        ref = q.predict(x)
+        q.to(device)
+        got = q.predict(am.tensor(x, device=device))
+        # dynamic: the float Conv2D's last bit (cuDNN) may move a u8 code of the next layer's input
+        np.testing.assert_allclose(got, ref, rtol=0, atol=2e-2 * np.abs(ref).max())
+    emb = am.nn.QuantizedEmbedding(20, 6)
+    emb.load_state_dict({"weight": am.tensor(rng.integers(-127, 128, (20, 6)).astype(np.int8)),
+                         "weight_scale": am.tensor(rng.uniform(0.01, 0.1, 20).astype(np.float32))})
+    ids = rng.integers(0, 20, (3, 4))
+    ref = emb(am.tensor(ids)).numpy()
+    emb.to(device)
+    np.testing.assert_array_equal(emb(am.tensor(ids, device=device)).cpu().numpy(), ref)

@@ -14,7 +14,9 @@ Code written for Optuna runs with one changed import::
     study.optimize(objective, n_trials=100)
     print(study.best_params)
 """
-from . import distributions, exceptions, logging, pruners, samplers, storages, study, trial
+from . import (distributions, exceptions, importance, integration, logging, model_selection, pruners, samplers,
+               storages, study, trial, visualization)
+from ._fit_callback import PruningCallback
 from .exceptions import TrialPruned
 from .study import (Study, StudyDirection, StudySummary, copy_study, create_study, delete_study,
                     get_all_study_names, get_all_study_summaries, load_study)
@@ -23,4 +25,5 @@ from .trial import FixedTrial, FrozenTrial, Trial, TrialState, create_trial
 __all__ = ["Study", "StudyDirection", "StudySummary", "Trial", "FixedTrial", "FrozenTrial", "TrialState", "TrialPruned",
            "create_study", "load_study", "delete_study", "copy_study", "get_all_study_summaries",
            "get_all_study_names", "create_trial", "distributions", "exceptions", "logging", "pruners", "samplers",
-           "storages", "study", "trial"]
+           "storages", "study", "trial", "importance", "integration", "model_selection", "visualization",
+           "PruningCallback"]

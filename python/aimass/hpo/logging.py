@@ -18,12 +18,24 @@ _handler: _logging.Handler | None = None
 _ROOT = "aimass.hpo"
 
 
+class _StderrHandler(_logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time (a notebook's or pytest's capture included)."""
+
+    @property  # type: ignore[override]
+    def stream(self):  # noqa: D102
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def _root() -> _logging.Logger:
     global _handler
     with _lock:
         logger = _logging.getLogger(_ROOT)
         if _handler is None:
-            _handler = _logging.StreamHandler(sys.stderr)
+            _handler = _StderrHandler()
             _handler.setFormatter(_logging.Formatter("[%(levelname).1s %(asctime)s] %(message)s"))
             logger.addHandler(_handler)
             logger.setLevel(INFO)

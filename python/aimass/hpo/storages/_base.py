@@ -95,6 +95,10 @@ class BaseStorage:
         """The study's trials in number order (only those in states, when given)."""
         raise NotImplementedError
 
+    def get_waiting_trial_ids(self, study_id: int) -> list[int]:
+        """Ids of the study's WAITING (enqueued) trials, oldest first: what ask takes next."""
+        return [t._trial_id for t in self.get_all_trials(study_id, deepcopy=False, states=(TrialState.WAITING,))]
+
     def get_n_trials(self, study_id: int, state: tuple[TrialState, ...] | TrialState | None = None) -> int:
         if isinstance(state, TrialState):
             state = (state,)

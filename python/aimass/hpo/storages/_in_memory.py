@@ -17,7 +17,7 @@ from ._base import DEFAULT_STUDY_NAME_PREFIX, BaseStorage
 
 
 class _Study:
-    __slots__ = ("name", "directions", "user_attrs", "system_attrs", "trials", "distributions", "best_trial_id")
+    __slots__ = ("name", "directions", "user_attrs", "system_attrs", "trials", "distributions", "best_trial_id", "waiting")
 
     def __init__(self, name: str, directions: list[StudyDirection]) -> None:
         self.name = name
@@ -27,6 +27,7 @@ class _Study:
         self.trials: list[FrozenTrial] = []  # by number
         self.distributions: dict[str, BaseDistribution] = {}  # each parameter's first distribution
         self.best_trial_id: int | None = None  # kept as trials complete (single objective)
+        self.waiting: list[int] = []  # ids of the WAITING trials, oldest first
 
 
 class InMemoryStorage(BaseStorage):
@@ -121,6 +122,8 @@ class InMemoryStorage(BaseStorage):
                     self._check_and_record(study, name, dist)
             study.trials.append(trial)
             self._trial_owner[trial_id] = (study_id, number)
+            if trial.state == TrialState.WAITING:
+                study.waiting.append(trial_id)
             if trial.state == TrialState.COMPLETE:
                 self._update_best(study, trial)
             return trial_id
@@ -149,6 +152,8 @@ class InMemoryStorage(BaseStorage):
             study, trial = self._updatable(trial_id)
             if state == TrialState.RUNNING and trial.state != TrialState.WAITING:
                 return False
+            if trial.state == TrialState.WAITING:
+                study.waiting.remove(trial_id)
             trial.state = state
             if values is not None:
                 trial.values = list(values)
@@ -184,6 +189,10 @@ class InMemoryStorage(BaseStorage):
             if states is not None:
                 trials = [t for t in trials if t.state in states]
             return copy.deepcopy(trials) if deepcopy else list(trials)
+
+    def get_waiting_trial_ids(self, study_id: int) -> list[int]:
+        with self._lock:
+            return list(self._study(study_id).waiting)
 
     def get_n_trials(self, study_id: int, state: tuple[TrialState, ...] | TrialState | None = None) -> int:
         with self._lock:

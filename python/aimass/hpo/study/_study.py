@@ -45,8 +45,7 @@ class Study:
             raise RuntimeError("A single best trial cannot be retrieved from a multi-objective study. Consider "
                                "using Study.best_trials to retrieve a list containing the best trials.")
         best = self._storage.get_best_trial(self._study_id)
-        constraints = best.system_attrs.get("constraints")
-        if constraints is not None and any(c > 0 for c in constraints):
+        if not _feasible(best):
             feasible = [t for t in self._get_trials(False, (TrialState.COMPLETE,)) if _feasible(t)]
             if not feasible:
                 raise ValueError("No feasible trials are completed yet.")
@@ -170,9 +169,9 @@ class Study:
             self.add_trial(trial)
 
     def _pop_waiting_trial_id(self) -> int | None:
-        for trial in self._storage.get_all_trials(self._study_id, deepcopy=False, states=(TrialState.WAITING,)):
-            if self._storage.set_trial_state_values(trial._trial_id, TrialState.RUNNING):
-                return trial._trial_id
+        for trial_id in self._storage.get_waiting_trial_ids(self._study_id):
+            if self._storage.set_trial_state_values(trial_id, TrialState.RUNNING):
+                return trial_id
         return None
 
     def _has_trial_with_params(self, params: dict[str, Any]) -> bool:
@@ -195,8 +194,7 @@ class Study:
 
 
 def _feasible(trial: FrozenTrial) -> bool:
-    constraints = trial.system_attrs.get("constraints")
-    return constraints is None or all(c <= 0 for c in constraints)
+    return all(c <= 0 for c in trial.constraints.values())
 
 
 def _default_sampler(n_objectives: int) -> Any:

@@ -70,7 +70,8 @@ def tell(study: "Study", trial: Any, value_or_values: Any, state: TrialState | N
     if values is not None:
         values = [float(v) for v in values]
     try:
-        study.sampler.after_trial(study, frozen, state, values)
+        from ..pruners import _filter_study
+        study.sampler.after_trial(_filter_study(study, frozen), frozen, state, values)
     finally:
         study._storage.set_trial_state_values(frozen._trial_id, state, values)
     return study._storage.get_trial(frozen._trial_id), problem

@@ -9,6 +9,23 @@ from ._state import TrialState
 from ._suggest import SuggestMixin
 
 
+CONSTRAINTS_KEY = "constraints"
+
+
+def constraints_of(system_attrs: dict[str, Any]) -> dict[str, float]:
+    """A trial's constraints by name: the list form ("constraints": [c0, ...] named "0", "1", ...)
+    and Optuna 5's one attribute per constraint ("constraints:<name>")."""
+    out: dict[str, float] = {}
+    legacy = system_attrs.get(CONSTRAINTS_KEY)
+    if isinstance(legacy, (list, tuple)):
+        out.update({str(i): float(c) for i, c in enumerate(legacy)})
+    prefix = CONSTRAINTS_KEY + ":"
+    for key, value in system_attrs.items():
+        if key.startswith(prefix):
+            out[key[len(prefix):]] = float(value)
+    return out
+
+
 class FrozenTrial(SuggestMixin):
     """A trial's record: number, state, objective value(s), parameters with their distributions,
     attributes, intermediate values and times. Calling suggest_* on it returns the recorded
@@ -67,6 +84,11 @@ class FrozenTrial(SuggestMixin):
     @distributions.setter
     def distributions(self, v: dict[str, BaseDistribution]) -> None:
         self._distributions = v
+
+    @property
+    def constraints(self) -> dict[str, float]:
+        """Constraint values by name (feasible when all are <= 0); empty when none were set."""
+        return constraints_of(self._system_attrs)
 
     @property
     def last_step(self) -> int | None:

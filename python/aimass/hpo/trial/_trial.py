@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import datetime
+import math
 import warnings
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .. import distributions as _dist
 from ..distributions import BaseDistribution
-from ._frozen import FrozenTrial
-from ._state import TrialState
+from ._frozen import CONSTRAINTS_KEY, FrozenTrial
 from ._suggest import SuggestMixin
 
 if TYPE_CHECKING:
@@ -36,8 +36,9 @@ class Trial(SuggestMixin):
         if self._relative_params is None:
             sampler = self.study.sampler
             frozen = self._cached_frozen_trial
-            self._relative_search_space = sampler.infer_relative_search_space(self.study, frozen)
-            self._relative_params = sampler.sample_relative(self.study, frozen, self._relative_search_space)
+            study = _filter_study(self.study, frozen)  # a Hyperband bracket's trials, as Optuna
+            self._relative_search_space = sampler.infer_relative_search_space(study, frozen)
+            self._relative_params = sampler.sample_relative(study, frozen, self._relative_search_space)
         return self._relative_params
 
     def _is_relative_param(self, name: str, distribution: BaseDistribution) -> bool:
@@ -72,7 +73,7 @@ class Trial(SuggestMixin):
         elif self._is_relative_param(name, distribution):
             value = self.relative_params[name]
         else:
-            value = self.study.sampler.sample_independent(self.study, trial, name, distribution)
+            value = self.study.sampler.sample_independent(_filter_study(self.study, trial), trial, name, distribution)
         internal = distribution.to_internal_repr(value)  # ValueError for NaN and the like
         self.storage.set_trial_param(self._trial_id, name, internal, distribution)
         trial.distributions[name] = distribution
@@ -116,11 +117,28 @@ class Trial(SuggestMixin):
         self.storage.set_trial_system_attr(self._trial_id, key, value)
         self._cached_frozen_trial.system_attrs[key] = value
 
-    def set_constraint(self, constraints: Sequence[float]) -> None:
-        """This trial's constraint values (feasible when every one is <= 0), read by the samplers
-        that handle constraints (TPE, NSGA-II, GP) and by ``best_trial``."""
-        values = [float(c) for c in (constraints if isinstance(constraints, (list, tuple)) else [constraints])]
-        self.set_system_attr("constraints", values)
+    def set_constraint(self, key: Any, value: float | None = None) -> None:
+        """Set constraint `key` to value (Optuna 5): the trial is feasible when every constraint is
+        <= 0, read by best_trial(s) and by the samplers that handle constraints. A list alone
+        (``set_constraint([c0, c1])``) sets them all at once, as a constraints_func returns them."""
+        if value is None and isinstance(key, (list, tuple)):
+            values = [float(c) for c in key]
+            if any(math.isnan(c) for c in values):
+                raise ValueError(f"Attempted to set constraints {values}, but NaN is not allowed.")
+            self.set_system_attr(CONSTRAINTS_KEY, values)
+            return
+        try:
+            value = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise TypeError(f"The `value` argument is of type '{type(value)}' but supposed to be a float.") from None
+        if math.isnan(value):
+            raise ValueError(f"Attempted to set a constraint for {key!r}, but NaN is not allowed.")
+        attr = f"{CONSTRAINTS_KEY}:{key}"
+        if attr in self._cached_frozen_trial.system_attrs:
+            warnings.warn(f"The constraint value is ignored because this constraint `key={key!r}` is already set.",
+                          UserWarning, stacklevel=2)
+            return
+        self.set_system_attr(attr, value)
 
     @property
     def params(self) -> dict[str, Any]:
@@ -192,8 +210,11 @@ class FixedTrial(SuggestMixin):
     def set_system_attr(self, key: str, value: Any) -> None:
         self._system_attrs[key] = value
 
-    def set_constraint(self, constraints: Sequence[float]) -> None:
-        self._system_attrs["constraints"] = list(constraints)
+    def set_constraint(self, key: Any, value: float | None = None) -> None:
+        if value is None and isinstance(key, (list, tuple)):
+            self._system_attrs[CONSTRAINTS_KEY] = [float(c) for c in key]
+        else:
+            self._system_attrs[f"{CONSTRAINTS_KEY}:{key}"] = float(value)  # type: ignore[arg-type]
 
     params = property(lambda self: self._suggested_params)
     distributions = property(lambda self: self._distributions)
@@ -201,3 +222,11 @@ class FixedTrial(SuggestMixin):
     system_attrs = property(lambda self: self._system_attrs)
     datetime_start = property(lambda self: self._datetime_start)
     number = property(lambda self: self._number)
+
+
+def _filter_study(study: Any, trial: FrozenTrial) -> Any:
+    """pruners._filter_study (imported on first use: pruners import the trial records)."""
+    global _filter_study
+    from ..pruners import _filter_study as filter_study
+    _filter_study = filter_study
+    return filter_study(study, trial)

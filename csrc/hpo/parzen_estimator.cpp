@@ -169,6 +169,7 @@ void ParzenEstimator::fit_numerical(Dim& dim, const double* obs, int64_t n, int6
         dim.umu.push_back(dim.mu[k]);
         dim.usigma.push_back(dim.sigma[k]);
         dim.log_trunc.push_back(log_gauss_mass((lo - dim.mu[k]) / dim.sigma[k], (hi - dim.mu[k]) / dim.sigma[k]));
+        dim.ulog_sigma.push_back(std::log(dim.sigma[k]));
       }
       dim.uniq[k] = int64_t(dim.umu.size()) - 1;
     }
@@ -284,12 +285,12 @@ void ParzenEstimator::log_pdf_rows(const double* x, int64_t i0, int64_t i1, doub
         double gain = 0;
         for (int64_t jj = 0; jj <= d; ++jj)
           if (jj != j) gain += advantage_[jj];
-        double cut = prior_mass - 40 - gain;
+        double cut = prior_mass - 40 - gain, log_width = std::log(r - l) - kLogSqrt2Pi;
         for (int64_t u = 0; u < U; ++u) {
           double is = 1.0 / dm.usigma[u];
           double a = (l - dm.umu[u]) * is, b = (r - dm.umu[u]) * is;
           double z = a > 0 ? a : b < 0 ? -b : 0.0;
-          double bound = std::log(b - a) - 0.5 * z * z - kLogSqrt2Pi - dm.log_trunc[u];
+          double bound = log_width - dm.ulog_sigma[u] - 0.5 * z * z - dm.log_trunc[u];  // log((b - a) phi(z))
           mass[u] = bound < cut ? bound : log_bin_mass(a, b) - dm.log_trunc[u];
         }
         const int64_t* uq = dm.uniq.data();

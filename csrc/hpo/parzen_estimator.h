@@ -64,6 +64,7 @@ class ParzenEstimator {
     std::vector<double> log_trunc;          // stepped: log mass(lo, hi) per unique (mu, sigma)
     std::vector<int64_t> uniq;              // stepped: kernel -> its unique (mu, sigma) pair
     std::vector<double> umu, usigma;        // stepped: the unique pairs
+    std::vector<double> ulog_sigma;         // stepped: log of usigma
     std::vector<int32_t> cat_obs;           // categorical: observed choice of each observation kernel
     double cat_hit = 0, cat_miss = 0, cat_prior = 0, log_hit = 0, log_miss = 0, log_prior = 0;
   };

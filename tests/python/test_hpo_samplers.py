@@ -10,7 +10,6 @@ import aimass.hpo as hpo
 from aimass._core import hpo as native
 from aimass.hpo.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-hpo.logging.set_verbosity(hpo.logging.ERROR)
 
 
 def _draws(sampler, dist, n):

@@ -13,7 +13,6 @@ from aimass.hpo.samplers import TPESampler
 from aimass.hpo.samplers._tpe import _split, default_gamma, default_weights
 from aimass.hpo.samplers._tpe_observations import Observations
 
-hpo.logging.set_verbosity(hpo.logging.ERROR)
 
 SPACE = {"a": FloatDistribution(-3, 5), "b": FloatDistribution(1e-3, 10, log=True), "c": IntDistribution(0, 20),
          "d": IntDistribution(1, 1000, log=True), "e": CategoricalDistribution(["x", "y", "z"]),
@@ -196,6 +195,21 @@ def test_constraints_keep_the_best_feasible():
     assert study.best_value < 2.0
     late = [t.params["x"] for t in study.trials[40:]]
     assert np.mean(np.array(late) >= 1.0) > 0.6
+
+
+def test_named_constraints_count_as_violations():
+    study = hpo.create_study()
+    for x, c in [(0.1, {"a": 0.5, "b": -1.0}), (0.2, {"a": -1.0}), (0.3, None)]:
+        t = study.ask()
+        t.suggest_float("x", 0, 1)
+        for name, v in (c or {}).items():
+            study._storage.set_trial_system_attr(t._trial_id, f"constraints:{name}", v)
+        study.tell(t, x)
+    obs = Observations([hpo.StudyDirection.MINIMIZE])
+    obs.update(study._get_trials())
+    assert obs.violation[:3].tolist() == [0.5, 0.0, 0.0]
+    # the infeasible best value goes last: below = the feasible ones first
+    assert np.flatnonzero(_split(obs, 2, False)).tolist() == [1, 2]
 
 
 def test_constraints_func_is_deprecated_but_works():

@@ -22,6 +22,7 @@ from ..distributions import BaseDistribution, CategoricalDistribution
 from ..study._direction import StudyDirection
 from ..trial._frozen import FrozenTrial
 from ..trial._state import TrialState
+from ._constraints import trial_constraints
 
 
 def column_key(name: str, dist: BaseDistribution) -> tuple:
@@ -109,7 +110,7 @@ class Observations:
             self.loss[i] = np.asarray(t.values, dtype=float) * self.sign
         else:
             self.step[i], self.step_value[i] = _pruned_score(t, self.sign[0])
-        constraints = t.system_attrs.get("constraints")
+        constraints = trial_constraints(t)  # the list form and Optuna 5's named "constraints:<name>"
         self.violation[i] = sum(c for c in constraints if c > 0) if constraints else 0.0
         self.n += 1
 

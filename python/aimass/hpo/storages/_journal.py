@@ -81,7 +81,7 @@ class _FileLock(BaseJournalFileLock):
                     raise
             if self.grace_period is not None:
                 try:
-                    current = os.stat(self._lock_file).st_mtime
+                    current = os.lstat(self._lock_file).st_mtime  # the link itself, not its target
                 except OSError:
                     continue  # released meanwhile
                 if current != mtime:

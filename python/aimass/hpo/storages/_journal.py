@@ -520,11 +520,8 @@ class JournalStorage(BaseStorage):
         with self._lock:
             if state == TrialState.RUNNING:
                 self._sync()
-                t = self._trial(trial_id)
-                if t.state.is_finished():
-                    raise UpdateFinishedTrialError(f"Trial#{t.number} has already finished and can not be updated.")
-                if t.state != TrialState.WAITING:
-                    return False
+                if self._trial(trial_id).state != TrialState.WAITING:
+                    return False  # another worker took (and maybe finished) it first
             self._write(JournalOperation.SET_TRIAL_STATE_VALUES, log)
             return state != TrialState.RUNNING or self._replay.owned.get(worker) == trial_id
 

@@ -538,8 +538,8 @@ class RDBStorage(BaseStorage, BaseHeartbeat):
             n = conn.execute(stmt, args).rowcount
             if n == 0:
                 err = self._not_updatable(conn, trial_id)
-                if err is None:
-                    return False  # RUNNING asked of a trial another worker took first
+                if err is None or (state == TrialState.RUNNING and isinstance(err, UpdateFinishedTrialError)):
+                    return False  # RUNNING asked of a trial another worker took (and maybe finished) first
                 raise err
             if values is not None:
                 owned = self._owned.get(trial_id)

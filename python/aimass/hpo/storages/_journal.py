@@ -81,7 +81,7 @@ class _FileLock(BaseJournalFileLock):
                     raise
             if self.grace_period is not None:
                 try:
-                    current = os.stat(self._lock_file).st_mtime
+                    current = os.lstat(self._lock_file).st_mtime  # the link itself, not its target
                 except OSError:
                     continue  # released meanwhile
                 if current != mtime:
@@ -520,11 +520,8 @@ class JournalStorage(BaseStorage):
         with self._lock:
             if state == TrialState.RUNNING:
                 self._sync()
-                t = self._trial(trial_id)
-                if t.state.is_finished():
-                    raise UpdateFinishedTrialError(f"Trial#{t.number} has already finished and can not be updated.")
-                if t.state != TrialState.WAITING:
-                    return False
+                if self._trial(trial_id).state != TrialState.WAITING:
+                    return False  # another worker took (and maybe finished) it first
             self._write(JournalOperation.SET_TRIAL_STATE_VALUES, log)
             return state != TrialState.RUNNING or self._replay.owned.get(worker) == trial_id
 

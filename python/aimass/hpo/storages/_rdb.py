@@ -534,22 +534,30 @@ class RDBStorage(BaseStorage, BaseHeartbeat):
         args = {"tid": trial_id, "state": state.name, "now": _utc(now)}
         values = None if values is None else [float(v) for v in values]
 
+        owned_fresh = values is not None and trial_id in self._owned and self._owned[trial_id].values is None
+        one_statement = values is None or (owned_fresh and state.is_finished() and self.engine.dialect.name ==
+                                           "postgresql")
+
         def put(conn: sa.Connection) -> bool:
-            n = conn.execute(stmt, args).rowcount
+            if values is not None and one_statement:  # UPDATE and INSERT the values in one round trip
+                stored = [_value_to_stored(v) for v in values]
+                vargs = {f"v{i}": v for i, (v, _) in enumerate(stored)} | {f"t{i}": t for i, (_, t) in enumerate(stored)}
+                n = conn.execute(_pg_finish_with_values(len(values)), {**args, **vargs}).rowcount
+            else:
+                n = conn.execute(stmt, args).rowcount
             if n == 0:
                 err = self._not_updatable(conn, trial_id)
-                if err is None:
-                    return False  # RUNNING asked of a trial another worker took first
+                if err is None or (state == TrialState.RUNNING and isinstance(err, UpdateFinishedTrialError)):
+                    return False  # RUNNING asked of a trial another worker took (and maybe finished) first
                 raise err
-            if values is not None:
-                owned = self._owned.get(trial_id)
-                if owned is None or owned.values is not None:
+            if values is not None and not one_statement:
+                if not owned_fresh:
                     conn.execute(_DELETE_VALUES, {"tid": trial_id})
                 conn.execute(trial_values.insert(), [dict(zip(("value", "value_type"), _value_to_stored(v)),
                                                           trial_id=trial_id, objective=i)
                                                      for i, v in enumerate(values)])
             return True
-        if not self._run(put):
+        if not self._run(put, atomic=not one_statement):
             return False
         with self._lock:
             owned = self._owned.get(trial_id)
@@ -799,6 +807,22 @@ _DELETE_VALUES = trial_values.delete().where(trial_values.c.trial_id == _B("tid"
 _SYNC = sa.select(trials).where(trials.c.study_id == _B("sid"), sa.or_(
     trials.c.trial_id > _B("last"), trials.c.trial_id.in_(_B("ids", expanding=True)))).order_by(trials.c.trial_id)
 _UPSERTS: dict[tuple, Any] = {}
+_PG_FINISH: dict[int, Any] = {}
+
+
+def _pg_finish_with_values(n: int) -> Any:
+    """PostgreSQL: finish an unfinished trial and insert its n values in one statement (no row when
+    the trial was not unfinished)."""
+    stmt = _PG_FINISH.get(n)
+    if stmt is None:
+        rows = ", ".join(f"({i}, CAST(:v{i} AS DOUBLE PRECISION), CAST(:t{i} AS trialvaluetype))" for i in range(n))
+        stmt = _PG_FINISH[n] = sa.text(
+            "WITH u AS (UPDATE trials SET state = CAST(:state AS trialstate), datetime_complete = :now "
+            "WHERE trial_id = :tid AND state IN ('RUNNING', 'WAITING') RETURNING trial_id) "
+            "INSERT INTO trial_values (trial_id, objective, value, value_type) "
+            f"SELECT u.trial_id, v.objective, v.value, v.value_type FROM u, (VALUES {rows}) AS v(objective, value, "
+            "value_type) RETURNING trial_value_id")
+    return stmt
 
 
 def _upsert_stmt(dialect: str, table: sa.Table, key: tuple, value: tuple, guard: bool) -> Any:

@@ -408,3 +408,12 @@ def test_partial_fixed_sampler_fixes_some_parameters():
     study.optimize(quadratic, n_trials=10)
     assert {t.params["y"] for t in study.trials} == {2}
     assert len({t.params["x"] for t in study.trials}) == 10
+
+
+def test_taking_a_trial_someone_finished_is_false_not_an_error():
+    study = hpo.create_study()
+    study.enqueue_trial({"x": 1.0})
+    (waiting_id,) = study._storage.get_waiting_trial_ids(study._study_id)
+    trial = study.ask()  # takes the enqueued one
+    study.tell(trial, 1.0)
+    assert study._storage.set_trial_state_values(waiting_id, TrialState.RUNNING) is False

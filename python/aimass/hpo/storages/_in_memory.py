@@ -149,9 +149,10 @@ class InMemoryStorage(BaseStorage):
 
     def set_trial_state_values(self, trial_id: int, state: TrialState, values: Sequence[float] | None = None) -> bool:
         with self._lock:
+            study_id, number = self._owner(trial_id)
+            if state == TrialState.RUNNING and self._studies[study_id].trials[number].state != TrialState.WAITING:
+                return False  # another worker took it first (and may have finished it)
             study, trial = self._updatable(trial_id)
-            if state == TrialState.RUNNING and trial.state != TrialState.WAITING:
-                return False
             if trial.state == TrialState.WAITING:
                 study.waiting.remove(trial_id)
             trial.state = state

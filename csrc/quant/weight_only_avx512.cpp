@@ -67,6 +67,23 @@ AM_TARGET_AVX512 __attribute__((always_inline)) inline void fma_rows(__m512 (&ac
   }
 }
 
+// y[i][j0 + c] = sum of acc[i][c]'s lanes + bias, then ReLU when asked. Through memory, so that
+// acc is only indexed by unrolled constants (and stays in registers) in the callers' loops.
+template <int MR, int NR>
+AM_TARGET_AVX512 __attribute__((always_inline)) inline void store_tile(const __m512 (&acc)[MR][NR], const Args& p,
+                                                                       int64_t j0, float* y) {
+  alignas(64) float sums[MR][NR][16];
+#pragma GCC unroll 4
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int c = 0; c < NR; ++c) _mm512_store_ps(sums[i][c], acc[i][c]);
+  for (int i = 0; i < MR; ++i)
+    for (int c = 0; c < NR; ++c) {
+      const float v = _mm512_reduce_add_ps(_mm512_load_ps(sums[i][c])) + (p.bias ? p.bias[j0 + c] : 0.0f);
+      y[i * p.ldy + j0 + c] = p.relu ? std::max(v, 0.0f) : v;
+    }
+}
+
 // One int8 group of NR channels into the accumulators, with the group's scales d (broadcast).
 // Masked: the last group, shorter than Group (k % Group); else a whole one (the chunk loop unrolls).
 template <int MR, int NR, int Group, bool Masked>
@@ -119,17 +136,7 @@ AM_TARGET_AVX512 void tile(const Args& p, const float* x, int64_t r0, float* y) 
     for (int c = 0; c < NR; ++c) d[c] = _mm512_cvtph_ps(_mm256_set1_epi16(short(sc[c * p.groups + whole])));
     group_step<MR, NR, Group, true>(acc, d, p, x, q, whole);
   }
-  // through memory, so that acc is only indexed by unrolled constants (and stays in registers)
-  alignas(64) float sums[MR][NR][16];
-#pragma GCC unroll 4
-  for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 4
-    for (int c = 0; c < NR; ++c) _mm512_store_ps(sums[i][c], acc[i][c]);
-  for (int i = 0; i < MR; ++i)
-    for (int c = 0; c < NR; ++c) {
-      const float v = _mm512_reduce_add_ps(_mm512_load_ps(sums[i][c])) + (p.bias ? p.bias[r0 + c] : 0.0f);
-      y[i * p.ldy + r0 + c] = p.relu ? std::max(v, 0.0f) : v;
-    }
+  store_tile<MR, NR>(acc, p, r0, y);
 }
 
 // ---- int4 in 64-byte blocks (128 weights of a row): the block is loaded as 16 dwords, and
@@ -194,16 +201,7 @@ AM_TARGET_AVX512 void tile4(const Args& p, const float* x4, int64_t ldx4, int64_
 #pragma GCC unroll 4
       for (int c = 0; c < NR; ++c) acc[i][c] = _mm512_fmadd_ps(part[i][c], dl[c], acc[i][c]);
   }
-  alignas(64) float sums[MR][NR][16];
-#pragma GCC unroll 4
-  for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 4
-    for (int c = 0; c < NR; ++c) _mm512_store_ps(sums[i][c], acc[i][c]);
-  for (int i = 0; i < MR; ++i)
-    for (int c = 0; c < NR; ++c) {
-      const float v = _mm512_reduce_add_ps(_mm512_load_ps(sums[i][c])) + (p.bias ? p.bias[r0 + c] : 0.0f);
-      y[i * p.ldy + r0 + c] = p.relu ? std::max(v, 0.0f) : v;
-    }
+  store_tile<MR, NR>(acc, p, r0, y);
 }
 
 using Tile4Fn = void (*)(const Args&, const float*, int64_t, int64_t, float*);
@@ -282,16 +280,7 @@ AM_TARGET_AVX512 void panel_tile(const Args& p, const float* x, const float* w, 
     for (int c = 0; c < NR; ++c) wv[c] = _mm512_maskz_loadu_ps(mask, w + c * ldw + t);
     fma_rows<MR, NR, true>(acc, wv, x + t, p.ldx, mask);
   }
-  alignas(64) float sums[MR][NR][16];
-#pragma GCC unroll 4
-  for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 4
-    for (int c = 0; c < NR; ++c) _mm512_store_ps(sums[i][c], acc[i][c]);
-  for (int i = 0; i < MR; ++i)
-    for (int c = 0; c < NR; ++c) {
-      const float v = _mm512_reduce_add_ps(_mm512_load_ps(sums[i][c])) + (p.bias ? p.bias[j0 + c] : 0.0f);
-      y[i * p.ldy + j0 + c] = p.relu ? std::max(v, 0.0f) : v;
-    }
+  store_tile<MR, NR>(acc, p, j0, y);
 }
 
 using PanelTileFn = void (*)(const Args&, const float*, const float*, int64_t, int64_t, float*);

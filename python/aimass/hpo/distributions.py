@@ -51,6 +51,20 @@ class BaseDistribution:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self._asdict().items())})"
 
 
+def _numeric_internal(value: Any, log: bool) -> float:
+    """A float or int parameter's internal form: the value as a float; ValueError for NaN, for a
+    value that is no number, and for one <= 0 on a log scale."""
+    try:
+        internal = float(value)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"'{value}' is not a valid type. float-castable value is expected.") from e
+    if math.isnan(internal):
+        raise ValueError(f"`{value}` is invalid value.")
+    if log and internal <= 0.0:
+        raise ValueError(f"`{value}` is invalid value for the case log=True.")
+    return internal
+
+
 def _hashable(v: Any) -> Any:
     return tuple(v) if isinstance(v, (list, tuple)) else v
 
@@ -98,15 +112,7 @@ class FloatDistribution(BaseDistribution):
         return self.low <= value <= self.high and abs(k - round(k)) < 1.0e-8
 
     def to_internal_repr(self, value: Any) -> float:
-        try:
-            internal = float(value)
-        except (TypeError, ValueError) as e:
-            raise ValueError(f"'{value}' is not a valid type. float-castable value is expected.") from e
-        if math.isnan(internal):
-            raise ValueError(f"`{value}` is invalid value.")
-        if self.log and internal <= 0.0:
-            raise ValueError(f"`{value}` is invalid value for the case log=True.")
-        return internal
+        return _numeric_internal(value, self.log)
 
 
 class IntDistribution(BaseDistribution):
@@ -134,15 +140,7 @@ class IntDistribution(BaseDistribution):
         return int(value)
 
     def to_internal_repr(self, value: Any) -> float:
-        try:
-            internal = float(value)
-        except (TypeError, ValueError) as e:
-            raise ValueError(f"'{value}' is not a valid type. float-castable value is expected.") from e
-        if math.isnan(internal):
-            raise ValueError(f"`{value}` is invalid value.")
-        if self.log and internal <= 0.0:
-            raise ValueError(f"`{value}` is invalid value for the case log=True.")
-        return internal
+        return _numeric_internal(value, self.log)
 
     def single(self) -> bool:
         return self.low == self.high or self.high - self.low < self.step

@@ -13,11 +13,27 @@ import time
 import pytest
 from hpo_storage_fixtures import fresh_postgres, postgres_url  # noqa: F401  (fixtures)
 
+import aimass
 import aimass.hpo as hpo
 from aimass.hpo.storages import JournalFileBackend, JournalStorage, RDBStorage, RetryFailedTrialCallback
 from aimass.hpo.trial import TrialState
 
-PYTHON_PATH = os.path.join(os.path.dirname(__file__), "..", "..", "python")
+# The workers import the aimass this test imported (the source tree, an installed package, a build).
+PYTHON_PATH = os.path.dirname(os.path.dirname(os.path.abspath(aimass.__file__)))
+_spawned: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def _reap_workers():
+    """Every worker a test started is gone, and its pipe closed, when the test ends, pass or fail."""
+    yield
+    while _spawned:
+        proc = _spawned.pop()
+        if proc.poll() is None:
+            proc.kill()
+        if proc.stderr is not None and not proc.stderr.closed:
+            proc.communicate()
+        proc.wait()
 
 WORKER = textwrap.dedent("""
     import os, sys, time
@@ -61,8 +77,10 @@ def shared(request, tmp_path):
 
 def _spawn(kind, where, n, log, mode="run"):
     env = {**os.environ, "PYTHONPATH": os.path.abspath(PYTHON_PATH)}
-    return subprocess.Popen([sys.executable, "-c", WORKER, kind, where, str(n), str(log), mode], env=env,
+    proc = subprocess.Popen([sys.executable, "-c", WORKER, kind, where, str(n), str(log), mode], env=env,
                             stderr=subprocess.PIPE, text=True)
+    _spawned.append(proc)
+    return proc
 
 
 def test_four_workers_lose_nothing_and_run_nothing_twice(shared, tmp_path):
